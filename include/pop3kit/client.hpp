@@ -1,0 +1,168 @@
+// pop3kit — the blocking POP3 client.
+//
+// Client is a thin driver around proto::Engine and a net::Transport: each call
+// queues commands on the engine, writes them, and reads until the answers are
+// complete, with a deadline on every read and write. Messages stream to a Sink
+// in chunks, so memory stays bounded whatever the message size.
+//
+// Errors: every call returns Result<...>. A server -ERR becomes an Error whose
+// code classifies it (errc::auth_failed, errc::temporary_failure,
+// errc::permanent_failure, errc::server_error), whose response_code is the
+// server's RFC 2449 code, and whose message contains the sanitised server
+// text. Protocol and transport errors close the connection; after one, every
+// call fails with errc::not_connected. A -ERR leaves the session usable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "pop3kit/engine.hpp"
+#include "pop3kit/error.hpp"
+#include "pop3kit/transport.hpp"
+
+namespace pop3kit {
+
+struct ClientOptions {
+  /// Deadline for each TCP handshake attempt.
+  std::chrono::milliseconds connect_timeout{30'000};
+  /// Deadline for each read or write: a server silent for this long fails the
+  /// call with errc::timed_out.
+  std::chrono::milliseconds io_timeout{60'000};
+  /// Address families to try.
+  net::Family family = net::Family::any;
+  /// Engine limits (line lengths, receive buffer size).
+  proto::Limits limits{.receive_buffer = 256 * 1024};
+  /// Protocol trace (passwords redacted); empty for none.
+  proto::TraceFn trace;
+};
+
+/// How to log in.
+enum class LoginMethod : std::uint8_t {
+  user_pass,  ///< USER then PASS (RFC 1939 §7).
+  apop,       ///< APOP with the greeting's timestamp (RFC 1939 §7).
+};
+
+struct LoginOptions {
+  LoginMethod method = LoginMethod::user_pass;
+  /// With LoginMethod::apop: if the greeting has no timestamp or the server
+  /// refuses APOP, try USER/PASS on the same connection. Off by default: APOP
+  /// was asked for so that the password does not cross the wire.
+  bool allow_fallback = false;
+};
+
+/// The server's greeting, kept after connect().
+struct GreetingInfo {
+  std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
+  std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
+};
+
+/// CAPA's answer (RFC 2449 §5). Names compare case-insensitively.
+struct Capabilities {
+  struct Entry {
+    std::string name;       ///< As sent ("SASL").
+    std::string arguments;  ///< Rest of the line ("PLAIN LOGIN"), may be empty.
+  };
+  std::vector<Entry> entries;
+
+  bool has(std::string_view name) const noexcept;
+  /// Arguments of `name`, or nullopt when absent.
+  std::optional<std::string_view> arguments(std::string_view name) const noexcept;
+};
+
+struct MailboxStat {
+  std::uint64_t count = 0;
+  std::uint64_t size = 0;
+};
+
+struct MessageInfo {
+  std::uint64_t number = 0;
+  std::uint64_t size = 0;
+};
+
+struct MessageUid {
+  std::uint64_t number = 0;
+  std::string uid;
+};
+
+/// Receives a message in chunks (dot-unstuffed, CRLFs kept, terminator
+/// removed). A chunk is valid only during the call. Return {} to go on; an
+/// error stops delivery: the client reads and discards the rest of the
+/// response, keeps the session usable, and returns errc::sink_failed with
+/// the sink's error in the message.
+using Sink = std::function<std::error_code(std::string_view chunk)>;
+
+class Client {
+ public:
+  explicit Client(ClientOptions options = {});
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+
+  /// Connects over TCP and reads the greeting. Errors: the transport's
+  /// (errc::host_not_found, errc::connect_failed, errc::timed_out, ...),
+  /// errc::greeting_refused for "-ERR", protocol errors for a bad greeting.
+  Result<void> connect(std::string_view host, std::uint16_t port);
+  /// Same over an already connected transport (a test server, a TLS stream).
+  Result<void> connect(std::unique_ptr<net::Transport> transport);
+
+  /// The greeting; meaningful after a successful connect().
+  const GreetingInfo& greeting() const noexcept { return greeting_; }
+
+  /// Logs in. Errors: errc::auth_failed when the server refuses the name, the
+  /// password or the digest (a refused PASS is a failed login);
+  /// errc::temporary_failure for [IN-USE], [LOGIN-DELAY], [SYS/TEMP];
+  /// errc::unsupported for APOP without a valid timestamp and no fallback.
+  Result<void> login(std::string_view user, std::string_view password, LoginOptions options = {});
+
+  Result<Capabilities> capa();
+  Result<MailboxStat> stat();
+  Result<std::vector<MessageInfo>> list();
+  Result<MessageInfo> list(std::uint64_t number);
+  Result<std::vector<MessageUid>> uidl();
+  Result<MessageUid> uidl(std::uint64_t number);
+
+  /// RETR: streams message `number` to `sink`; returns the octets delivered.
+  Result<std::uint64_t> retrieve(std::uint64_t number, const Sink& sink);
+  /// TOP: headers, the blank line and the first `lines` body lines.
+  Result<std::uint64_t> top(std::uint64_t number, std::uint64_t lines, const Sink& sink);
+
+  /// Marks a message deleted. Nothing is removed until quit() succeeds.
+  Result<void> dele(std::uint64_t number);
+  Result<void> noop();
+  /// Unmarks every message marked deleted in this session.
+  Result<void> rset();
+  /// QUIT. Success means the server committed the deletions (RFC 1939 §6);
+  /// a -ERR ("some deleted messages not removed") is returned as an error.
+  /// The connection is closed either way.
+  Result<void> quit();
+
+  /// Drops the connection without QUIT: nothing marked deleted is removed.
+  void close() noexcept;
+
+  bool connected() const noexcept { return transport_ != nullptr; }
+  proto::State state() const noexcept;
+
+ private:
+  Result<void> flush();
+  Result<proto::Event> next();
+  Result<proto::Status> expect_status(proto::Command c);
+  Result<void> simple(std::error_code queued, proto::Command c);
+  Result<std::uint64_t> stream_body(proto::Command c, const Sink& sink);
+  Error fail(Error e);
+  Error server_error(const proto::Status& st, std::string_view what) const;
+
+  ClientOptions options_;
+  std::unique_ptr<proto::Engine> engine_;
+  std::unique_ptr<net::Transport> transport_;
+  GreetingInfo greeting_;
+};
+
+}  // namespace pop3kit

@@ -1,0 +1,294 @@
+// pop3kit — the sans-I/O POP3 protocol engine (RFC 1939, RFC 2449).
+//
+// The engine turns commands into bytes and bytes into events. It owns no
+// socket, reads no clock, touches no file and never throws (except
+// std::bad_alloc). A driver (the blocking Client, a test, the NetX adapter)
+// runs the loop:
+//
+//     engine.retr(1);                                 // queue a command
+//     write(engine.pending_output());                 // send it
+//     engine.consume_output(n_written);
+//     for (;;) {
+//       auto ev = engine.next_event();
+//       if (std::holds_alternative<NeedData>(ev)) {   // read more
+//         auto space = engine.receive_space();
+//         n = read(space);  n == 0 ? engine.receive_eof() : engine.commit_received(n);
+//         continue;
+//       }
+//       ...                                           // handle the event
+//     }
+//
+// Input may be split anywhere (one byte at a time works). Several commands may
+// be outstanding at once (pipelining); their responses come back in order and
+// each event names the command it belongs to.
+//
+// Lifetimes: every std::string_view inside an event points into the engine's
+// receive buffer and stays valid until the next call to feed(),
+// receive_space(), commit_received() or receive_eof(). next_event() itself
+// does not move buffered bytes, so the views of several consecutive events
+// stay valid together until the driver adds input.
+//
+// Errors: a caller error (bad argument, wrong state) is returned by the
+// command function, nothing is queued and the engine is unchanged. A protocol
+// error (the peer broke the protocol) is sticky: next_event() returns the same
+// Failed event for ever after, and no further command is accepted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "pop3kit/error.hpp"
+
+namespace pop3kit::proto {
+
+/// Session state, RFC 1939 §3. `greeting` is before the server's first line;
+/// `update` means QUIT was sent in TRANSACTION and the server is committing;
+/// `closed` means the session is over (QUIT answered, or greeting refused).
+enum class State : std::uint8_t { greeting, authorization, transaction, update, closed };
+
+/// The commands the engine knows.
+enum class Command : std::uint8_t {
+  none,  ///< Used for the greeting, which answers no command.
+  user,
+  pass,
+  apop,
+  stat,
+  list,
+  retr,
+  top,
+  dele,
+  noop,
+  rset,
+  quit,
+  uidl,
+  capa,
+};
+
+/// Upper-case keyword ("RETR"); "" for none.
+const char* to_string(Command c) noexcept;
+/// Name of a state for messages ("AUTHORIZATION").
+const char* to_string(State s) noexcept;
+
+/// Explicit limits. Exceeding one is a protocol error, never a truncation.
+struct Limits {
+  /// Longest status, greeting, LIST/UIDL or capability line, CRLF included
+  /// (RFC 2449 §4: 512). Body lines of RETR/TOP are never limited.
+  std::size_t max_line = 512;
+  /// Most capability lines accepted in one CAPA response.
+  std::size_t max_capabilities = 100;
+  /// Longest UID accepted (RFC 1939 §7: 70).
+  std::size_t max_uid_length = 70;
+  /// Longest APOP timestamp accepted, angle brackets included.
+  std::size_t max_timestamp = 255;
+  /// Longest command, CRLF included (RFC 2449 §4: 255).
+  std::size_t max_command = 255;
+  /// Size of the receive buffer; body chunks are at most this long. Raised to
+  /// 2 * max_line if smaller. Memory use of the engine is about this number.
+  std::size_t receive_buffer = 64 * 1024;
+};
+
+/// The server's first line.
+struct Greeting {
+  bool ok = false;
+  ResponseCode code = ResponseCode::none;
+  std::string_view text;            ///< After "+OK " / "-ERR " (and after any response code).
+  std::string_view apop_timestamp;  ///< "<...@...>" when present and valid, else empty.
+};
+
+/// The first line of a response to a command: +OK or -ERR.
+struct Status {
+  Command command = Command::none;
+  bool ok = false;
+  ResponseCode code = ResponseCode::none;
+  std::string_view text;  ///< After the indicator and any response code; may be empty.
+};
+
+/// STAT's answer (follows its Status).
+struct StatReply {
+  std::uint64_t count = 0;
+  std::uint64_t size = 0;
+};
+
+/// One LIST entry: a scan listing line, or LIST n's answer (follows its Status).
+struct ListEntry {
+  std::uint64_t number = 0;
+  std::uint64_t size = 0;
+};
+
+/// One UIDL entry (follows its Status for UIDL n). `uid` is 1..max_uid_length
+/// octets in 0x21-0x7E.
+struct UidlEntry {
+  std::uint64_t number = 0;
+  std::string_view uid;
+};
+
+/// One CAPA line: the tag ("SASL") and what follows it ("PLAIN LOGIN").
+struct Capability {
+  std::string_view name;
+  std::string_view arguments;
+};
+
+/// A piece of a RETR/TOP body: dot-unstuffed, the message's own CRLFs kept,
+/// never empty. The terminating ".CRLF" is not part of any chunk.
+struct BodyChunk {
+  Command command = Command::none;
+  std::string_view data;
+};
+
+/// End of a multi-line response (after its entries or body chunks).
+struct End {
+  Command command = Command::none;
+};
+
+/// The engine needs more input before it can produce an event (or nothing is
+/// outstanding).
+struct NeedData {};
+
+/// The engine has failed for good; `message` says what was wrong.
+struct Failed {
+  std::error_code code;
+  std::string_view message;  ///< Owned by the engine; valid while the engine lives.
+};
+
+using Event = std::variant<NeedData, Greeting, Status, StatReply, ListEntry, UidlEntry, Capability,
+                           BodyChunk, End, Failed>;
+
+/// Direction of a trace line.
+enum class TraceDirection : std::uint8_t { sent, received };
+
+/// Receives one line per command sent (secrets replaced by "<redacted>") and
+/// one line per status, list or capability line received (not body lines).
+/// Lines carry no CRLF.
+using TraceFn = std::function<void(TraceDirection, std::string_view)>;
+
+/// The POP3 client protocol engine. Not thread-safe; one per session.
+class Engine {
+ public:
+  explicit Engine(Limits limits = {});
+
+  // ---- Input --------------------------------------------------------------
+
+  /// Copies as much of `bytes` as fits into the receive buffer and returns how
+  /// many bytes it took. Less than bytes.size() means the buffer is full: call
+  /// next_event() until NeedData, then feed the rest.
+  std::size_t feed(std::string_view bytes);
+
+  /// Zero-copy input: free space at the end of the receive buffer (after
+  /// moving unparsed bytes to the front). Read into it, then commit_received().
+  /// Empty only while unconsumed events are pending.
+  std::span<char> receive_space();
+  /// Declares that `n` bytes were written at the start of receive_space().
+  void commit_received(std::size_t n);
+
+  /// The peer closed the connection. If a response was still expected, the
+  /// engine fails with errc::connection_closed.
+  void receive_eof();
+
+  /// The next event. See the file comment for lifetimes.
+  Event next_event();
+
+  // ---- Commands -----------------------------------------------------------
+  // Each queues one command and returns {} or a caller error
+  // (errc::invalid_argument, errc::command_too_long, errc::wrong_state,
+  // errc::engine_failed). Message numbers start at 1. Commands may be queued
+  // while earlier ones are outstanding; the state check uses the state the
+  // session will be in if every outstanding command succeeds.
+
+  std::error_code user(std::string_view name);
+  /// The password is everything after "PASS " (spaces allowed).
+  std::error_code pass(std::string_view password);
+  /// `digest` is the 32 hex digit MD5 digest (see pop3kit/apop.hpp).
+  std::error_code apop(std::string_view name, std::string_view digest);
+  std::error_code stat();
+  std::error_code list();
+  std::error_code list(std::uint64_t number);
+  std::error_code retr(std::uint64_t number);
+  std::error_code top(std::uint64_t number, std::uint64_t lines);
+  std::error_code dele(std::uint64_t number);
+  std::error_code noop();
+  std::error_code rset();
+  std::error_code quit();
+  std::error_code uidl();
+  std::error_code uidl(std::uint64_t number);
+  std::error_code capa();
+
+  // ---- Output -------------------------------------------------------------
+
+  /// Encoded commands not yet handed to the transport.
+  std::string_view pending_output() const noexcept;
+  /// Marks the first `n` bytes of pending_output() as written.
+  void consume_output(std::size_t n) noexcept;
+
+  // ---- Inspection ---------------------------------------------------------
+
+  State state() const noexcept { return state_; }
+  /// Commands sent (or queued) whose response has not fully arrived.
+  std::size_t outstanding() const noexcept { return queue_.size(); }
+  /// True while a response (or the greeting) is expected.
+  bool wants_read() const noexcept;
+  bool failed() const noexcept { return static_cast<bool>(error_); }
+  std::error_code error() const noexcept { return error_; }
+  const std::string& error_message() const noexcept { return error_message_; }
+  const Limits& limits() const noexcept { return limits_; }
+
+  void set_trace(TraceFn fn) { trace_ = std::move(fn); }
+
+ private:
+  struct Pending {
+    Command command;
+    bool has_argument;
+  };
+  enum class Phase : std::uint8_t { greeting, status, lines, body, failed };
+
+  std::error_code send(Command c, std::string_view args, bool has_argument,
+                       std::string_view redacted_args = {});
+  std::error_code check_allowed(Command c) const;
+  bool next_line(std::string_view& line);
+  Event fail(errc code, std::string message);
+  Event on_greeting(std::string_view line);
+  Event on_status(std::string_view line);
+  Event on_list_line(std::string_view line);
+  Event on_body();
+  Event finish_response();
+  void apply_success(Command c);
+  void recompute_projected();
+  void trace(TraceDirection d, std::string_view line) const;
+
+  Limits limits_;
+  State state_ = State::greeting;
+  State projected_ = State::greeting;
+  Phase phase_ = Phase::greeting;
+  std::deque<Pending> queue_;
+
+  std::vector<char> buf_;
+  std::size_t rpos_ = 0;  // first unparsed byte
+  std::size_t wpos_ = 0;  // end of received bytes
+  bool eof_ = false;
+
+  // Body scanning state, carried across calls because a line end or the
+  // terminator may be split over any number of reads.
+  bool line_start_ = true;
+  bool prev_cr_ = false;
+  std::size_t capabilities_ = 0;
+
+  // A single-line answer (STAT, LIST n, UIDL n) yields Status then its entry.
+  Event deferred_;
+  bool has_deferred_ = false;
+
+  std::string out_;
+  std::size_t out_pos_ = 0;
+
+  std::error_code error_;
+  std::string error_message_;
+  TraceFn trace_;
+};
+
+}  // namespace pop3kit::proto

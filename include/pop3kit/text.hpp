@@ -1,0 +1,16 @@
+// pop3kit — making untrusted text safe to show.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace pop3kit {
+
+/// Server text (greeting, -ERR text, capability lines) is untrusted: it may
+/// carry terminal escape sequences or control characters. sanitize() returns
+/// printable ASCII only: every octet outside 0x20-0x7E becomes "\xNN", and the
+/// result is cut at `max_length` octets with "..." appended.
+std::string sanitize(std::string_view text, std::size_t max_length = 200);
+
+}  // namespace pop3kit

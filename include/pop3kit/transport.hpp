@@ -1,0 +1,83 @@
+// pop3kit — transports: the byte pipes under the Client.
+//
+// A Transport moves bytes with deadlines and nothing else: it knows no POP3.
+// TCP is here; TLS wraps a TcpTransport's socket and implements the same
+// interface, so the Client and the engine do not change when TLS is added.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "pop3kit/error.hpp"
+
+namespace pop3kit::net {
+
+/// A connected byte stream. Implementations are not thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  /// Reads at least one and at most buf.size() bytes; returns 0 when the peer
+  /// closed the connection in order. Errors: errc::timed_out when nothing
+  /// arrived within `timeout`, errc::connection_closed on a reset,
+  /// errc::io_error otherwise.
+  virtual Result<std::size_t> read_some(std::span<char> buf, std::chrono::milliseconds timeout) = 0;
+
+  /// Writes at least one and at most data.size() bytes and returns how many.
+  /// Errors: errc::timed_out when no byte could be written within `timeout`,
+  /// errc::connection_closed, errc::io_error.
+  virtual Result<std::size_t> write_some(std::string_view data,
+                                         std::chrono::milliseconds timeout) = 0;
+
+  /// Closes the connection; further calls fail with errc::not_connected.
+  virtual void close() noexcept = 0;
+
+  /// "host:port" of the peer as connected (IPv6 in brackets), for messages.
+  virtual std::string peer() const = 0;
+};
+
+/// Writes all of `data` (several write_some calls, each with `timeout`).
+Result<void> write_all(Transport& t, std::string_view data, std::chrono::milliseconds timeout);
+
+/// Address families connect_tcp() may use.
+enum class Family : std::uint8_t { any, ipv4, ipv6 };
+
+/// Plain TCP over a connected socket.
+class TcpTransport final : public Transport {
+ public:
+  /// Takes ownership of a connected socket.
+  TcpTransport(int fd, std::string peer) noexcept;
+  ~TcpTransport() override;
+  TcpTransport(const TcpTransport&) = delete;
+  TcpTransport& operator=(const TcpTransport&) = delete;
+
+  Result<std::size_t> read_some(std::span<char> buf, std::chrono::milliseconds timeout) override;
+  Result<std::size_t> write_some(std::string_view data, std::chrono::milliseconds timeout) override;
+  void close() noexcept override;
+  std::string peer() const override { return peer_; }
+
+  /// The socket, for a TLS layer that takes over the connection. -1 after close().
+  int native_handle() const noexcept { return fd_; }
+  /// Gives up ownership of the socket (the caller closes it).
+  int release() noexcept;
+
+ private:
+  int fd_;
+  std::string peer_;
+};
+
+/// Resolves `host` with getaddrinfo and tries each address in turn, each with
+/// the full `timeout` for the TCP handshake. Errors: errc::host_not_found
+/// (message names the host and the resolver's reason), errc::connect_failed
+/// (message lists the last address and its reason), errc::timed_out when the
+/// last address tried timed out, errc::invalid_argument for an empty host.
+Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::uint16_t port,
+                                                  std::chrono::milliseconds timeout,
+                                                  Family family = Family::any);
+
+}  // namespace pop3kit::net
