@@ -1,0 +1,84 @@
+# Install rules: libraries, public headers, a CMake package exporting the
+# namespaced targets pop3kit::proto and pop3kit::pop3kit (and pop3kit::netx
+# once that target exists), and a pkg-config file.
+#
+#   find_package(pop3kit CONFIG REQUIRED)
+#   target_link_libraries(app PRIVATE pop3kit::pop3kit)
+#
+#   pkg-config --cflags --libs pop3kit
+include(CMakePackageConfigHelpers)
+
+set(POP3KIT_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/pop3kit" CACHE STRING
+    "Where pop3kitConfig.cmake is installed, relative to the prefix")
+mark_as_advanced(POP3KIT_CMAKE_DIR)
+
+# Every library target that exists goes into the export set.
+set(_pop3kit_install_targets)
+foreach(_t IN ITEMS pop3kit_proto pop3kit_client pop3kit_netx)
+  if(TARGET ${_t})
+    list(APPEND _pop3kit_install_targets ${_t})
+  endif()
+endforeach()
+
+install(TARGETS ${_pop3kit_install_targets}
+  EXPORT pop3kitTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT pop3kit_development
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT pop3kit_runtime
+          NAMELINK_COMPONENT pop3kit_development
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT pop3kit_runtime
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/pop3kit"
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  COMPONENT pop3kit_development
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
+
+install(EXPORT pop3kitTargets
+  NAMESPACE pop3kit::
+  FILE pop3kitTargets.cmake
+  DESTINATION ${POP3KIT_CMAKE_DIR}
+  COMPONENT pop3kit_development)
+
+configure_package_config_file(
+  "${CMAKE_CURRENT_LIST_DIR}/pop3kitConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/pop3kitConfig.cmake"
+  INSTALL_DESTINATION ${POP3KIT_CMAKE_DIR})
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/pop3kitConfigVersion.cmake"
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMajorVersion)
+install(FILES
+  "${PROJECT_BINARY_DIR}/pop3kitConfig.cmake"
+  "${PROJECT_BINARY_DIR}/pop3kitConfigVersion.cmake"
+  DESTINATION ${POP3KIT_CMAKE_DIR}
+  COMPONENT pop3kit_development)
+
+# pkg-config: paths relative to the .pc file, so an installed tree can be moved.
+set(_pop3kit_pc_dir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(POP3KIT_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  # One ".." per component of lib/pkgconfig (or lib/<multiarch>/pkgconfig).
+  set(POP3KIT_PC_PREFIX "\${pcfiledir}")
+  string(REPLACE "/" ";" _pop3kit_pc_parts "${_pop3kit_pc_dir}")
+  foreach(_part IN LISTS _pop3kit_pc_parts)
+    if(NOT _part STREQUAL "" AND NOT _part STREQUAL ".")
+      string(APPEND POP3KIT_PC_PREFIX "/..")
+    endif()
+  endforeach()
+endif()
+foreach(_d IN ITEMS LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${_d}}")
+    set(POP3KIT_PC_${_d} "${CMAKE_INSTALL_${_d}}")
+  else()
+    set(POP3KIT_PC_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
+  endif()
+endforeach()
+configure_file("${CMAKE_CURRENT_LIST_DIR}/pop3kit.pc.in" "${PROJECT_BINARY_DIR}/pop3kit.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/pop3kit.pc"
+  DESTINATION ${_pop3kit_pc_dir}
+  COMPONENT pop3kit_development)
+
+unset(_pop3kit_install_targets)
+unset(_pop3kit_pc_dir)
+unset(_pop3kit_pc_parts)
