@@ -153,9 +153,9 @@ class Client {
  private:
   Result<void> flush();
   Result<proto::Event> next();
-  Result<proto::Status> expect_status(proto::Command c);
-  Result<void> simple(std::error_code queued, proto::Command c);
-  Result<std::uint64_t> stream_body(proto::Command c, const Sink& sink);
+  Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
+  Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
+  Result<std::uint64_t> stream_body(proto::Command c, std::string_view what, const Sink& sink);
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 

@@ -229,7 +229,7 @@ class Engine {
 
   // ---- Inspection ---------------------------------------------------------
 
-  State state() const noexcept { return state_; }
+  State state() const noexcept;
   /// Commands sent (or queued) whose response has not fully arrived.
   std::size_t outstanding() const noexcept { return queue_.size(); }
   /// True while a response (or the greeting) is expected.
@@ -245,21 +245,25 @@ class Engine {
   struct Pending {
     Command command;
     bool has_argument;
+    std::uint64_t argument;  // the message number, for checking single-line answers
   };
   enum class Phase : std::uint8_t { greeting, status, lines, body, failed };
+  enum class LineResult : std::uint8_t { ok, need, failed };
 
-  std::error_code send(Command c, std::string_view args, bool has_argument,
-                       std::string_view redacted_args = {});
+  std::error_code send(Command c, std::string_view args, std::uint64_t argument = 0,
+                       bool has_argument = false, std::string_view redacted = {});
+  std::error_code numbered(Command c, std::uint64_t number);
   std::error_code check_allowed(Command c) const;
-  bool next_line(std::string_view& line);
+  LineResult next_line(std::string_view& line);
+  Event need_data();
   Event fail(errc code, std::string message);
   Event on_greeting(std::string_view line);
   Event on_status(std::string_view line);
   Event on_list_line(std::string_view line);
+  Event parse_entry(Command c, std::string_view rest);
   Event on_body();
-  Event finish_response();
   void apply_success(Command c);
-  void recompute_projected();
+  void apply_failure(Command c);
   void trace(TraceDirection d, std::string_view line) const;
 
   Limits limits_;
@@ -278,6 +282,7 @@ class Engine {
   bool line_start_ = true;
   bool prev_cr_ = false;
   std::size_t capabilities_ = 0;
+  bool user_accepted_ = false;
 
   // A single-line answer (STAT, LIST n, UIDL n) yields Status then its entry.
   Event deferred_;

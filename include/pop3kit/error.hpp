@@ -33,14 +33,14 @@ enum class errc : int {
   sink_failed = 105,       ///< The caller's sink refused data (its own error in the message).
   unsupported = 106,       ///< The server lacks what the call needs (no APOP timestamp, ...).
   // Protocol errors (2xx): the peer broke the protocol.
-  bad_status = 200,         ///< A response line is neither "+OK" nor "-ERR".
-  line_too_long = 201,      ///< A status or capability line exceeds the configured limit.
-  bare_line_feed = 202,     ///< A status line ends with LF not preceded by CR.
-  malformed_response = 203, ///< A number, message number or field is malformed.
-  malformed_uid = 204,      ///< A UID is empty, too long, or has octets outside 0x21-0x7E.
-  too_many_capabilities = 205, ///< The CAPA list exceeds the configured limit.
-  unexpected_data = 206,    ///< The server sent data while no response was outstanding.
-  bad_greeting = 207,       ///< The greeting is malformed.
+  bad_status = 200,             ///< A response line is neither "+OK" nor "-ERR".
+  line_too_long = 201,          ///< A status or capability line exceeds the configured limit.
+  bare_line_feed = 202,         ///< A status line ends with LF not preceded by CR.
+  malformed_response = 203,     ///< A number, message number or field is malformed.
+  malformed_uid = 204,          ///< A UID is empty, too long, or has octets outside 0x21-0x7E.
+  too_many_capabilities = 205,  ///< The CAPA list exceeds the configured limit.
+  unexpected_data = 206,        ///< The server sent data while no response was outstanding.
+  bad_greeting = 207,           ///< The greeting is malformed.
   // Server errors (3xx): a -ERR answer, classified by its response code.
   server_error = 300,       ///< -ERR without a more specific classification.
   auth_failed = 301,        ///< Login refused (credentials, or the server's [AUTH]).

@@ -1,0 +1,341 @@
+#include "pop3kit/client.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "pop3kit/apop.hpp"
+#include "pop3kit/text.hpp"
+
+namespace pop3kit {
+namespace {
+
+using proto::Command;
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+errc classify(ResponseCode rc, errc fallback) noexcept {
+  switch (rc) {
+    case ResponseCode::in_use:
+    case ResponseCode::login_delay:
+    case ResponseCode::sys_temp:
+      return errc::temporary_failure;
+    case ResponseCode::sys_perm:
+      return errc::permanent_failure;
+    case ResponseCode::auth:
+      return errc::auth_failed;
+    default:
+      return fallback;
+  }
+}
+
+// A command the engine refused to queue: a caller error, nothing was sent.
+Error refused(std::error_code ec, Command c, proto::State state) {
+  std::string msg = std::string("cannot send ") + proto::to_string(c) + ": ";
+  if (ec == errc::wrong_state) {
+    msg += std::string("not allowed in the ") + proto::to_string(state) + " state";
+  } else if (ec == errc::invalid_argument) {
+    msg += "invalid argument (empty, zero, or containing CR, LF or NUL)";
+  } else {
+    msg += ec.message();
+  }
+  return Error(ec, std::move(msg));
+}
+
+}  // namespace
+
+bool Capabilities::has(std::string_view name) const noexcept {
+  return arguments(name).has_value();
+}
+
+std::optional<std::string_view> Capabilities::arguments(std::string_view name) const noexcept {
+  for (const auto& e : entries) {
+    if (iequals(e.name, name)) return std::string_view(e.arguments);
+  }
+  return std::nullopt;
+}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+proto::State Client::state() const noexcept {
+  return engine_ ? engine_->state() : proto::State::closed;
+}
+
+void Client::close() noexcept {
+  if (transport_) transport_->close();
+  transport_.reset();
+}
+
+Error Client::fail(Error e) {
+  close();
+  return e;
+}
+
+Error Client::server_error(const proto::Status& st, std::string_view what) const {
+  std::string msg(what);
+  msg += ": server says \"";
+  if (st.code != ResponseCode::none) {
+    const char* code = to_string(st.code);
+    msg += "[";
+    msg += *code != '\0' ? code : "?";
+    msg += "] ";
+  }
+  msg += sanitize(st.text);
+  msg += "\"";
+  return Error(classify(st.code, errc::server_error), std::move(msg), st.code);
+}
+
+Result<void> Client::connect(std::string_view host, std::uint16_t port) {
+  auto t = net::connect_tcp(host, port, options_.connect_timeout, options_.family);
+  if (!t) return std::move(t).error();
+  return connect(std::unique_ptr<net::Transport>(std::move(*t)));
+}
+
+Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
+  close();
+  transport_ = std::move(transport);
+  engine_ = std::make_unique<proto::Engine>(options_.limits);
+  if (options_.trace) engine_->set_trace(options_.trace);
+  greeting_ = {};
+  auto ev = next();
+  if (!ev) return std::move(ev).error();
+  const auto* g = std::get_if<proto::Greeting>(&*ev);
+  if (g == nullptr) return fail(Error(errc::bad_greeting, "no greeting from the server"));
+  if (!g->ok) {
+    return fail(Error(errc::greeting_refused,
+                      "the server refused the session: \"" + sanitize(g->text) + "\"", g->code));
+  }
+  greeting_.text = g->text;
+  greeting_.apop_timestamp = g->apop_timestamp;
+  return {};
+}
+
+Result<void> Client::flush() {
+  while (!engine_->pending_output().empty()) {
+    auto n = transport_->write_some(engine_->pending_output(), options_.io_timeout);
+    if (!n) return fail(std::move(n).error());
+    engine_->consume_output(*n);
+  }
+  return {};
+}
+
+Result<proto::Event> Client::next() {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  for (;;) {
+    proto::Event ev = engine_->next_event();
+    if (const auto* f = std::get_if<proto::Failed>(&ev)) {
+      return fail(Error(f->code, std::string(f->message)));
+    }
+    if (!std::holds_alternative<proto::NeedData>(ev)) return ev;
+    if (!engine_->wants_read()) {
+      return fail(Error(errc::connection_closed, "the server closed the connection"));
+    }
+    auto n = transport_->read_some(engine_->receive_space(), options_.io_timeout);
+    if (!n) return fail(std::move(n).error());
+    if (*n == 0) {
+      engine_->receive_eof();
+    } else {
+      engine_->commit_received(*n);
+    }
+  }
+}
+
+Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  if (queued) return refused(queued, c, engine_->state());
+  if (auto r = flush(); !r) return std::move(r).error();
+  auto ev = next();
+  if (!ev) return std::move(ev).error();
+  const auto* st = std::get_if<proto::Status>(&*ev);
+  if (st == nullptr || st->command != c) {
+    return fail(Error(errc::unexpected_data,
+                      std::string("expected the status line of ") + proto::to_string(c)));
+  }
+  return *st;
+}
+
+Result<void> Client::simple(std::error_code queued, Command c, std::string_view what) {
+  auto st = send_and_wait(queued, c);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, what);
+  return {};
+}
+
+Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options) {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  if (options.method == LoginMethod::apop) {
+    if (!greeting_.apop_timestamp.empty()) {
+      const std::string digest = auth::apop_digest(greeting_.apop_timestamp, password);
+      if (digest.empty()) return Error(errc::unsupported, "MD5 is not available from OpenSSL");
+      auto st = send_and_wait(engine_->apop(user, digest), Command::apop);
+      if (!st) return std::move(st).error();
+      if (st->ok) return {};
+      Error e = server_error(*st, "APOP login refused");
+      if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
+      if (!options.allow_fallback) {
+        e.code = make_error_code(errc::auth_failed);
+        return e;
+      }
+    } else if (!options.allow_fallback) {
+      return Error(errc::unsupported,
+                   "APOP is not possible: the server's greeting has no valid timestamp");
+    }
+  }
+  auto st = send_and_wait(engine_->user(user), Command::user);
+  if (!st) return std::move(st).error();
+  if (!st->ok) {
+    Error e = server_error(*st, "user name refused");
+    if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
+    return e;
+  }
+  st = send_and_wait(engine_->pass(password), Command::pass);
+  if (!st) return std::move(st).error();
+  if (!st->ok) {
+    // A refused PASS is a failed login, whatever else the text says.
+    Error e = server_error(*st, "login refused");
+    if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
+    return e;
+  }
+  return {};
+}
+
+Result<Capabilities> Client::capa() {
+  auto st = send_and_wait(engine_ ? engine_->capa() : std::error_code{}, Command::capa);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "CAPA");
+  Capabilities caps;
+  for (;;) {
+    auto ev = next();
+    if (!ev) return std::move(ev).error();
+    if (std::holds_alternative<proto::End>(*ev)) return caps;
+    if (const auto* c = std::get_if<proto::Capability>(&*ev)) {
+      caps.entries.push_back({std::string(c->name), std::string(c->arguments)});
+    }
+  }
+}
+
+Result<MailboxStat> Client::stat() {
+  auto st = send_and_wait(engine_ ? engine_->stat() : std::error_code{}, Command::stat);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "STAT");
+  auto ev = next();
+  if (!ev) return std::move(ev).error();
+  const auto& r = std::get<proto::StatReply>(*ev);
+  return MailboxStat{r.count, r.size};
+}
+
+Result<std::vector<MessageInfo>> Client::list() {
+  auto st = send_and_wait(engine_ ? engine_->list() : std::error_code{}, Command::list);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "LIST");
+  std::vector<MessageInfo> out;
+  for (;;) {
+    auto ev = next();
+    if (!ev) return std::move(ev).error();
+    if (std::holds_alternative<proto::End>(*ev)) return out;
+    const auto& e = std::get<proto::ListEntry>(*ev);
+    out.push_back({e.number, e.size});
+  }
+}
+
+Result<MessageInfo> Client::list(std::uint64_t number) {
+  auto st = send_and_wait(engine_ ? engine_->list(number) : std::error_code{}, Command::list);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "LIST " + std::to_string(number));
+  auto ev = next();
+  if (!ev) return std::move(ev).error();
+  const auto& e = std::get<proto::ListEntry>(*ev);
+  return MessageInfo{e.number, e.size};
+}
+
+Result<std::vector<MessageUid>> Client::uidl() {
+  auto st = send_and_wait(engine_ ? engine_->uidl() : std::error_code{}, Command::uidl);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "UIDL");
+  std::vector<MessageUid> out;
+  for (;;) {
+    auto ev = next();
+    if (!ev) return std::move(ev).error();
+    if (std::holds_alternative<proto::End>(*ev)) return out;
+    const auto& e = std::get<proto::UidlEntry>(*ev);
+    out.push_back({e.number, std::string(e.uid)});
+  }
+}
+
+Result<MessageUid> Client::uidl(std::uint64_t number) {
+  auto st = send_and_wait(engine_ ? engine_->uidl(number) : std::error_code{}, Command::uidl);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, "UIDL " + std::to_string(number));
+  auto ev = next();
+  if (!ev) return std::move(ev).error();
+  const auto& e = std::get<proto::UidlEntry>(*ev);
+  return MessageUid{e.number, std::string(e.uid)};
+}
+
+Result<std::uint64_t> Client::stream_body(Command c, std::string_view what, const Sink& sink) {
+  std::uint64_t total = 0;
+  std::error_code sink_error;
+  for (;;) {
+    auto ev = next();
+    if (!ev) return std::move(ev).error();
+    if (std::holds_alternative<proto::End>(*ev)) break;
+    const auto& chunk = std::get<proto::BodyChunk>(*ev);
+    if (sink_error) continue;  // drain the rest so the session stays usable
+    if (sink) sink_error = sink(chunk.data);
+    if (!sink_error) total += chunk.data.size();
+  }
+  (void)c;
+  if (sink_error) {
+    return Error(errc::sink_failed,
+                 std::string(what) + ": storing the message failed: " + sink_error.message());
+  }
+  return total;
+}
+
+Result<std::uint64_t> Client::retrieve(std::uint64_t number, const Sink& sink) {
+  const std::string what = "RETR " + std::to_string(number);
+  auto st = send_and_wait(engine_ ? engine_->retr(number) : std::error_code{}, Command::retr);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, what);
+  return stream_body(Command::retr, what, sink);
+}
+
+Result<std::uint64_t> Client::top(std::uint64_t number, std::uint64_t lines, const Sink& sink) {
+  const std::string what = "TOP " + std::to_string(number) + " " + std::to_string(lines);
+  auto st = send_and_wait(engine_ ? engine_->top(number, lines) : std::error_code{}, Command::top);
+  if (!st) return std::move(st).error();
+  if (!st->ok) return server_error(*st, what);
+  return stream_body(Command::top, what, sink);
+}
+
+Result<void> Client::dele(std::uint64_t number) {
+  return simple(engine_ ? engine_->dele(number) : std::error_code{}, Command::dele,
+                "DELE " + std::to_string(number));
+}
+
+Result<void> Client::noop() {
+  return simple(engine_ ? engine_->noop() : std::error_code{}, Command::noop, "NOOP");
+}
+
+Result<void> Client::rset() {
+  return simple(engine_ ? engine_->rset() : std::error_code{}, Command::rset, "RSET");
+}
+
+Result<void> Client::quit() {
+  auto st = send_and_wait(engine_ ? engine_->quit() : std::error_code{}, Command::quit);
+  if (!st) return std::move(st).error();
+  close();
+  if (!st->ok) {
+    return server_error(*st, "QUIT (the server may not have removed the deleted messages)");
+  }
+  return {};
+}
+
+}  // namespace pop3kit

@@ -1,0 +1,568 @@
+#include "pop3kit/engine.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "parse.hpp"
+#include "pop3kit/text.hpp"
+
+namespace pop3kit::proto {
+namespace {
+
+using detail::next_token;
+using detail::parse_u64;
+
+std::string number_string(std::uint64_t n) {
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, n);
+  return {digits, r.ptr};
+}
+
+bool has_line_breaking_octet(std::string_view s) noexcept {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// The state the session reaches if command `c` succeeds in state `s`. The one
+// table of state transitions: responses and projections both use it.
+State after_success(State s, Command c) noexcept {
+  switch (c) {
+    case Command::pass:
+    case Command::apop:
+      return s == State::authorization ? State::transaction : s;
+    case Command::quit:
+      return s == State::transaction ? State::update : State::closed;
+    default:
+      return s;
+  }
+}
+
+bool allowed_in(State s, Command c) noexcept {
+  switch (s) {
+    case State::authorization:
+      return c == Command::user || c == Command::pass || c == Command::apop || c == Command::quit ||
+             c == Command::capa;
+    case State::transaction:
+      return c != Command::user && c != Command::pass && c != Command::apop;
+    case State::greeting:
+    case State::update:
+    case State::closed:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* to_string(Command c) noexcept {
+  switch (c) {
+    case Command::none:
+      return "";
+    case Command::user:
+      return "USER";
+    case Command::pass:
+      return "PASS";
+    case Command::apop:
+      return "APOP";
+    case Command::stat:
+      return "STAT";
+    case Command::list:
+      return "LIST";
+    case Command::retr:
+      return "RETR";
+    case Command::top:
+      return "TOP";
+    case Command::dele:
+      return "DELE";
+    case Command::noop:
+      return "NOOP";
+    case Command::rset:
+      return "RSET";
+    case Command::quit:
+      return "QUIT";
+    case Command::uidl:
+      return "UIDL";
+    case Command::capa:
+      return "CAPA";
+  }
+  return "";
+}
+
+const char* to_string(State s) noexcept {
+  switch (s) {
+    case State::greeting:
+      return "GREETING";
+    case State::authorization:
+      return "AUTHORIZATION";
+    case State::transaction:
+      return "TRANSACTION";
+    case State::update:
+      return "UPDATE";
+    case State::closed:
+      return "CLOSED";
+  }
+  return "";
+}
+
+Engine::Engine(Limits limits) : limits_(limits) {
+  limits_.max_line = std::max<std::size_t>(limits_.max_line, 8);
+  limits_.receive_buffer = std::max(limits_.receive_buffer, 2 * limits_.max_line);
+  buf_.resize(limits_.receive_buffer);
+}
+
+// ---- Input ------------------------------------------------------------------
+
+std::span<char> Engine::receive_space() {
+  if (rpos_ > 0) {
+    // Only the unparsed tail moves: at most a partial line or a held-back
+    // ".\r" at a line start, so this copy is small.
+    std::memmove(buf_.data(), buf_.data() + rpos_, wpos_ - rpos_);
+    wpos_ -= rpos_;
+    rpos_ = 0;
+  }
+  return {buf_.data() + wpos_, buf_.size() - wpos_};
+}
+
+void Engine::commit_received(std::size_t n) {
+  wpos_ += std::min(n, buf_.size() - wpos_);
+}
+
+std::size_t Engine::feed(std::string_view bytes) {
+  const auto space = receive_space();
+  const std::size_t n = std::min(space.size(), bytes.size());
+  if (n > 0) std::memcpy(space.data(), bytes.data(), n);
+  commit_received(n);
+  return n;
+}
+
+void Engine::receive_eof() {
+  eof_ = true;
+}
+
+bool Engine::wants_read() const noexcept {
+  return !failed() && (phase_ == Phase::greeting || !queue_.empty());
+}
+
+// ---- Events -----------------------------------------------------------------
+
+Event Engine::fail(errc code, std::string message) {
+  if (phase_ != Phase::failed) {
+    phase_ = Phase::failed;
+    error_ = make_error_code(code);
+    error_message_ = std::move(message);
+  }
+  return Failed{error_, error_message_};
+}
+
+void Engine::trace(TraceDirection d, std::string_view line) const {
+  if (trace_) trace_(d, line);
+}
+
+Engine::LineResult Engine::next_line(std::string_view& line) {
+  const std::size_t avail = wpos_ - rpos_;
+  const char* s = buf_.data() + rpos_;
+  const void* hit = std::memchr(s, '\n', std::min(avail, limits_.max_line));
+  if (hit == nullptr) {
+    if (avail < limits_.max_line) return LineResult::need;
+    const char* what = queue_.empty() ? "greeting" : to_string(queue_.front().command);
+    fail(errc::line_too_long, std::string("response line (") + what + ") longer than " +
+                                  number_string(limits_.max_line) + " octets");
+    return LineResult::failed;
+  }
+  const auto n = static_cast<std::size_t>(static_cast<const char*>(hit) - s);
+  if (n == 0 || s[n - 1] != '\r') {
+    fail(errc::bare_line_feed,
+         "response line ends in LF without CR: '" + sanitize(std::string_view(s, n), 80) + "'");
+    return LineResult::failed;
+  }
+  line = std::string_view(s, n - 1);
+  rpos_ += n + 1;
+  trace(TraceDirection::received, line);
+  return LineResult::ok;
+}
+
+Event Engine::need_data() {
+  if (!eof_) return NeedData{};
+  if (phase_ == Phase::greeting) {
+    return fail(errc::connection_closed, "connection closed before the greeting");
+  }
+  if (!queue_.empty()) {
+    const char* where = phase_ == Phase::body ? "in the middle of the response to "
+                                              : "while waiting for the response to ";
+    return fail(errc::connection_closed,
+                std::string("connection closed ") + where + to_string(queue_.front().command));
+  }
+  state_ = projected_ = State::closed;
+  return NeedData{};
+}
+
+Event Engine::next_event() {
+  if (phase_ == Phase::failed) return Failed{error_, error_message_};
+  if (has_deferred_) {
+    has_deferred_ = false;
+    return deferred_;
+  }
+  if (phase_ == Phase::body) return on_body();
+  if (phase_ == Phase::status && queue_.empty()) {
+    if (rpos_ < wpos_) {
+      return fail(errc::unexpected_data,
+                  "server sent data while no response was expected: '" +
+                      sanitize(std::string_view(buf_.data() + rpos_, wpos_ - rpos_), 80) + "'");
+    }
+    return need_data();
+  }
+  std::string_view line;
+  switch (next_line(line)) {
+    case LineResult::need:
+      return need_data();
+    case LineResult::failed:
+      return Failed{error_, error_message_};
+    case LineResult::ok:
+      break;
+  }
+  if (phase_ == Phase::greeting) return on_greeting(line);
+  if (phase_ == Phase::lines) return on_list_line(line);
+  return on_status(line);
+}
+
+Event Engine::on_greeting(std::string_view line) {
+  detail::StatusLine sl;
+  if (!detail::parse_status_line(line, sl)) {
+    return fail(errc::bad_greeting,
+                "greeting is neither +OK nor -ERR: '" + sanitize(line, 80) + "'");
+  }
+  phase_ = Phase::status;
+  state_ = projected_ = sl.ok ? State::authorization : State::closed;
+  Greeting g{sl.ok, sl.code, sl.text, {}};
+  if (sl.ok) g.apop_timestamp = detail::find_apop_timestamp(sl.text, limits_.max_timestamp);
+  return g;
+}
+
+Event Engine::on_status(std::string_view line) {
+  const Pending p = queue_.front();
+  const std::string what = to_string(p.command);
+  detail::StatusLine sl;
+  if (!detail::parse_status_line(line, sl)) {
+    return fail(errc::bad_status,
+                "response to " + what + " is neither +OK nor -ERR: '" + sanitize(line, 80) + "'");
+  }
+  const Status st{p.command, sl.ok, sl.code, sl.text};
+  if (!sl.ok) {
+    queue_.pop_front();
+    apply_failure(p.command);
+    return st;
+  }
+
+  std::string_view rest = sl.text;
+  switch (p.command) {
+    case Command::stat: {
+      StatReply r;
+      const auto count = next_token(rest);
+      const auto size = next_token(rest);
+      if (!parse_u64(count, r.count)) {
+        return fail(errc::malformed_response,
+                    "STAT response: message count '" + sanitize(count, 40) + "' is not a number");
+      }
+      if (!parse_u64(size, r.size)) {
+        return fail(errc::malformed_response,
+                    "STAT response: maildrop size '" + sanitize(size, 40) + "' is not a number");
+      }
+      deferred_ = r;
+      has_deferred_ = true;
+      break;
+    }
+    case Command::list:
+    case Command::uidl:
+      if (!p.has_argument) {
+        phase_ = Phase::lines;
+        return st;
+      }
+      {
+        Event entry = parse_entry(p.command, rest);
+        if (std::holds_alternative<Failed>(entry)) return entry;
+        const std::uint64_t got = p.command == Command::list ? std::get<ListEntry>(entry).number
+                                                             : std::get<UidlEntry>(entry).number;
+        if (got != p.argument) {
+          return fail(errc::malformed_response, what + " " + number_string(p.argument) +
+                                                    " answered for message " + number_string(got));
+        }
+        deferred_ = entry;
+        has_deferred_ = true;
+      }
+      break;
+    case Command::retr:
+    case Command::top:
+      phase_ = Phase::body;
+      line_start_ = true;
+      prev_cr_ = false;
+      return st;
+    case Command::capa:
+      phase_ = Phase::lines;
+      capabilities_ = 0;
+      return st;
+    default:
+      break;
+  }
+  queue_.pop_front();
+  apply_success(p.command);
+  return st;
+}
+
+Event Engine::parse_entry(Command c, std::string_view rest) {
+  const std::string what = to_string(c);
+  const auto number = next_token(rest);
+  std::uint64_t n = 0;
+  if (!parse_u64(number, n) || n == 0) {
+    return fail(errc::malformed_response,
+                what + " response: message number '" + sanitize(number, 40) + "' is not valid");
+  }
+  if (c == Command::list) {
+    const auto size = next_token(rest);
+    ListEntry e{n, 0};
+    if (!parse_u64(size, e.size)) {
+      return fail(errc::malformed_response, "LIST response: size '" + sanitize(size, 40) +
+                                                "' of message " + number_string(n) +
+                                                " is not a number");
+    }
+    return e;
+  }
+  // UIDL: the rest of the line is the unique-id.
+  if (rest.empty()) {
+    return fail(errc::malformed_uid,
+                "UIDL response: message " + number_string(n) + " has no unique-id");
+  }
+  if (!detail::is_valid_uid(rest, limits_.max_uid_length)) {
+    return fail(errc::malformed_uid,
+                "UIDL response: unique-id of message " + number_string(n) + " is longer than " +
+                    number_string(limits_.max_uid_length) +
+                    " octets or has octets outside 0x21-0x7E: '" + sanitize(rest, 80) + "'");
+  }
+  return UidlEntry{n, rest};
+}
+
+Event Engine::on_list_line(std::string_view line) {
+  const Command c = queue_.front().command;
+  if (line == ".") {
+    queue_.pop_front();
+    phase_ = Phase::status;
+    apply_success(c);
+    return End{c};
+  }
+  if (line.starts_with('.')) line.remove_prefix(1);  // dot-stuffed (RFC 1939 §3)
+  if (c != Command::capa) return parse_entry(c, line);
+  if (++capabilities_ > limits_.max_capabilities) {
+    return fail(
+        errc::too_many_capabilities,
+        "CAPA response has more than " + number_string(limits_.max_capabilities) + " lines");
+  }
+  std::string_view rest = line;
+  const auto name = next_token(rest);
+  if (name.empty()) return fail(errc::malformed_response, "CAPA response has an empty line");
+  return Capability{name, rest};
+}
+
+// The body path. Bytes between line starts go out as views without copying;
+// only a line start needs a look at up to three octets, to tell the
+// terminator ".\r\n" from a stuffed dot. A line start is the octet after
+// CRLF: a bare LF inside the message does not start a line, so message
+// content cannot end the response early.
+Event Engine::on_body() {
+  const Command c = queue_.front().command;
+  const char* const b = buf_.data();
+  std::size_t p = rpos_;
+  const std::size_t e = wpos_;
+  if (line_start_) {
+    if (p == e) return need_data();
+    if (b[p] == '.') {
+      if (e - p < 2) return need_data();
+      if (b[p + 1] == '\r') {
+        if (e - p < 3) return need_data();
+        if (b[p + 2] == '\n') {
+          rpos_ = p + 3;
+          queue_.pop_front();
+          phase_ = Phase::status;
+          apply_success(c);
+          return End{c};
+        }
+      }
+      rpos_ = ++p;  // drop the stuffing dot
+      prev_cr_ = false;
+    }
+    line_start_ = false;
+    if (p == e) return need_data();
+  }
+  std::size_t q = p;
+  for (;;) {
+    const void* hit = std::memchr(b + q, '\n', e - q);
+    if (hit == nullptr) {
+      prev_cr_ = b[e - 1] == '\r';
+      rpos_ = e;
+      return BodyChunk{c, std::string_view(b + p, e - p)};
+    }
+    const auto n = static_cast<std::size_t>(static_cast<const char*>(hit) - b);
+    const bool crlf = n > p ? b[n - 1] == '\r' : prev_cr_;
+    q = n + 1;
+    if (!crlf) continue;
+    if (q == e || b[q] == '.') {
+      line_start_ = true;
+      prev_cr_ = false;
+      rpos_ = q;
+      return BodyChunk{c, std::string_view(b + p, q - p)};
+    }
+  }
+}
+
+void Engine::apply_success(Command c) {
+  user_accepted_ = c == Command::user;
+  if (c == Command::quit) {
+    state_ = projected_ = State::closed;
+    return;
+  }
+  state_ = after_success(state_, c);
+}
+
+void Engine::apply_failure(Command c) {
+  user_accepted_ = false;
+  if (c == Command::quit) {
+    // QUIT -ERR ("some deleted messages not removed") still ends the session.
+    state_ = projected_ = State::closed;
+    return;
+  }
+  if (c == Command::pass || c == Command::apop) {
+    // Later pipelined commands were checked against a login that failed.
+    projected_ = state_;
+    for (const Pending& p : queue_)
+      projected_ = after_success(projected_, p.command);
+  }
+}
+
+// ---- Commands ---------------------------------------------------------------
+
+std::error_code Engine::check_allowed(Command c) const {
+  if (failed()) return make_error_code(errc::engine_failed);
+  if (!allowed_in(projected_, c)) return make_error_code(errc::wrong_state);
+  if (c == Command::pass) {
+    // PASS only directly after an accepted (or queued) USER.
+    const bool after_user =
+        queue_.empty() ? user_accepted_ : queue_.back().command == Command::user;
+    if (!after_user) return make_error_code(errc::wrong_state);
+  }
+  return {};
+}
+
+std::error_code Engine::send(Command c, std::string_view args, std::uint64_t argument,
+                             bool has_argument, std::string_view redacted) {
+  if (auto ec = check_allowed(c)) return ec;
+  if (has_line_breaking_octet(args)) return make_error_code(errc::invalid_argument);
+  const std::string_view keyword = to_string(c);
+  const std::size_t length = keyword.size() + (args.empty() ? 0 : 1 + args.size()) + 2;
+  if (length > limits_.max_command) return make_error_code(errc::command_too_long);
+
+  const std::size_t start = out_.size();
+  out_.reserve(start + length);
+  out_ += keyword;
+  if (!args.empty()) {
+    out_ += ' ';
+    out_ += args;
+  }
+  out_ += "\r\n";
+  queue_.push_back({c, has_argument, argument});
+  projected_ = after_success(projected_, c);
+  if (trace_) {
+    if (redacted.empty()) {
+      trace(TraceDirection::sent, std::string_view(out_).substr(start, length - 2));
+    } else {
+      trace(TraceDirection::sent, std::string(keyword) + " " + std::string(redacted));
+    }
+  }
+  return {};
+}
+
+std::error_code Engine::user(std::string_view name) {
+  if (name.empty()) return make_error_code(errc::invalid_argument);
+  return send(Command::user, name);
+}
+
+std::error_code Engine::pass(std::string_view password) {
+  if (password.empty()) return make_error_code(errc::invalid_argument);
+  return send(Command::pass, password, 0, false, "<redacted>");
+}
+
+std::error_code Engine::apop(std::string_view name, std::string_view digest) {
+  const bool hex_digest =
+      digest.size() == 32 && std::all_of(digest.begin(), digest.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+      });
+  // The name is one token: a space would shift the digest into the name.
+  if (name.empty() || name.find(' ') != std::string_view::npos || !hex_digest) {
+    return make_error_code(errc::invalid_argument);
+  }
+  const std::string args = std::string(name) + " " + std::string(digest);
+  return send(Command::apop, args, 0, false, std::string(name) + " <redacted>");
+}
+
+std::error_code Engine::numbered(Command c, std::uint64_t number) {
+  if (number == 0) return make_error_code(errc::invalid_argument);
+  return send(c, number_string(number), number, true);
+}
+
+std::error_code Engine::stat() {
+  return send(Command::stat, {});
+}
+std::error_code Engine::list() {
+  return send(Command::list, {});
+}
+std::error_code Engine::list(std::uint64_t number) {
+  return numbered(Command::list, number);
+}
+std::error_code Engine::retr(std::uint64_t number) {
+  return numbered(Command::retr, number);
+}
+std::error_code Engine::dele(std::uint64_t number) {
+  return numbered(Command::dele, number);
+}
+std::error_code Engine::noop() {
+  return send(Command::noop, {});
+}
+std::error_code Engine::rset() {
+  return send(Command::rset, {});
+}
+std::error_code Engine::quit() {
+  return send(Command::quit, {});
+}
+std::error_code Engine::uidl() {
+  return send(Command::uidl, {});
+}
+std::error_code Engine::uidl(std::uint64_t number) {
+  return numbered(Command::uidl, number);
+}
+std::error_code Engine::capa() {
+  return send(Command::capa, {});
+}
+
+std::error_code Engine::top(std::uint64_t number, std::uint64_t lines) {
+  if (number == 0) return make_error_code(errc::invalid_argument);
+  return send(Command::top, number_string(number) + " " + number_string(lines), number, true);
+}
+
+// ---- Output -----------------------------------------------------------------
+
+std::string_view Engine::pending_output() const noexcept {
+  return std::string_view(out_).substr(out_pos_);
+}
+
+void Engine::consume_output(std::size_t n) noexcept {
+  out_pos_ = std::min(out_pos_ + n, out_.size());
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+}
+
+State Engine::state() const noexcept {
+  // QUIT sent in TRANSACTION and not yet answered: the server is in UPDATE.
+  if (state_ == State::transaction && projected_ == State::update) return State::update;
+  return state_;
+}
+
+}  // namespace pop3kit::proto

@@ -1,0 +1,27 @@
+#include "pop3kit/text.hpp"
+
+namespace pop3kit {
+
+std::string sanitize(std::string_view text, std::size_t max_length) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() < max_length ? text.size() : max_length);
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (out.size() >= max_length) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out += ch;
+    } else {
+      // Escaped rather than dropped so a person can still see what came.
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace pop3kit
