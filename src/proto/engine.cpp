@@ -205,9 +205,8 @@ Event Engine::next_event() {
   if (phase_ == Phase::body) return on_body();
   if (phase_ == Phase::status && queue_.empty()) {
     if (rpos_ < wpos_) {
-      return fail(errc::unexpected_data,
-                  "server sent data while no response was expected: '" +
-                      sanitize(std::string_view(buf_.data() + rpos_, wpos_ - rpos_), 80) + "'");
+      // Not quoted: how much of it has arrived depends on how the reads fell.
+      return fail(errc::unexpected_data, "server sent data while no response was expected");
     }
     return need_data();
   }
@@ -371,8 +370,8 @@ Event Engine::on_body() {
   const char* const b = buf_.data();
   std::size_t p = rpos_;
   const std::size_t e = wpos_;
+  if (p == e) return need_data();
   if (line_start_) {
-    if (p == e) return need_data();
     if (b[p] == '.') {
       if (e - p < 2) return need_data();
       if (b[p + 1] == '\r') {

@@ -1,0 +1,169 @@
+#include "transcript.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace pop3kit::test {
+
+using namespace pop3kit::proto;
+
+std::string render(const Event& ev) {
+  struct Visitor {
+    std::string operator()(const NeedData&) const { return "need"; }
+    std::string operator()(const Greeting& g) const {
+      return std::string("greeting ") + (g.ok ? "+OK" : "-ERR") + code(g.code) + " [" +
+             std::string(g.text) + "] ts=" + std::string(g.apop_timestamp);
+    }
+    std::string operator()(const Status& s) const {
+      return std::string(to_string(s.command)) + (s.ok ? " +OK" : " -ERR") + code(s.code) + " [" +
+             std::string(s.text) + "]";
+    }
+    std::string operator()(const StatReply& r) const {
+      return "stat " + std::to_string(r.count) + " " + std::to_string(r.size);
+    }
+    std::string operator()(const ListEntry& e) const {
+      return "list " + std::to_string(e.number) + " " + std::to_string(e.size);
+    }
+    std::string operator()(const UidlEntry& e) const {
+      return "uidl " + std::to_string(e.number) + " " + std::string(e.uid);
+    }
+    std::string operator()(const Capability& c) const {
+      return "capa " + std::string(c.name) + "|" + std::string(c.arguments);
+    }
+    std::string operator()(const BodyChunk& b) const { return "body:" + std::string(b.data); }
+    std::string operator()(const End& e) const {
+      return std::string("end ") + to_string(e.command);
+    }
+    std::string operator()(const Failed& f) const {
+      return "failed " + std::to_string(f.code.value()) + ": " + std::string(f.message);
+    }
+    static std::string code(ResponseCode rc) {
+      if (rc == ResponseCode::none) return "";
+      if (rc == ResponseCode::other) return " {other}";
+      return std::string(" {") + to_string(rc) + "}";
+    }
+  };
+  return std::visit(Visitor{}, ev);
+}
+
+namespace {
+
+struct Runner {
+  const Transcript& t;
+  Engine engine;
+  Outcome out;
+  bool greeted = false;
+  bool failed = false;
+
+  explicit Runner(const Transcript& tr) : t(tr), engine(tr.limits) {}
+
+  void collect_output() {
+    const auto pending = engine.pending_output();
+    out.sent.append(pending);
+    engine.consume_output(pending.size());
+  }
+
+  void push(const Event& ev) {
+    if (const auto* b = std::get_if<BodyChunk>(&ev)) {
+      EXPECT_FALSE(b->data.empty()) << "empty body chunk";
+      if (!out.events.empty() && out.events.back().starts_with("body:")) {
+        out.events.back().append(b->data);
+        return;
+      }
+    }
+    out.events.push_back(render(ev));
+  }
+
+  // Drains events until the engine needs data. Returns false once failed.
+  bool drain() {
+    for (int guard = 0; guard < 10'000'000; ++guard) {
+      const Event ev = engine.next_event();
+      if (std::holds_alternative<NeedData>(ev)) return true;
+      push(ev);
+      if (std::holds_alternative<Failed>(ev)) {
+        // Errors are sticky: the same failure again, and no command accepted.
+        EXPECT_EQ(render(engine.next_event()), out.events.back());
+        EXPECT_EQ(engine.noop(), make_error_code(errc::engine_failed));
+        failed = true;
+        return false;
+      }
+      if (std::holds_alternative<Greeting>(ev) && !greeted) {
+        greeted = true;
+        if (t.commands) t.commands(engine);
+        collect_output();
+      }
+    }
+    ADD_FAILURE() << "engine produced events without end";
+    return false;
+  }
+
+  void give(std::string_view piece, bool zero_copy) {
+    while (!piece.empty() && !failed) {
+      std::size_t n = 0;
+      if (zero_copy) {
+        const auto space = engine.receive_space();
+        n = std::min(space.size(), piece.size());
+        std::memcpy(space.data(), piece.data(), n);
+        engine.commit_received(n);
+      } else {
+        n = engine.feed(piece);
+      }
+      piece.remove_prefix(n);
+      if (!drain()) return;
+      if (n == 0 && !piece.empty()) {
+        ADD_FAILURE() << "engine accepts no input but produces no event";
+        return;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Outcome run(const Transcript& t, std::size_t chunk, bool zero_copy) {
+  Runner r(t);
+  std::string_view rest = t.server;
+  if (chunk == 0) chunk = std::max<std::size_t>(rest.size(), 1);
+  while (!rest.empty() && !r.failed) {
+    const std::size_t n = std::min(chunk, rest.size());
+    r.give(rest.substr(0, n), zero_copy);
+    rest.remove_prefix(n);
+  }
+  if (t.eof && !r.failed) {
+    r.engine.receive_eof();
+    r.drain();
+  }
+  r.collect_output();
+  return r.out;
+}
+
+Outcome run_all_splits(const Transcript& t, std::size_t max_chunk) {
+  const Outcome whole = run(t, 0);
+  const std::size_t limit = std::min(max_chunk, t.server.size());
+  for (std::size_t chunk = 1; chunk <= limit; ++chunk) {
+    for (const bool zc : {false, true}) {
+      const Outcome o = run(t, chunk, zc);
+      EXPECT_EQ(o.events, whole.events) << "chunk size " << chunk << (zc ? " (zero-copy)" : "");
+      EXPECT_EQ(o.sent, whole.sent) << "chunk size " << chunk;
+      if (o.events != whole.events) return whole;  // one report is enough
+    }
+  }
+  // Every two-piece split.
+  for (std::size_t cut = 1; cut < t.server.size() && cut <= max_chunk * 4; ++cut) {
+    Runner r(t);
+    r.give(std::string_view(t.server).substr(0, cut), false);
+    r.give(std::string_view(t.server).substr(cut), false);
+    if (t.eof && !r.failed) {
+      r.engine.receive_eof();
+      r.drain();
+    }
+    r.collect_output();
+    EXPECT_EQ(r.out.events, whole.events) << "split at " << cut;
+    if (r.out.events != whole.events) break;
+  }
+  return whole;
+}
+
+}  // namespace pop3kit::test
