@@ -155,7 +155,7 @@ class Client {
   Result<proto::Event> next();
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
   Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
-  Result<std::uint64_t> stream_body(proto::Command c, std::string_view what, const Sink& sink);
+  Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 

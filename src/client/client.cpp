@@ -279,7 +279,7 @@ Result<MessageUid> Client::uidl(std::uint64_t number) {
   return MessageUid{e.number, std::string(e.uid)};
 }
 
-Result<std::uint64_t> Client::stream_body(Command c, std::string_view what, const Sink& sink) {
+Result<std::uint64_t> Client::stream_body(std::string_view what, const Sink& sink) {
   std::uint64_t total = 0;
   std::error_code sink_error;
   for (;;) {
@@ -291,7 +291,6 @@ Result<std::uint64_t> Client::stream_body(Command c, std::string_view what, cons
     if (sink) sink_error = sink(chunk.data);
     if (!sink_error) total += chunk.data.size();
   }
-  (void)c;
   if (sink_error) {
     return Error(errc::sink_failed,
                  std::string(what) + ": storing the message failed: " + sink_error.message());
@@ -304,7 +303,7 @@ Result<std::uint64_t> Client::retrieve(std::uint64_t number, const Sink& sink) {
   auto st = send_and_wait(engine_ ? engine_->retr(number) : std::error_code{}, Command::retr);
   if (!st) return std::move(st).error();
   if (!st->ok) return server_error(*st, what);
-  return stream_body(Command::retr, what, sink);
+  return stream_body(what, sink);
 }
 
 Result<std::uint64_t> Client::top(std::uint64_t number, std::uint64_t lines, const Sink& sink) {
@@ -312,7 +311,7 @@ Result<std::uint64_t> Client::top(std::uint64_t number, std::uint64_t lines, con
   auto st = send_and_wait(engine_ ? engine_->top(number, lines) : std::error_code{}, Command::top);
   if (!st) return std::move(st).error();
   if (!st->ok) return server_error(*st, what);
-  return stream_body(Command::top, what, sink);
+  return stream_body(what, sink);
 }
 
 Result<void> Client::dele(std::uint64_t number) {

@@ -1,0 +1,55 @@
+// A scripted POP3 server on loopback for faults a real server will not
+// produce: it plays its script on the first connection, recording every line
+// the client sends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pop3kit::test {
+
+class ScriptServer {
+ public:
+  struct Step {
+    enum Kind { send, expect, close, wait_close, sleep } kind;
+    std::string data;  // bytes to send, or the prefix the received line must have
+    std::chrono::milliseconds duration{0};
+  };
+  static Step send(std::string bytes) { return {Step::send, std::move(bytes)}; }
+  /// Reads one line (CRLF) from the client; records it; fails the script if
+  /// it does not start with `prefix`.
+  static Step expect(std::string prefix) { return {Step::expect, std::move(prefix)}; }
+  static Step close() { return {Step::close, {}}; }
+  /// Reads and records until the client closes.
+  static Step wait_close() { return {Step::wait_close, {}}; }
+  static Step sleep(std::chrono::milliseconds d) { return {Step::sleep, {}, d}; }
+
+  /// Listens on 127.0.0.1 (or ::1 with ipv6) on a free port and plays the
+  /// script in a thread.
+  explicit ScriptServer(std::vector<Step> script, bool ipv6 = false);
+  ~ScriptServer();
+  ScriptServer(const ScriptServer&) = delete;
+  ScriptServer& operator=(const ScriptServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  /// Waits for the script to finish; returns the lines received (no CRLF).
+  std::vector<std::string> finish();
+  /// Empty when the script ran as written, else what went wrong.
+  std::string problem();
+
+ private:
+  void run();
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::vector<Step> script_;
+  std::vector<std::string> received_;
+  std::string problem_;
+  std::mutex mu_;
+  std::thread thread_;
+};
+
+}  // namespace pop3kit::test
