@@ -1,0 +1,157 @@
+// pop3kit command — the subcommands: one session each, output on stdout.
+#include "commands.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "args.hpp"
+#include "exit_codes.hpp"
+#include "output.hpp"
+#include "pop3kit/text.hpp"
+
+namespace pop3kit::cli {
+namespace {
+
+// Capability lines are at most 512 octets (RFC 2449 §4): show them whole.
+constexpr std::size_t kCapaWidth = 512;
+
+bool is_server_refusal(const Error& e) noexcept {
+  // 3xx: the server answered -ERR; the session is still usable.
+  return e.code.category() == pop3kit::category() && e.code.value() >= 300 && e.code.value() < 400;
+}
+
+// RETR and TOP: stream the body to stdout. The sink's own error is kept so
+// that the message names the real cause (EPIPE, ENOSPC), whatever text the
+// library wraps it in.
+template <class Fetch>
+void stream_to_stdout(Fetch&& fetch) {
+  std::error_code write_error;
+  const Sink sink = [&write_error](std::string_view chunk) {
+    write_error = write_stdout(chunk);
+    return write_error;
+  };
+  auto r = fetch(sink);
+  if (write_error) {
+    throw Failure(exit_code::io_error,
+                  "cannot write the message to standard output: " + write_error.message());
+  }
+  if (!r) throw failure_from(r.error());
+}
+
+}  // namespace
+
+int run_capa(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::optional, "capa");
+  Client client = open_session(url, inv.global, plan);
+  auto caps = client.capa();
+  if (!caps) throw failure_from(caps.error());
+  std::string out;
+  for (const auto& e : caps->entries) {
+    out += sanitize(e.name, kCapaWidth);
+    if (!e.arguments.empty()) out += ' ' + sanitize(e.arguments, kCapaWidth);
+    out += '\n';
+  }
+  print_stdout(out);
+  finish_read_only(client);
+  return exit_code::ok;
+}
+
+int run_stat(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "stat");
+  Client client = open_session(url, inv.global, plan);
+  auto st = client.stat();
+  if (!st) throw failure_from(st.error());
+  print_stdout(fmt::format("{} {}\n", st->count, st->size));
+  finish_read_only(client);
+  return exit_code::ok;
+}
+
+int run_list(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "list");
+  Client client = open_session(url, inv.global, plan);
+  auto list = client.list();
+  if (!list) throw failure_from(list.error());
+
+  // UIDL is optional (RFC 1939 §7): probe it rather than trust CAPA, and on
+  // -ERR print the listing without UIDs. Any other failure (connection lost,
+  // protocol violation) is a real error.
+  std::unordered_map<std::uint64_t, std::string> uids;
+  auto uidl = client.uidl();
+  if (uidl) {
+    uids.reserve(uidl->size());
+    for (auto& u : *uidl)
+      uids.emplace(u.number, std::move(u.uid));
+  } else if (!is_server_refusal(uidl.error()) || !client.connected()) {
+    throw failure_from(uidl.error());
+  }
+
+  std::string out;
+  for (const auto& m : *list) {
+    // UIDs are 0x21-0x7E by the engine's checks: safe to print as they are.
+    const auto it = uids.find(m.number);
+    if (it != uids.end()) {
+      out += fmt::format("{} {} {}\n", m.number, m.size, it->second);
+    } else {
+      out += fmt::format("{} {}\n", m.number, m.size);
+    }
+  }
+  print_stdout(out);
+  finish_read_only(client);
+  return exit_code::ok;
+}
+
+int run_retr(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const std::uint64_t number = parse_message_number(inv.numbers.at(0));
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "retr");
+  Client client = open_session(url, inv.global, plan);
+  stream_to_stdout([&](const Sink& sink) { return client.retrieve(number, sink); });
+  finish_read_only(client);
+  return exit_code::ok;
+}
+
+int run_top(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const std::uint64_t number = parse_message_number(inv.numbers.at(0));
+  const std::uint64_t lines = parse_line_count(inv.lines);
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "top");
+  Client client = open_session(url, inv.global, plan);
+  stream_to_stdout([&](const Sink& sink) { return client.top(number, lines, sink); });
+  finish_read_only(client);
+  return exit_code::ok;
+}
+
+// DELE each number, then QUIT. Deletions are all or nothing: if the server
+// refuses any DELE (no such message, already deleted), the session is closed
+// WITHOUT QUIT, so the server removes none of them (RFC 1939 §6: only QUIT
+// enters the UPDATE state). Only a +OK to QUIT means the messages are gone.
+int run_dele(const Invocation& inv) {
+  const PopUrl url = parse_url_arg(inv.url);
+  const auto numbers = parse_message_numbers(inv.numbers);
+  const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "dele");
+  Client client = open_session(url, inv.global, plan);
+  for (const std::uint64_t n : numbers) {
+    if (auto r = client.dele(n); !r) {
+      client.close();
+      throw Failure(exit_code_for(r.error()),
+                    fmt::format("DELE {} failed, nothing was deleted (session closed without "
+                                "QUIT): {}",
+                                n, r.error().message));
+    }
+  }
+  if (auto r = client.quit(); !r) {
+    throw Failure(exit_code_for(r.error()),
+                  fmt::format("QUIT failed, the server did not confirm the deletions (messages "
+                              "may still be there): {}",
+                              r.error().message));
+  }
+  print_stdout(fmt::format("deleted {} message(s)\n", numbers.size()));
+  return exit_code::ok;
+}
+
+}  // namespace pop3kit::cli

@@ -1,0 +1,75 @@
+// pop3kit command — mapping library errors to sysexits(3) codes.
+#include "exit_codes.hpp"
+
+namespace pop3kit::cli {
+
+int exit_code_for(const Error& error) noexcept {
+  const std::error_code ec = error.code;
+  if (!ec) return exit_code::ok;
+  if (ec.category() != pop3kit::category()) return exit_code::software;
+  // Protocol errors first: the whole 2xx range, including values added later.
+  if (is_protocol_error(ec)) return exit_code::protocol;
+
+  switch (static_cast<errc>(ec.value())) {
+    case errc::host_not_found:
+      return exit_code::no_host;
+    case errc::connect_failed:
+    case errc::greeting_refused:
+      return exit_code::unavailable;
+    case errc::timed_out:
+    case errc::connection_closed:
+    case errc::io_error:
+    case errc::temporary_failure:  // [SYS/TEMP], [IN-USE], [LOGIN-DELAY]
+      return exit_code::temp_fail;
+    case errc::auth_failed:
+      return exit_code::no_perm;
+    // A plain -ERR (RETR of a message that does not exist, DELE of a deleted
+    // one, CAPA not supported), [SYS/PERM], or a server that lacks what was
+    // asked for (APOP without a timestamp): retrying will not help, and the
+    // configuration is not at fault either.
+    case errc::server_error:
+    case errc::permanent_failure:
+    case errc::unsupported:
+      return exit_code::unavailable;
+    // The output could not be written (our sink refused data).
+    case errc::sink_failed:
+      return exit_code::io_error;
+    // A user name or number the engine refused to put on the wire.
+    case errc::invalid_argument:
+    case errc::command_too_long:
+      return exit_code::usage;
+    case errc::wrong_state:
+    case errc::not_connected:
+    case errc::engine_failed:
+      return exit_code::software;
+    default:
+      break;
+  }
+  // Codes added to the library later: keep "try again" retryable.
+  return is_temporary(ec) ? exit_code::temp_fail : exit_code::software;
+}
+
+Failure failure_from(const Error& error, const std::string& context) {
+  std::string message = context + error.message;
+  if (message.empty()) message = context + error.code.message();
+  return Failure(exit_code_for(error), message);
+}
+
+const char* exit_status_help() noexcept {
+  return "EXIT STATUS (sysexits):\n"
+         "  0   success\n"
+         "  64  usage error: bad option, argument or URL\n"
+         "  68  the host name does not resolve\n"
+         "  69  unavailable: connection refused, greeting refused, or the server answered\n"
+         "      -ERR (e.g. RETR of a message that does not exist, a refused DELE)\n"
+         "  70  internal error in pop3kit\n"
+         "  74  cannot write to standard output (e.g. broken pipe, disk full)\n"
+         "  75  temporary failure, try again later: timeout, dropped connection,\n"
+         "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY]\n"
+         "  76  the server broke the POP3 protocol\n"
+         "  77  login refused (wrong user name or password)\n"
+         "  78  configuration: no password, password command failed, a password over\n"
+         "      plain TCP without --allow-plaintext, unsupported SASL mechanism\n";
+}
+
+}  // namespace pop3kit::cli
