@@ -1,0 +1,551 @@
+// NetX Duo compatible POP3 client: a small blocking driver around
+// pop3kit::proto::Engine and a net::Transport. See nxd_pop3_client.h for the
+// behaviour and the differences from NetX Duo.
+#include "nxd_pop3_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "netx_internal.hpp"
+#include "pop3kit/apop.hpp"
+#include "pop3kit/engine.hpp"
+#include "pop3kit/error.hpp"
+#include "pop3kit/transport.hpp"
+
+namespace {
+
+using pop3kit::errc;
+using pop3kit::proto::Command;
+namespace proto = pop3kit::proto;
+namespace net = pop3kit::net;
+
+constexpr ULONG kClientId = 0x504B5033UL;  // "PKP3"
+
+std::chrono::milliseconds to_ms(ULONG ticks) {
+  const std::uint64_t ms = pop3kit::netx::ticks_to_ms(ticks);
+  constexpr std::uint64_t cap = 24ULL * 3600 * 1000 * 365;  // NX_WAIT_FOREVER: a year
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(ms, cap)));
+}
+
+struct Session {
+  std::unique_ptr<net::Transport> transport;
+  proto::Engine engine;
+  std::string_view pending;  // unread rest of the current body chunk (a view into engine)
+  bool broken = false;       // an unexpected event was consumed while peeking
+};
+
+Session* session_of(NX_POP3_CLIENT* c) { return static_cast<Session*>(c->nx_pop3_client_session); }
+
+bool created(const NX_POP3_CLIENT* c) {
+  return c->nx_pop3_client_id == kClientId && c->nx_pop3_client_session != nullptr;
+}
+
+// Runs one session step on behalf of a client; every failure that breaks the
+// connection goes through fail(), which closes it.
+class Driver {
+ public:
+  Driver(NX_POP3_CLIENT* c, Session* s) : c_(c), s_(s) {}
+
+  UINT fail(UINT code) {
+    if (s_->transport) s_->transport->close();
+    s_->transport.reset();
+    s_->pending = {};
+    c_->nx_pop3_client_ready_to_download = NX_FALSE;
+    return code;
+  }
+
+  static UINT engine_failure(std::error_code ec) {
+    if (ec == errc::connection_closed) return NX_NOT_CONNECTED;
+    return NX_POP3_SERVER_ERROR_STATUS;
+  }
+
+  static UINT refused(std::error_code ec) {
+    if (ec == errc::invalid_argument || ec == errc::command_too_long) return NX_POP3_PARAM_ERROR;
+    if (ec == errc::wrong_state) return NX_POP3_CLIENT_INVALID_STATE;
+    return NX_NOT_CONNECTED;
+  }
+
+  UINT flush() {
+    while (!s_->engine.pending_output().empty()) {
+      auto n = s_->transport->write_some(s_->engine.pending_output(),
+                                         to_ms(c_->nx_pop3_client_send_timeout));
+      if (!n) {
+        return fail(n.error().code == errc::timed_out ? NX_WINDOW_OVERFLOW : NX_NOT_CONNECTED);
+      }
+      s_->engine.consume_output(*n);
+    }
+    return NX_SUCCESS;
+  }
+
+  // Reads once into the engine.
+  UINT read() {
+    auto n = s_->transport->read_some(s_->engine.receive_space(),
+                                      to_ms(c_->nx_pop3_client_server_reply_timeout));
+    if (!n) return fail(n.error().code == errc::timed_out ? NX_NO_PACKET : NX_NOT_CONNECTED);
+    if (*n == 0) {
+      s_->engine.receive_eof();
+    } else {
+      s_->engine.commit_received(*n);
+    }
+    return NX_SUCCESS;
+  }
+
+  // The next event, reading as needed.
+  UINT next(proto::Event& ev) {
+    for (;;) {
+      ev = s_->engine.next_event();
+      if (const auto* f = std::get_if<proto::Failed>(&ev)) return fail(engine_failure(f->code));
+      if (!std::holds_alternative<proto::NeedData>(ev)) return NX_SUCCESS;
+      if (!s_->engine.wants_read()) return fail(NX_NOT_CONNECTED);
+      if (UINT r = read(); r != NX_SUCCESS) return r;
+    }
+  }
+
+  // Sends a queued command and reads its status line.
+  UINT command(std::error_code queued, Command c, proto::Status& status) {
+    if (queued) return refused(queued);
+    if (UINT r = flush(); r != NX_SUCCESS) return r;
+    proto::Event ev;
+    if (UINT r = next(ev); r != NX_SUCCESS) return r;
+    const auto* st = std::get_if<proto::Status>(&ev);
+    if (st == nullptr || st->command != c) return fail(NX_POP3_SERVER_ERROR_STATUS);
+    status = *st;
+    return NX_SUCCESS;
+  }
+
+  // A command that answers with a status line only.
+  UINT simple(std::error_code queued, Command c) {
+    proto::Status st;
+    if (UINT r = command(queued, c, st); r != NX_SUCCESS) return r;
+    return st.ok ? NX_SUCCESS : NX_POP3_SERVER_ERROR_STATUS;
+  }
+
+  // Reads and discards the rest of a message being downloaded.
+  UINT drain() {
+    s_->pending = {};
+    while (c_->nx_pop3_client_ready_to_download) {
+      if (s_->broken) return fail(NX_POP3_SERVER_ERROR_STATUS);
+      proto::Event ev;
+      if (UINT r = next(ev); r != NX_SUCCESS) return r;
+      if (std::holds_alternative<proto::End>(ev)) {
+        c_->nx_pop3_client_ready_to_download = NX_FALSE;
+      } else if (!std::holds_alternative<proto::BodyChunk>(ev)) {
+        return fail(NX_POP3_SERVER_ERROR_STATUS);
+      }
+    }
+    return NX_SUCCESS;
+  }
+
+ private:
+  NX_POP3_CLIENT* c_;
+  Session* s_;
+};
+
+// Common start of every call after create: the client exists and is connected,
+// and no download is left half-read.
+UINT begin(NX_POP3_CLIENT* c, Session*& s) {
+  s = session_of(c);
+  if (!s->transport) return NX_NOT_CONNECTED;
+  if (c->nx_pop3_client_ready_to_download) return Driver(c, s).drain();
+  return NX_SUCCESS;
+}
+
+UINT check_index(const NX_POP3_CLIENT* c, UINT index) {
+  if (index == 0) return NX_POP3_CLIENT_INVALID_INDEX;
+  if (c->nx_pop3_client_maildrop_items_valid && index > c->nx_pop3_client_maildrop_items) {
+    return NX_POP3_INVALID_MAIL_ITEM;
+  }
+  return NX_SUCCESS;
+}
+
+// "123 octets" → 123; 0 when the text does not start with a number.
+ULONG octets(std::string_view text) {
+  std::uint64_t v = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    v = v * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    if (v > std::numeric_limits<ULONG>::max()) return 0;
+  }
+  if (i == 0 || (i < text.size() && text[i] != ' ')) return 0;
+  return static_cast<ULONG>(v);
+}
+
+bool valid_credential(const CHAR* s, std::size_t max) {
+  const std::size_t n = std::strlen(s);
+  if (n == 0 || n > max) return false;
+  return std::strpbrk(s, "\r\n") == nullptr;
+}
+
+void destroy(NX_POP3_CLIENT* c) {
+  delete session_of(c);
+  c->nx_pop3_client_session = nullptr;
+  c->nx_pop3_client_id = 0;
+  c->nx_pop3_client_ready_to_download = NX_FALSE;
+}
+
+void wipe(volatile CHAR* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) p[i] = 0;
+}
+
+// Connects to host:port and logs in; the arguments are checked. On failure
+// the caller destroys the session.
+UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Family family,
+                  std::uint16_t port, const CHAR* name, const CHAR* password) {
+  c->nx_pop3_client_session = new Session{};
+  c->nx_pop3_client_id = kClientId;
+  Session* s = session_of(c);
+  Driver d(c, s);
+
+  auto t = net::connect_tcp(host, port, to_ms(NX_POP3_CLIENT_CONNECTION_TIMEOUT), family);
+  if (!t) return t.error().code == errc::invalid_argument ? NX_POP3_PARAM_ERROR : NX_NOT_CONNECTED;
+  s->transport = std::move(*t);
+
+  proto::Event ev;
+  if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
+  const auto* g = std::get_if<proto::Greeting>(&ev);
+  if (g == nullptr || !g->ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+  const std::string timestamp(g->apop_timestamp);  // copied: the view dies on the next read
+  if (timestamp.size() <= NX_POP3_SERVER_PROCESS_ID_SIZE) {
+    std::memcpy(c->nx_pop3_server_process_id, timestamp.data(), timestamp.size());
+    c->nx_pop3_server_process_id[timestamp.size()] = 0;
+  }
+
+  if (apop && !timestamp.empty()) {
+    const std::string digest = pop3kit::auth::apop_digest(timestamp, password);
+    if (digest.empty()) return d.fail(NX_POP3_APOP_FAILED_MD5_DIGEST);
+    proto::Status st;
+    if (UINT r = d.command(s->engine.apop(name, digest), Command::apop, st); r != NX_SUCCESS) {
+      return r;
+    }
+    if (st.ok) {
+      c->nx_pop3_client_APOP_used = NX_TRUE;
+      return NX_SUCCESS;
+    }
+    // Refused: USER/PASS on the same connection, as NetX Duo documents.
+  }
+  proto::Status st;
+  if (UINT r = d.command(s->engine.user(name), Command::user, st); r != NX_SUCCESS) return r;
+  if (!st.ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+  if (UINT r = d.command(s->engine.pass(password), Command::pass, st); r != NX_SUCCESS) return r;
+  if (!st.ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+  return NX_SUCCESS;
+}
+
+UINT create(NX_POP3_CLIENT* c, UINT apop, NX_IP* ip, NX_PACKET_POOL* pool,
+            const NXD_ADDRESS& address, ULONG port, CHAR* name, CHAR* password) {
+  if (!pop3kit::netx::ip_created(ip)) return NX_POP3_PARAM_ERROR;
+  if (!pop3kit::netx::pool_created(pool)) return NX_PTR_ERROR;
+  if (port == 0 || port > 65535) return NX_POP3_PARAM_ERROR;
+  if (!valid_credential(name, NX_POP3_MAX_USERNAME) ||
+      !valid_credential(password, NX_POP3_MAX_PASSWORD)) {
+    return NX_POP3_PARAM_ERROR;
+  }
+  std::string host;
+  net::Family family = net::Family::any;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.nxd_ip_version == NX_IP_VERSION_V4) {
+    if (address.nxd_ip_address.v4 == 0) return NX_POP3_PARAM_ERROR;
+    in_addr a{};
+    a.s_addr = htonl(static_cast<std::uint32_t>(address.nxd_ip_address.v4));
+    inet_ntop(AF_INET, &a, text, sizeof text);
+    family = net::Family::ipv4;
+  } else if (address.nxd_ip_version == NX_IP_VERSION_V6) {
+    in6_addr a{};
+    bool zero = true;
+    for (int i = 0; i < 4; ++i) {
+      const auto w = static_cast<std::uint32_t>(address.nxd_ip_address.v6[i]);
+      if (w != 0) zero = false;
+      a.s6_addr[4 * i] = static_cast<std::uint8_t>(w >> 24);
+      a.s6_addr[4 * i + 1] = static_cast<std::uint8_t>(w >> 16);
+      a.s6_addr[4 * i + 2] = static_cast<std::uint8_t>(w >> 8);
+      a.s6_addr[4 * i + 3] = static_cast<std::uint8_t>(w);
+    }
+    if (zero) return NX_POP3_PARAM_ERROR;
+    inet_ntop(AF_INET6, &a, text, sizeof text);
+    family = net::Family::ipv6;
+  } else {
+    return NX_POP3_PARAM_ERROR;
+  }
+  host = text;
+
+  std::memset(c, 0, sizeof *c);
+  std::memcpy(c->nx_pop3_client_name, name, std::strlen(name) + 1);
+  c->nx_pop3_client_ip_ptr = ip;
+  c->nx_pop3_client_packet_pool_ptr = pool;
+  c->nx_pop3_client_enable_APOP_authentication = apop ? NX_TRUE : NX_FALSE;
+  c->nx_pop3_client_server_reply_timeout = NX_POP3_SERVER_REPLY_TIMEOUT;
+  c->nx_pop3_client_packet_timeout = NX_POP3_CLIENT_PACKET_TIMEOUT;
+  c->nx_pop3_client_send_timeout = NX_POP3_TCP_SOCKET_SEND_WAIT;
+
+  UINT r = NX_NOT_SUCCESSFUL;
+  try {
+    r = open_session(c, apop, host, family, static_cast<std::uint16_t>(port), name, password);
+  } catch (...) {  // std::bad_alloc: nothing else throws
+    r = NX_NOT_SUCCESSFUL;
+  }
+  wipe(c->nx_pop3_client_password, sizeof c->nx_pop3_client_password);
+  if (r != NX_SUCCESS) destroy(c);
+  return r;
+}
+
+// Runs f() and turns an escaping exception (std::bad_alloc) into a code.
+template <class F>
+UINT guarded(F&& f) {
+  try {
+    return f();
+  } catch (...) {
+    return NX_NOT_SUCCESSFUL;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+UINT nx_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
+                           NX_PACKET_POOL* packet_pool_ptr, ULONG server_ip_address,
+                           ULONG server_port, CHAR* client_name, CHAR* client_password) {
+  if (client_ptr != nullptr) std::memset(client_ptr, 0, sizeof *client_ptr);
+  if (client_ptr == nullptr || ip_ptr == nullptr || packet_pool_ptr == nullptr ||
+      client_name == nullptr || client_password == nullptr) {
+    return NX_PTR_ERROR;
+  }
+  NXD_ADDRESS address{};
+  address.nxd_ip_version = NX_IP_VERSION_V4;
+  address.nxd_ip_address.v4 = server_ip_address;
+  return create(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, address, server_port,
+                client_name, client_password);
+}
+
+UINT nxd_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
+                            NX_PACKET_POOL* packet_pool_ptr, NXD_ADDRESS* server_duo_address,
+                            ULONG server_port, CHAR* client_name, CHAR* client_password) {
+  if (client_ptr != nullptr) std::memset(client_ptr, 0, sizeof *client_ptr);
+  if (client_ptr == nullptr || ip_ptr == nullptr || packet_pool_ptr == nullptr ||
+      server_duo_address == nullptr || client_name == nullptr || client_password == nullptr) {
+    return NX_PTR_ERROR;
+  }
+  return create(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, *server_duo_address,
+                server_port, client_name, client_password);
+}
+
+UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr, UINT* number_mail_items,
+                                   ULONG* maildrop_total_size) {
+  if (client_ptr == nullptr || number_mail_items == nullptr || maildrop_total_size == nullptr ||
+      !created(client_ptr)) {
+    return NX_PTR_ERROR;
+  }
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    Driver d(client_ptr, s);
+    proto::Status st;
+    if (UINT r = d.command(s->engine.stat(), Command::stat, st); r != NX_SUCCESS) return r;
+    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
+    proto::Event ev;
+    if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
+    const auto* reply = std::get_if<proto::StatReply>(&ev);
+    if (reply == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    const auto count = static_cast<UINT>(
+        std::min<std::uint64_t>(reply->count, std::numeric_limits<UINT>::max()));
+    const auto size = static_cast<ULONG>(
+        std::min<std::uint64_t>(reply->size, std::numeric_limits<ULONG>::max()));
+    client_ptr->nx_pop3_client_maildrop_items = count;
+    client_ptr->nx_pop3_client_maildrop_items_valid = NX_TRUE;
+    client_ptr->nx_pop3_client_total_message_size = size;
+    *number_mail_items = count;
+    *maildrop_total_size = size;
+    return NX_SUCCESS;
+  });
+}
+
+UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, ULONG* size) {
+  if (client_ptr == nullptr || size == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  if (UINT r = check_index(client_ptr, mail_item); r != NX_SUCCESS) return r;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    Driver d(client_ptr, s);
+    proto::Status st;
+    if (UINT r = d.command(s->engine.list(mail_item), Command::list, st); r != NX_SUCCESS) {
+      return r;
+    }
+    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
+    proto::Event ev;
+    if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
+    const auto* entry = std::get_if<proto::ListEntry>(&ev);
+    if (entry == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    *size = static_cast<ULONG>(
+        std::min<std::uint64_t>(entry->size, std::numeric_limits<ULONG>::max()));
+    return NX_SUCCESS;
+  });
+}
+
+UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, ULONG* item_size) {
+  if (client_ptr == nullptr || item_size == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  if (UINT r = check_index(client_ptr, mail_item); r != NX_SUCCESS) return r;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    Driver d(client_ptr, s);
+    proto::Status st;
+    if (UINT r = d.command(s->engine.retr(mail_item), Command::retr, st); r != NX_SUCCESS) {
+      return r;
+    }
+    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
+    *item_size = octets(st.text);
+    s->pending = {};
+    s->broken = false;
+    client_ptr->nx_pop3_client_maildrop_index = mail_item;
+    client_ptr->nx_pop3_client_ready_to_download = NX_TRUE;
+    return NX_SUCCESS;
+  });
+}
+
+UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr, NX_PACKET** recv_packet_ptr,
+                                          ULONG* bytes_retrieved, UINT* final_packet) {
+  if (client_ptr == nullptr || recv_packet_ptr == nullptr || bytes_retrieved == nullptr ||
+      final_packet == nullptr || !created(client_ptr)) {
+    return NX_PTR_ERROR;
+  }
+  *recv_packet_ptr = nullptr;
+  *bytes_retrieved = 0;
+  *final_packet = NX_FALSE;
+  if (!client_ptr->nx_pop3_client_ready_to_download) return NX_POP3_CLIENT_INVALID_STATE;
+  Session* s = session_of(client_ptr);
+  if (!s->transport) return NX_NOT_CONNECTED;
+  Driver d(client_ptr, s);
+  if (s->broken) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+
+  NX_PACKET* packet = nullptr;
+  if (UINT r = nx_packet_allocate(client_ptr->nx_pop3_client_packet_pool_ptr, &packet,
+                                  NX_RECEIVE_PACKET, client_ptr->nx_pop3_client_packet_timeout);
+      r != NX_SUCCESS) {
+    return r;
+  }
+  UCHAR* const out = packet->nx_packet_prepend_ptr;
+  const auto capacity = static_cast<std::size_t>(packet->nx_packet_data_end - out);
+  std::size_t n = 0;
+  bool final = false;
+  UINT r = NX_SUCCESS;
+  try {
+    for (;;) {
+      if (!s->pending.empty()) {
+        const std::size_t k = std::min(capacity - n, s->pending.size());
+        std::memcpy(out + n, s->pending.data(), k);
+        n += k;
+        s->pending.remove_prefix(k);
+        if (n < capacity) continue;
+        if (s->pending.empty()) {
+          // Full: look (without reading) whether the message ends here, so
+          // that this packet is the final one rather than an empty next one.
+          proto::Event ev = s->engine.next_event();
+          if (std::holds_alternative<proto::End>(ev)) {
+            final = true;
+          } else if (const auto* chunk = std::get_if<proto::BodyChunk>(&ev)) {
+            s->pending = chunk->data;
+          } else if (!std::holds_alternative<proto::NeedData>(ev) &&
+                     !std::holds_alternative<proto::Failed>(ev)) {
+            s->broken = true;  // reported by the next call; Failed is sticky anyway
+          }
+        }
+        break;
+      }
+      proto::Event ev = s->engine.next_event();
+      if (const auto* chunk = std::get_if<proto::BodyChunk>(&ev)) {
+        s->pending = chunk->data;
+      } else if (std::holds_alternative<proto::End>(ev)) {
+        final = true;
+        break;
+      } else if (std::holds_alternative<proto::NeedData>(ev)) {
+        if (n > 0) break;  // hand out what has arrived rather than wait
+        if (!s->engine.wants_read()) {
+          r = d.fail(NX_NOT_CONNECTED);
+          break;
+        }
+        if (r = d.read(); r != NX_SUCCESS) break;
+      } else if (const auto* f = std::get_if<proto::Failed>(&ev)) {
+        r = d.fail(Driver::engine_failure(f->code));
+        break;
+      } else {
+        r = d.fail(NX_POP3_SERVER_ERROR_STATUS);
+        break;
+      }
+    }
+  } catch (...) {
+    r = d.fail(NX_NOT_SUCCESSFUL);
+  }
+  if (r != NX_SUCCESS) {
+    nx_packet_release(packet);
+    return r;
+  }
+  packet->nx_packet_append_ptr = out + n;
+  packet->nx_packet_length = static_cast<ULONG>(n);
+  *packet->nx_packet_append_ptr = 0;  // the spare byte after the payload area
+  *recv_packet_ptr = packet;
+  *bytes_retrieved = static_cast<ULONG>(n);
+  if (final) {
+    *final_packet = NX_TRUE;
+    client_ptr->nx_pop3_client_ready_to_download = NX_FALSE;
+  }
+  return NX_SUCCESS;
+}
+
+UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT* client_ptr, UINT mail_index) {
+  if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  if (UINT r = check_index(client_ptr, mail_index); r != NX_SUCCESS) return r;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    return Driver(client_ptr, s).simple(s->engine.dele(mail_index), Command::dele);
+  });
+}
+
+UINT nx_pop3_client_noop(NX_POP3_CLIENT* client_ptr) {
+  if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    return Driver(client_ptr, s).simple(s->engine.noop(), Command::noop);
+  });
+}
+
+UINT nx_pop3_client_rset(NX_POP3_CLIENT* client_ptr) {
+  if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    return Driver(client_ptr, s).simple(s->engine.rset(), Command::rset);
+  });
+}
+
+UINT nx_pop3_client_quit(NX_POP3_CLIENT* client_ptr) {
+  if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
+    Driver d(client_ptr, s);
+    const UINT r = d.simple(s->engine.quit(), Command::quit);
+    d.fail(NX_SUCCESS);  // close the connection whatever the answer
+    return r;
+  });
+}
+
+UINT nx_pop3_client_delete(NX_POP3_CLIENT* client_ptr) {
+  if (client_ptr == nullptr) return NX_PTR_ERROR;
+  if (!created(client_ptr)) return NX_SUCCESS;  // e.g. after a failed create
+  destroy(client_ptr);
+  return NX_SUCCESS;
+}
+
+}  // extern "C"
