@@ -17,7 +17,9 @@ constexpr ULONG kPoolId = 0x504B504CUL;  // "PKPL"
 constexpr ULONG kIpId = 0x504B4950UL;    // "PKIP"
 constexpr std::size_t kAlign = alignof(std::max_align_t);
 
-std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+std::size_t round_up(std::size_t n, std::size_t a) {
+  return (n + a - 1) / a * a;
+}
 
 bool pool_ok(const NX_PACKET_POOL* pool) {
   return pool != nullptr && pool->nx_packet_pool_id == kPoolId;
@@ -45,8 +47,12 @@ std::uint64_t ticks_to_ms(ULONG ticks) {
   return static_cast<std::uint64_t>(ticks) * 1000U / NX_IP_PERIODIC_RATE;
 }
 
-bool ip_created(const NX_IP* ip) { return ip != nullptr && ip->nx_ip_id == kIpId; }
-bool pool_created(const NX_PACKET_POOL* pool) { return pool_ok(pool); }
+bool ip_created(const NX_IP* ip) {
+  return ip != nullptr && ip->nx_ip_id == kIpId;
+}
+bool pool_created(const NX_PACKET_POOL* pool) {
+  return pool_ok(pool);
+}
 
 }  // namespace pop3kit::netx
 

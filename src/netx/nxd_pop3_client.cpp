@@ -44,7 +44,9 @@ struct Session {
   bool broken = false;       // an unexpected event was consumed while peeking
 };
 
-Session* session_of(NX_POP3_CLIENT* c) { return static_cast<Session*>(c->nx_pop3_client_session); }
+Session* session_of(NX_POP3_CLIENT* c) {
+  return static_cast<Session*>(c->nx_pop3_client_session);
+}
 
 bool created(const NX_POP3_CLIENT* c) {
   return c->nx_pop3_client_id == kClientId && c->nx_pop3_client_session != nullptr;
@@ -194,7 +196,8 @@ void destroy(NX_POP3_CLIENT* c) {
 }
 
 void wipe(volatile CHAR* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) p[i] = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    p[i] = 0;
 }
 
 // Connects to host:port and logs in; the arguments are checked. On failure
@@ -356,10 +359,10 @@ UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr, UINT* number_mail
     if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
     const auto* reply = std::get_if<proto::StatReply>(&ev);
     if (reply == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-    const auto count = static_cast<UINT>(
-        std::min<std::uint64_t>(reply->count, std::numeric_limits<UINT>::max()));
-    const auto size = static_cast<ULONG>(
-        std::min<std::uint64_t>(reply->size, std::numeric_limits<ULONG>::max()));
+    const auto count =
+        static_cast<UINT>(std::min<std::uint64_t>(reply->count, std::numeric_limits<UINT>::max()));
+    const auto size =
+        static_cast<ULONG>(std::min<std::uint64_t>(reply->size, std::numeric_limits<ULONG>::max()));
     client_ptr->nx_pop3_client_maildrop_items = count;
     client_ptr->nx_pop3_client_maildrop_items_valid = NX_TRUE;
     client_ptr->nx_pop3_client_total_message_size = size;
@@ -385,8 +388,8 @@ UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_ite
     if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
     const auto* entry = std::get_if<proto::ListEntry>(&ev);
     if (entry == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-    *size = static_cast<ULONG>(
-        std::min<std::uint64_t>(entry->size, std::numeric_limits<ULONG>::max()));
+    *size =
+        static_cast<ULONG>(std::min<std::uint64_t>(entry->size, std::numeric_limits<ULONG>::max()));
     return NX_SUCCESS;
   });
 }

@@ -119,8 +119,14 @@ typedef unsigned short USHORT;
 #define NX_IP_VERSION_V6 0x6
 
 /* An IPv4 address in host order: IP_ADDRESS(127, 0, 0, 1). */
+#ifdef __cplusplus
+#define IP_ADDRESS(a, b, c, d)                                                                    \
+  ((static_cast<ULONG>(a) << 24) | (static_cast<ULONG>(b) << 16) | (static_cast<ULONG>(c) << 8) | \
+   static_cast<ULONG>(d))
+#else
 #define IP_ADDRESS(a, b, c, d) \
   ((((ULONG)(a)) << 24) | (((ULONG)(b)) << 16) | (((ULONG)(c)) << 8) | ((ULONG)(d)))
+#endif
 
 /* An IPv4 or IPv6 address. v4 is in host order; v6[0] holds the most
    significant 32 bits, each word in host order, so ::1 is v6[3] == 1. */
@@ -145,7 +151,7 @@ typedef struct NX_PACKET_STRUCT {
   UCHAR* nx_packet_data_end;               /* end of the payload area */
   struct NX_PACKET_STRUCT* nx_packet_last; /* last packet of a chain */
   struct NX_PACKET_STRUCT* nx_packet_queue_next;
-  ULONG nx_packet_length; /* bytes of data in the whole chain */
+  ULONG nx_packet_length;            /* bytes of data in the whole chain */
   ULONG nx_packet_pop3kit_allocated; /* pop3kit: NX_TRUE while allocated (private) */
 } NX_PACKET;
 

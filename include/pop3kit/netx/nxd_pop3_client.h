@@ -152,18 +152,18 @@ typedef struct NX_POP3_CLIENT_STRUCT {
   NX_IP* nx_pop3_client_ip_ptr;
   NX_PACKET_POOL* nx_pop3_client_packet_pool_ptr;
   UINT nx_pop3_client_enable_APOP_authentication;
-  UINT nx_pop3_client_APOP_used;         /* NX_TRUE when logged in with APOP */
-  UINT nx_pop3_client_maildrop_items;    /* count of the last STAT */
+  UINT nx_pop3_client_APOP_used;            /* NX_TRUE when logged in with APOP */
+  UINT nx_pop3_client_maildrop_items;       /* count of the last STAT */
   UINT nx_pop3_client_maildrop_items_valid; /* NX_TRUE after a STAT */
-  UINT nx_pop3_client_maildrop_index;    /* item of the last RETR */
-  ULONG nx_pop3_client_total_message_size; /* size of the last STAT */
+  UINT nx_pop3_client_maildrop_index;       /* item of the last RETR */
+  ULONG nx_pop3_client_total_message_size;  /* size of the last STAT */
   UINT nx_pop3_client_ready_to_download; /* NX_TRUE between an accepted RETR and the final packet */
   CHAR nx_pop3_server_process_id[NX_POP3_SERVER_PROCESS_ID_SIZE + 1]; /* greeting timestamp */
-  NX_PACKET* nx_pop3_client_message_ptr; /* always NULL (kept for compatibility) */
+  NX_PACKET* nx_pop3_client_message_ptr;     /* always NULL (kept for compatibility) */
   ULONG nx_pop3_client_server_reply_timeout; /* ticks; NX_POP3_SERVER_REPLY_TIMEOUT */
   ULONG nx_pop3_client_packet_timeout;       /* ticks; NX_POP3_CLIENT_PACKET_TIMEOUT */
   ULONG nx_pop3_client_send_timeout;         /* ticks; NX_POP3_TCP_SOCKET_SEND_WAIT */
-  VOID* nx_pop3_client_session; /* pop3kit: the connection and engine (private) */
+  VOID* nx_pop3_client_session;              /* pop3kit: the connection and engine (private) */
 } NX_POP3_CLIENT;
 
 /* ---- Services --------------------------------------------------------------- */
