@@ -1,0 +1,349 @@
+// The pop3kit binary end to end against a throwaway Dovecot (tests/support):
+// output formats, byte-exact RETR, DELE semantics, exit codes, the trace.
+//
+// Oracles: dovecot_retr_body()/dovecot_list_size() model what Dovecot sends
+// for a stored file (it turns bare LF into CRLF), and RawPop3, a raw socket
+// independent of pop3kit, asks Dovecot directly where no model is needed
+// (UIDs, TOP).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "run_pop3kit.hpp"
+#include "support/dovecot.hpp"
+
+namespace pop3kit::test {
+namespace {
+
+const std::string kMsg1 =
+    "From: a@example.org\r\nTo: alice@example.org\r\nSubject: one\r\n\r\nHello.\r\n";
+// LF line ends, lines that need dot-stuffing, 8-bit octets, a NUL-free
+// binary-ish line, a very long line, and no final line end.
+const std::string kMsg2 =
+    "From: b@example.org\nSubject: two\n\n.\n..two dots\n.x\nend \xC3\xA9\xFF\n" +
+    std::string(3000, 'L') + "\nlast line without end";
+const std::string kMsg3 =
+    "From: c@example.org\r\nSubject: three\r\n\r\nbody 1\r\nbody 2\r\nbody 3\r\n";
+
+std::vector<std::string> split_lines(const std::string& s, const std::string& sep = "\n") {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const auto end = s.find(sep, pos);
+    if (end == std::string::npos) {
+      out.push_back(s.substr(pos));
+      break;
+    }
+    out.push_back(s.substr(pos, end - pos));
+    pos = end + sep.size();
+  }
+  return out;
+}
+
+// An error report is one line, "pop3kit: ..." .
+void expect_one_error_line(const RunResult& r) {
+  EXPECT_EQ(r.err.rfind("pop3kit: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
+}
+
+// A loopback TCP port nobody listens on (bound, then released).
+std::uint16_t closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return 1;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class PopCommandTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = DovecotServer::start({{"alice", "alice-secret"},
+                                    {"bob", "pass with spaces"},
+                                    {"carol", "carol-secret"},
+                                    {"dave", "dave-secret"}},
+                                   &error_)
+                  .release();
+    if (server_ == nullptr) return;
+    for (const auto& m : {kMsg1, kMsg2, kMsg3})
+      server_->add_message("alice", m);
+    server_->add_message("bob", kMsg1);
+    for (const auto& m : {kMsg1, kMsg2, kMsg3})
+      server_->add_message("carol", m);
+    for (const auto& m : {kMsg1, kMsg3})
+      server_->add_message("dave", m);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << error_; }
+
+  static std::string url(const std::string& userinfo) {
+    return "pop://" + userinfo + "@127.0.0.1:" + std::to_string(server_->port());
+  }
+  static RunOptions password(const std::string& pw) {
+    RunOptions o;
+    o.env["POP3KIT_PASSWORD"] = pw;
+    return o;
+  }
+  // Logged-in raw connection, the oracle.
+  static std::unique_ptr<RawPop3> raw(const std::string& user, const std::string& pw) {
+    auto c = std::make_unique<RawPop3>(server_->port());
+    c->line();
+    c->command("USER " + user);
+    const std::string r = c->command("PASS " + pw);
+    EXPECT_EQ(r.rfind("+OK", 0), 0u) << r;
+    return c;
+  }
+
+  static DovecotServer* server_;
+  static std::string error_;
+};
+
+DovecotServer* PopCommandTest::server_ = nullptr;
+std::string PopCommandTest::error_;
+
+TEST_F(PopCommandTest, CapaWithoutLogin) {
+  const RunResult r = run_pop3kit({"capa", "pop://127.0.0.1:" + std::to_string(server_->port())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = split_lines(r.out);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "UIDL"), lines.end()) << r.out;
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "TOP"), lines.end()) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(PopCommandTest, Stat) {
+  const RunResult r =
+      run_pop3kit({"stat", url("alice"), "--allow-plaintext"}, password("alice-secret"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::uint64_t size =
+      dovecot_list_size(kMsg1) + dovecot_list_size(kMsg2) + dovecot_list_size(kMsg3);
+  EXPECT_EQ(r.out, "3 " + std::to_string(size) + "\n");
+}
+
+TEST_F(PopCommandTest, ListWithUids) {
+  const RunResult r =
+      run_pop3kit({"list", url("alice"), "--allow-plaintext"}, password("alice-secret"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = raw("alice", "alice-secret");
+  ASSERT_EQ(c->command("UIDL").rfind("+OK", 0), 0u);
+  const auto uidl = split_lines(c->multiline(), "\r\n");
+  ASSERT_EQ(uidl.size(), 3u);
+  const std::string sizes[] = {std::to_string(dovecot_list_size(kMsg1)),
+                               std::to_string(dovecot_list_size(kMsg2)),
+                               std::to_string(dovecot_list_size(kMsg3))};
+  std::string expected;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string uid = uidl[i].substr(uidl[i].find(' ') + 1);
+    expected += std::to_string(i + 1) + " " + sizes[i] + " " + uid + "\n";
+  }
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST_F(PopCommandTest, RetrIsByteExact) {
+  for (int n = 1; n <= 3; ++n) {
+    const std::string& src = n == 1 ? kMsg1 : n == 2 ? kMsg2 : kMsg3;
+    const RunResult r = run_pop3kit({"retr", url("alice"), std::to_string(n), "--allow-plaintext"},
+                                    password("alice-secret"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, dovecot_retr_body(src)) << "message " << n;
+    auto c = raw("alice", "alice-secret");
+    ASSERT_EQ(c->command("RETR " + std::to_string(n)).rfind("+OK", 0), 0u);
+    EXPECT_EQ(r.out, c->multiline()) << "message " << n;
+  }
+  // A CRLF message stored as CRLF comes back identical to the source.
+  const RunResult r =
+      run_pop3kit({"retr", url("alice"), "1", "--allow-plaintext"}, password("alice-secret"));
+  EXPECT_EQ(r.out, kMsg1);
+}
+
+TEST_F(PopCommandTest, Top) {
+  const RunResult r =
+      run_pop3kit({"top", url("alice"), "3", "2", "--allow-plaintext"}, password("alice-secret"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "From: c@example.org\r\nSubject: three\r\n\r\nbody 1\r\nbody 2\r\n");
+  auto c = raw("alice", "alice-secret");
+  ASSERT_EQ(c->command("TOP 3 2").rfind("+OK", 0), 0u);
+  EXPECT_EQ(r.out, c->multiline());
+  const RunResult headers =
+      run_pop3kit({"top", url("alice"), "3", "0", "--allow-plaintext"}, password("alice-secret"));
+  ASSERT_EQ(headers.exit_code, 0) << headers.err;
+  EXPECT_EQ(headers.out, "From: c@example.org\r\nSubject: three\r\n\r\n");
+}
+
+TEST_F(PopCommandTest, DeleThenListShowsItGone) {
+  const std::size_t before = server_->message_files("carol").size();
+  const RunResult d =
+      run_pop3kit({"dele", url("carol"), "2", "--allow-plaintext"}, password("carol-secret"));
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.out, "deleted 1 message(s)\n");
+  EXPECT_EQ(server_->message_files("carol").size(), before - 1);
+  const RunResult l =
+      run_pop3kit({"list", url("carol"), "--allow-plaintext"}, password("carol-secret"));
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  const auto lines = split_lines(l.out);
+  ASSERT_EQ(lines.size(), 2u) << l.out;
+  // Messages are renumbered in the new session: kMsg1 and kMsg3 remain.
+  EXPECT_EQ(lines[0].rfind("1 " + std::to_string(dovecot_list_size(kMsg1)) + " ", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("2 " + std::to_string(dovecot_list_size(kMsg3)) + " ", 0), 0u);
+}
+
+TEST_F(PopCommandTest, RefusedDeleDeletesNothing) {
+  const std::size_t before = server_->message_files("dave").size();
+  const RunResult r =
+      run_pop3kit({"dele", url("dave"), "1", "9", "--allow-plaintext"}, password("dave-secret"));
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("DELE 9"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was deleted"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  // Message 1 was marked, but without QUIT the server removed nothing.
+  EXPECT_EQ(server_->message_files("dave").size(), before);
+  const RunResult s =
+      run_pop3kit({"stat", url("dave"), "--allow-plaintext"}, password("dave-secret"));
+  EXPECT_EQ(s.out.rfind("2 ", 0), 0u) << s.out << s.err;
+}
+
+TEST_F(PopCommandTest, RetrOfMissingMessage) {
+  const RunResult r =
+      run_pop3kit({"retr", url("alice"), "99", "--allow-plaintext"}, password("alice-secret"));
+  EXPECT_EQ(r.exit_code, 69);
+  expect_one_error_line(r);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(PopCommandTest, PasswordWithSpacesFromCommand) {
+  const RunResult r = run_pop3kit({"stat", url("bob"), "--allow-plaintext", "--password-command",
+                                   "printf '%s\\n' 'pass with spaces'"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 " + std::to_string(dovecot_list_size(kMsg1)) + "\n");
+}
+
+TEST_F(PopCommandTest, FailingPasswordCommandIs78) {
+  const RunResult r =
+      run_pop3kit({"stat", url("bob"), "--allow-plaintext", "--password-command", "exit 1"});
+  EXPECT_EQ(r.exit_code, 78);
+  expect_one_error_line(r);
+}
+
+TEST_F(PopCommandTest, ApopNeedsNoPlaintextFlag) {
+  const RunResult r = run_pop3kit({"stat", url("alice;auth=+APOP")}, password("alice-secret"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("3 ", 0), 0u) << r.out;
+}
+
+TEST_F(PopCommandTest, WrongPasswordIs77) {
+  const RunResult r =
+      run_pop3kit({"list", url("alice"), "--allow-plaintext"}, password("wrong-password"));
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  expect_one_error_line(r);
+  EXPECT_EQ(r.err.find("wrong-password"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  const RunResult a = run_pop3kit({"list", url("alice;auth=+APOP")}, password("wrong-password"));
+  EXPECT_EQ(a.exit_code, 77) << a.err;
+  expect_one_error_line(a);
+}
+
+TEST_F(PopCommandTest, PlaintextNeedsFlag) {
+  // No password and no flag: the flag is what is missing, and nothing is sent.
+  RunResult r = run_pop3kit({"list", url("alice")});
+  EXPECT_EQ(r.exit_code, 78);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("--allow-plaintext"), std::string::npos) << r.err;
+  r = run_pop3kit({"list", url("alice")}, password("alice-secret"));
+  EXPECT_EQ(r.exit_code, 78);
+  // With the flag but no password.
+  r = run_pop3kit({"list", url("alice"), "--allow-plaintext"});
+  EXPECT_EQ(r.exit_code, 78);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("POP3KIT_PASSWORD"), std::string::npos) << r.err;
+}
+
+TEST_F(PopCommandTest, SaslIsNotSupportedYet) {
+  const RunResult r =
+      run_pop3kit({"list", url("alice;auth=PLAIN"), "--allow-plaintext"}, password("alice-secret"));
+  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_EQ(r.err,
+            "pop3kit: SASL mechanism PLAIN is not supported yet (use no \";auth=\" for "
+            "USER/PASS, or \";auth=+APOP\")\n");
+}
+
+TEST_F(PopCommandTest, UsageErrors) {
+  EXPECT_EQ(run_pop3kit({}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"frobnicate", url("alice")}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"retr", url("alice")}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"retr", url("alice"), "0", "--allow-plaintext"}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"list", "pop://alice:pw@127.0.0.1"}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"stat", "pop://127.0.0.1:" + std::to_string(server_->port())}).exit_code,
+            64);
+  const RunResult r = run_pop3kit({"list", "imap://x"});
+  EXPECT_EQ(r.exit_code, 64);
+  expect_one_error_line(r);
+  EXPECT_EQ(run_pop3kit({"--help"}).exit_code, 0);
+}
+
+TEST_F(PopCommandTest, UnknownHostIs68) {
+  const RunResult r = run_pop3kit({"capa", "pop://no-such-host.invalid"});
+  EXPECT_EQ(r.exit_code, 68) << r.err;
+  expect_one_error_line(r);
+}
+
+TEST_F(PopCommandTest, ConnectionRefusedIs69) {
+  const RunResult r = run_pop3kit({"capa", "pop://127.0.0.1:" + std::to_string(closed_port())});
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  expect_one_error_line(r);
+}
+
+TEST_F(PopCommandTest, VerboseTraceRedactsPassword) {
+  const RunResult r =
+      run_pop3kit({"-v", "stat", url("bob"), "--allow-plaintext"}, password("pass with spaces"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("C: USER bob\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("C: PASS <redacted>\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("C: STAT\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("S: +OK"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("pass with spaces"), std::string::npos) << r.err;
+  // -v after the subcommand works too; APOP's digest is redacted as well.
+  const RunResult a =
+      run_pop3kit({"stat", url("alice;auth=+APOP"), "-v"}, password("alice-secret"));
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.err.find("C: APOP alice <redacted>\n"), std::string::npos) << a.err;
+  EXPECT_EQ(a.err.find("alice-secret"), std::string::npos) << a.err;
+}
+
+TEST_F(PopCommandTest, FullDiskIs74) {
+  RunOptions o = password("alice-secret");
+  o.stdout_to = StdoutTo::dev_full;
+  const RunResult r = run_pop3kit({"retr", url("alice"), "2", "--allow-plaintext"}, o);
+  EXPECT_EQ(r.exit_code, 74) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+}
+
+TEST_F(PopCommandTest, BrokenPipeIs74) {
+  RunOptions o = password("alice-secret");
+  o.stdout_to = StdoutTo::closed_pipe;
+  const RunResult r = run_pop3kit({"retr", url("alice"), "1", "--allow-plaintext"}, o);
+  EXPECT_EQ(r.exit_code, 74) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("Broken pipe"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pop3kit::test

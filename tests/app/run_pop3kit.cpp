@@ -1,0 +1,99 @@
+// Test helper: fork/exec of the pop3kit binary with captured output.
+#include "run_pop3kit.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#ifndef POP3KIT_BIN
+#error "POP3KIT_BIN must name the pop3kit binary"
+#endif
+
+namespace pop3kit::test {
+namespace {
+
+std::string slurp(std::FILE* f) {
+  std::string s;
+  std::rewind(f);
+  char buf[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+}  // namespace
+
+RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& options) {
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  if (out == nullptr || err == nullptr) throw std::runtime_error("tmpfile failed");
+  int pipe_fds[2] = {-1, -1};
+  if (options.stdout_to == StdoutTo::closed_pipe) {
+    if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+    ::close(pipe_fds[0]);  // No reader, ever.
+  }
+
+  std::vector<char*> argv;
+  std::string bin = POP3KIT_BIN;
+  std::vector<std::string> storage(args);
+  argv.push_back(bin.data());
+  for (auto& a : storage)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Child: only async-signal-safe work would be strictly correct after
+    // fork in a threaded program; the test binary is single-threaded.
+    ::unsetenv("POP3KIT_PASSWORD");
+    for (const auto& [name, value] : options.env) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+    int out_fd = ::fileno(out);
+    if (options.stdout_to == StdoutTo::dev_full) out_fd = ::open("/dev/full", O_WRONLY);
+    if (options.stdout_to == StdoutTo::closed_pipe) out_fd = pipe_fds[1];
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(::fileno(err), STDERR_FILENO);
+    const int null_in = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_in, STDIN_FILENO);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
+
+  RunResult r;
+  int status = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+  for (;;) {
+    const pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+}  // namespace pop3kit::test

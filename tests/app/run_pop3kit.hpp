@@ -1,0 +1,35 @@
+// Test helper: runs the built pop3kit binary and captures what it did.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pop3kit::test {
+
+struct RunResult {
+  int exit_code = -1;  ///< Exit status, or 128 + signal number.
+  std::string out;     ///< Standard output, byte for byte.
+  std::string err;     ///< Standard error.
+};
+
+/// Where the child's standard output goes.
+enum class StdoutTo {
+  capture,      ///< A temporary file, returned in RunResult::out.
+  dev_full,     ///< /dev/full: every write fails with ENOSPC.
+  closed_pipe,  ///< A pipe whose read end is closed: writes fail with EPIPE.
+};
+
+struct RunOptions {
+  /// Environment changes: a value sets the variable, nullopt removes it.
+  /// POP3KIT_PASSWORD is always removed first unless given here.
+  std::map<std::string, std::optional<std::string>> env;
+  StdoutTo stdout_to = StdoutTo::capture;
+  int timeout_seconds = 60;  ///< Then the child is killed (exit 128 + 9).
+};
+
+/// Runs POP3KIT_BIN (the compile definition) with `args`.
+RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& options = {});
+
+}  // namespace pop3kit::test
