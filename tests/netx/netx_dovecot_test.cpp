@@ -272,7 +272,11 @@ TEST_F(NetxDovecotTest, RsetUndeletes) {
 // The C demo, as a separate process, fetches and deletes everything.
 void run_demo(const std::string& host, std::uint16_t port, bool apop, const fs::path& out,
               std::string* output, int* status) {
-  const std::string cmd = std::string(apop ? "" : "POP3KIT_NETX_APOP=0 ") + "'" +
+  // POP3KIT_NETX_DEMO_WRAPPER runs the demo under a tool, e.g.
+  // "valgrind --leak-check=full --error-exitcode=1".
+  const char* wrapper = std::getenv("POP3KIT_NETX_DEMO_WRAPPER");
+  const std::string cmd = std::string(apop ? "" : "POP3KIT_NETX_APOP=0 ") +
+                          (wrapper != nullptr ? std::string(wrapper) + " " : std::string()) + "'" +
                           POP3KIT_NETX_DEMO + "' " + host + " " + std::to_string(port) + " " +
                           kUser + " " + kPassword + " '" + out.string() + "' 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
