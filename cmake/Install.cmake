@@ -28,6 +28,11 @@ install(TARGETS ${_pop3kit_install_targets}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT pop3kit_runtime
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
+# The pop3kit command, when it is built.
+if(TARGET pop3kit)
+  install(TARGETS pop3kit RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT pop3kit_runtime)
+endif()
+
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/pop3kit"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT pop3kit_development
