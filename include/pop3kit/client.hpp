@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -42,6 +43,16 @@ struct ClientOptions {
   proto::Limits limits{.receive_buffer = 256 * 1024};
   /// Protocol trace (passwords redacted); empty for none.
   proto::TraceFn trace;
+  /// When bulk calls keep several commands in flight (RFC 2449 §6.6).
+  enum class Pipelining : std::uint8_t {
+    automatic,  ///< When the last CAPA listed PIPELINING.
+    off,        ///< Never: one command at a time.
+  } pipelining = Pipelining::automatic;
+  /// Most octets of commands in flight whose answers have not been read. Kept
+  /// below the kernel's socket buffers, so a write never blocks while the
+  /// server is busy writing answers (no deadlock with a server that does not
+  /// read while it writes).
+  std::size_t pipeline_window = 2048;
 };
 
 /// How to log in.
@@ -90,6 +101,30 @@ struct MessageInfo {
 struct MessageUid {
   std::uint64_t number = 0;
   std::string uid;
+};
+
+/// LIST and UIDL merged: one entry per message.
+struct MessageEntry {
+  std::uint64_t number = 0;
+  std::uint64_t size = 0;
+  std::string uid;  ///< Empty when the server has no UIDL.
+};
+
+/// Receives the messages of a bulk retrieval (retrieve_many, top_many) in the
+/// order they were asked for. For each message number exactly one of these
+/// sequences happens: begin, data..., end — or begin, data..., failed — or
+/// failed alone (the server refused that message). A handler error (from
+/// begin, data or end) stops delivery of that message only: the client
+/// drains its remaining data, calls failed() with errc::sink_failed, and goes
+/// on with the next one. Chunks are valid only during the call.
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  virtual std::error_code begin(std::uint64_t number) = 0;
+  virtual std::error_code data(std::uint64_t number, std::string_view chunk) = 0;
+  /// The whole message arrived (`octets` delivered by data()).
+  virtual std::error_code end(std::uint64_t number, std::uint64_t octets) = 0;
+  virtual void failed(std::uint64_t number, const Error& error) = 0;
 };
 
 /// Receives a message in chunks (dot-unstuffed, CRLFs kept, terminator
@@ -144,6 +179,29 @@ class Client {
   /// The connection is closed either way.
   Result<void> quit();
 
+  // ---- Bulk operations ----------------------------------------------------
+  // Pipelined when the server listed PIPELINING in the last capa() (see
+  // ClientOptions::pipelining), lock-step otherwise, with the same results.
+  // Each returns an error only for what ends the session (transport or
+  // protocol errors) or for a caller error found before anything is sent
+  // (errc::invalid_argument for a message number 0, errc::wrong_state);
+  // a -ERR for one message is reported for that message and the rest go on.
+
+  /// RETR each message, in order, to `handler`.
+  Result<void> retrieve_many(std::span<const std::uint64_t> numbers, MessageHandler& handler);
+  /// TOP each message, in order, to `handler`.
+  Result<void> top_many(std::span<const std::uint64_t> numbers, std::uint64_t lines,
+                        MessageHandler& handler);
+  /// DELE each message; one result per number, in order.
+  Result<std::vector<Result<void>>> dele_many(std::span<const std::uint64_t> numbers);
+  /// LIST and UIDL together. UIDL refused or absent: uids are empty.
+  Result<std::vector<MessageEntry>> list_with_uidl();
+
+  /// Capabilities from the last capa() of this session (empty before).
+  const Capabilities& capabilities() const noexcept { return caps_; }
+  /// True when bulk calls pipeline on this session.
+  bool pipelining() const noexcept;
+
   /// Drops the connection without QUIT: nothing marked deleted is removed.
   void close() noexcept;
 
@@ -156,6 +214,12 @@ class Client {
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
   Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
   Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
+  using Queue = std::function<std::error_code(std::size_t index)>;
+  using OnEvent = std::function<Result<bool>(std::size_t index, const proto::Event& ev)>;
+  Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event);
+  Result<void> check_numbers(std::span<const std::uint64_t> numbers, proto::Command c) const;
+  Result<void> fetch_many(std::span<const std::uint64_t> numbers, proto::Command c,
+                          std::uint64_t lines, MessageHandler& handler);
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 
@@ -163,6 +227,7 @@ class Client {
   std::unique_ptr<proto::Engine> engine_;
   std::unique_ptr<net::Transport> transport_;
   GreetingInfo greeting_;
+  Capabilities caps_;
 };
 
 }  // namespace pop3kit

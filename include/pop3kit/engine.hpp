@@ -232,6 +232,10 @@ class Engine {
   State state() const noexcept;
   /// Commands sent (or queued) whose response has not fully arrived.
   std::size_t outstanding() const noexcept { return queue_.size(); }
+  /// Octets of the outstanding commands (sent or not) whose responses have not
+  /// fully arrived. A pipelining driver keeps this below the socket buffers so
+  /// that its writes never block while the server is busy writing to it.
+  std::size_t outstanding_bytes() const noexcept { return outstanding_bytes_; }
   /// True while a response (or the greeting) is expected.
   bool wants_read() const noexcept;
   bool failed() const noexcept { return static_cast<bool>(error_); }
@@ -246,6 +250,7 @@ class Engine {
     Command command;
     bool has_argument;
     std::uint64_t argument;  // the message number, for checking single-line answers
+    std::size_t length;      // encoded octets, CRLF included
   };
   enum class Phase : std::uint8_t { greeting, status, lines, body, failed };
   enum class LineResult : std::uint8_t { ok, need, failed };
@@ -262,6 +267,7 @@ class Engine {
   Event on_list_line(std::string_view line);
   Event parse_entry(Command c, std::string_view rest);
   Event on_body();
+  void pop_front() noexcept;
   void apply_success(Command c);
   void apply_failure(Command c);
   void trace(TraceDirection d, std::string_view line) const;
@@ -271,6 +277,7 @@ class Engine {
   State projected_ = State::greeting;
   Phase phase_ = Phase::greeting;
   std::deque<Pending> queue_;
+  std::size_t outstanding_bytes_ = 0;
 
   std::vector<char> buf_;
   std::size_t rpos_ = 0;  // first unparsed byte

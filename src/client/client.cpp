@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cctype>
 
+#include "client_detail.hpp"
 #include "pop3kit/apop.hpp"
 #include "pop3kit/text.hpp"
 
 namespace pop3kit {
-namespace {
 
+using detail::refused;
 using proto::Command;
+
+namespace {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -31,19 +34,6 @@ errc classify(ResponseCode rc, errc fallback) noexcept {
     default:
       return fallback;
   }
-}
-
-// A command the engine refused to queue: a caller error, nothing was sent.
-Error refused(std::error_code ec, Command c, proto::State state) {
-  std::string msg = std::string("cannot send ") + proto::to_string(c) + ": ";
-  if (ec == errc::wrong_state) {
-    msg += std::string("not allowed in the ") + proto::to_string(state) + " state";
-  } else if (ec == errc::invalid_argument) {
-    msg += "invalid argument (empty, zero, or containing CR, LF or NUL)";
-  } else {
-    msg += ec.message();
-  }
-  return Error(ec, std::move(msg));
 }
 
 }  // namespace
@@ -104,6 +94,7 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   engine_ = std::make_unique<proto::Engine>(options_.limits);
   if (options_.trace) engine_->set_trace(options_.trace);
   greeting_ = {};
+  caps_ = {};
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto* g = std::get_if<proto::Greeting>(&*ev);
@@ -188,14 +179,24 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
                    "APOP is not possible: the server's greeting has no valid timestamp");
     }
   }
-  auto st = send_and_wait(engine_->user(user), Command::user);
+  // With PIPELINING, USER and PASS go out together: one round trip.
+  const bool together = pipelining();
+  if (auto ec = engine_->user(user)) return refused(ec, Command::user, engine_->state());
+  if (together) {
+    if (auto ec = engine_->pass(password)) return refused(ec, Command::pass, engine_->state());
+  }
+  auto st = send_and_wait({}, Command::user);
   if (!st) return std::move(st).error();
   if (!st->ok) {
     Error e = server_error(*st, "user name refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
+    if (together) {
+      auto pass_status = send_and_wait({}, Command::pass);  // its -ERR, read and dropped
+      if (!pass_status) return std::move(pass_status).error();
+    }
     return e;
   }
-  st = send_and_wait(engine_->pass(password), Command::pass);
+  st = send_and_wait(together ? std::error_code{} : engine_->pass(password), Command::pass);
   if (!st) return std::move(st).error();
   if (!st->ok) {
     // A refused PASS is a failed login, whatever else the text says.
@@ -214,7 +215,10 @@ Result<Capabilities> Client::capa() {
   for (;;) {
     auto ev = next();
     if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) return caps;
+    if (std::holds_alternative<proto::End>(*ev)) {
+      caps_ = caps;
+      return caps;
+    }
     if (const auto* c = std::get_if<proto::Capability>(&*ev)) {
       caps.entries.push_back({std::string(c->name), std::string(c->arguments)});
     }

@@ -247,7 +247,7 @@ Event Engine::on_status(std::string_view line) {
   }
   const Status st{p.command, sl.ok, sl.code, sl.text};
   if (!sl.ok) {
-    queue_.pop_front();
+    pop_front();
     apply_failure(p.command);
     return st;
   }
@@ -302,7 +302,7 @@ Event Engine::on_status(std::string_view line) {
     default:
       break;
   }
-  queue_.pop_front();
+  pop_front();
   apply_success(p.command);
   return st;
 }
@@ -342,7 +342,7 @@ Event Engine::parse_entry(Command c, std::string_view rest) {
 Event Engine::on_list_line(std::string_view line) {
   const Command c = queue_.front().command;
   if (line == ".") {
-    queue_.pop_front();
+    pop_front();
     phase_ = Phase::status;
     apply_success(c);
     return End{c};
@@ -378,7 +378,7 @@ Event Engine::on_body() {
         if (e - p < 3) return need_data();
         if (b[p + 2] == '\n') {
           rpos_ = p + 3;
-          queue_.pop_front();
+          pop_front();
           phase_ = Phase::status;
           apply_success(c);
           return End{c};
@@ -409,6 +409,11 @@ Event Engine::on_body() {
       return BodyChunk{c, std::string_view(b + p, q - p)};
     }
   }
+}
+
+void Engine::pop_front() noexcept {
+  outstanding_bytes_ -= queue_.front().length;
+  queue_.pop_front();
 }
 
 void Engine::apply_success(Command c) {
@@ -465,7 +470,8 @@ std::error_code Engine::send(Command c, std::string_view args, std::uint64_t arg
     out_ += args;
   }
   out_ += "\r\n";
-  queue_.push_back({c, has_argument, argument});
+  queue_.push_back({c, has_argument, argument, length});
+  outstanding_bytes_ += length;
   projected_ = after_success(projected_, c);
   if (trace_) {
     if (redacted.empty()) {

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -47,10 +49,24 @@ ScriptServer::~ScriptServer() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
+void ScriptServer::set_receive_buffer(int bytes) {
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+void ScriptServer::set_send_buffer(int bytes) {
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
 std::vector<std::string> ScriptServer::finish() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   return received_;
+}
+
+std::size_t ScriptServer::max_unanswered_bytes() {
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  return max_unanswered_;
 }
 
 std::string ScriptServer::problem() {
@@ -83,37 +99,53 @@ void ScriptServer::run() {
     std::lock_guard lock(mu_);
     received_.push_back(std::move(line));
   };
+  auto send_all = [&](std::string_view rest) {
+    while (!rest.empty()) {
+      const ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  };
+  // Reads one line; false (and a problem noted) if none or not starting with prefix.
+  auto expect_line = [&](const std::string& prefix, bool keep) -> bool {
+    std::size_t eol;
+    while ((eol = pending.find("\r\n")) == std::string::npos) {
+      if (!read_more()) break;
+    }
+    std::lock_guard lock(mu_);
+    if (eol == std::string::npos) {
+      problem_ = "client sent no line for '" + prefix + "'";
+      return false;
+    }
+    std::string line = pending.substr(0, eol);
+    pending.erase(0, eol + 2);
+    const bool match = line.starts_with(prefix);
+    if (!match) problem_ = "expected '" + prefix + "', got '" + line + "'";
+    if (keep || !match) received_.push_back(std::move(line));
+    return match;
+  };
   for (const Step& s : script_) {
     bool ok = true;
     switch (s.kind) {
-      case Step::send: {
-        std::string_view rest = s.data;
-        while (!rest.empty()) {
-          const ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-          if (n <= 0) break;
-          rest.remove_prefix(static_cast<std::size_t>(n));
-        }
+      case Step::send:
+        send_all(s.data);
         break;
-      }
-      case Step::expect: {
-        std::size_t eol;
-        while ((eol = pending.find("\r\n")) == std::string::npos) {
-          if (!read_more()) break;
+      case Step::expect:
+        ok = expect_line(s.data, true);
+        break;
+      case Step::serve_retr: {
+        const std::string answer = "+OK\r\n" + s.data + "\r\n.\r\n";
+        for (std::uint64_t i = 1; ok && i <= s.count; ++i) {
+          ok = expect_line("RETR " + std::to_string(i), false);
+          int queued = 0;
+          ::ioctl(fd, FIONREAD, &queued);
+          {
+            std::lock_guard lock(mu_);
+            max_unanswered_ =
+                std::max(max_unanswered_, pending.size() + static_cast<std::size_t>(queued));
+          }
+          if (ok) send_all(answer);
         }
-        if (eol == std::string::npos) {
-          std::lock_guard lock(mu_);
-          problem_ = "client sent no line for '" + s.data + "'";
-          ok = false;
-          break;
-        }
-        std::string line = pending.substr(0, eol);
-        pending.erase(0, eol + 2);
-        if (!line.starts_with(s.data)) {
-          std::lock_guard lock(mu_);
-          problem_ = "expected '" + s.data + "', got '" + line + "'";
-          ok = false;
-        }
-        record(std::move(line));
         break;
       }
       case Step::close:
@@ -130,6 +162,15 @@ void ScriptServer::run() {
       case Step::sleep:
         std::this_thread::sleep_for(s.duration);
         break;
+      case Step::quiet: {
+        pollfd q{fd, POLLIN, 0};
+        if (!pending.empty() || ::poll(&q, 1, static_cast<int>(s.duration.count())) > 0) {
+          std::lock_guard lock(mu_);
+          problem_ = "client sent more before the answer";
+          ok = false;
+        }
+        break;
+      }
     }
     if (!ok) break;
   }

@@ -15,9 +15,10 @@ namespace pop3kit::test {
 class ScriptServer {
  public:
   struct Step {
-    enum Kind { send, expect, close, wait_close, sleep } kind;
+    enum Kind { send, expect, close, wait_close, sleep, quiet, serve_retr } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
+    std::uint64_t count = 0;
   };
   static Step send(std::string bytes) { return {Step::send, std::move(bytes)}; }
   /// Reads one line (CRLF) from the client; records it; fails the script if
@@ -27,6 +28,21 @@ class ScriptServer {
   /// Reads and records until the client closes.
   static Step wait_close() { return {Step::wait_close, {}}; }
   static Step sleep(std::chrono::milliseconds d) { return {Step::sleep, {}, d}; }
+  /// Fails the script if the client sends anything within `d` (or already
+  /// did): proves the client waits for an answer before its next command.
+  static Step quiet(std::chrono::milliseconds d) { return {Step::quiet, {}, d}; }
+
+  /// For i = 1..count: reads "RETR i", then answers with `body` as message i,
+  /// before it reads the next command.
+  static Step serve_retr(std::uint64_t count, std::string body) {
+    return {Step::serve_retr, std::move(body), {}, count};
+  }
+
+  /// Sets SO_RCVBUF on the listening socket before accepting (small buffers
+  /// make a client that writes too much at once block).
+  void set_receive_buffer(int bytes);
+  /// Sets SO_SNDBUF on the listening socket before accepting.
+  void set_send_buffer(int bytes);
 
   /// Listens on 127.0.0.1 (or ::1 with ipv6) on a free port and plays the
   /// script in a thread.
@@ -38,6 +54,9 @@ class ScriptServer {
   std::uint16_t port() const { return port_; }
   /// Waits for the script to finish; returns the lines received (no CRLF).
   std::vector<std::string> finish();
+  /// Most command octets serve_retr saw waiting unanswered (read ahead or
+  /// still in its socket) when it was about to answer a command.
+  std::size_t max_unanswered_bytes();
   /// Empty when the script ran as written, else what went wrong.
   std::string problem();
 
@@ -48,6 +67,7 @@ class ScriptServer {
   std::vector<Step> script_;
   std::vector<std::string> received_;
   std::string problem_;
+  std::size_t max_unanswered_ = 0;
   std::mutex mu_;
   std::thread thread_;
 };

@@ -1,0 +1,196 @@
+// Bulk operations: pipelined with PIPELINING, lock-step without, same results.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "pop3kit/client.hpp"
+#include "script_server.hpp"
+
+namespace pop3kit::test {
+namespace {
+
+using namespace std::chrono_literals;
+using S = ScriptServer;
+
+// Records everything a bulk retrieval hands out.
+struct Recorder : MessageHandler {
+  std::map<std::uint64_t, std::string> bodies;
+  std::vector<std::string> log;
+  std::error_code begin(std::uint64_t n) override {
+    log.push_back("begin " + std::to_string(n));
+    return {};
+  }
+  std::error_code data(std::uint64_t n, std::string_view chunk) override {
+    bodies[n] += chunk;
+    return {};
+  }
+  std::error_code end(std::uint64_t n, std::uint64_t octets) override {
+    log.push_back("end " + std::to_string(n) + " " + std::to_string(octets));
+    return {};
+  }
+  void failed(std::uint64_t n, const Error& e) override {
+    log.push_back("failed " + std::to_string(n) + ": " + e.message);
+  }
+};
+
+const std::string kCapaPipelining = "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n";
+const std::string kCapaPlain = "+OK\r\nUSER\r\nUIDL\r\n.\r\n";
+
+Client session(const ScriptServer& server) {
+  ClientOptions o;
+  o.io_timeout = 5s;
+  Client c(o);
+  auto r = c.connect("127.0.0.1", server.port());
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(c.capa().ok());
+  EXPECT_TRUE(c.login("u", "p").ok());
+  return c;
+}
+
+TEST(ClientBulk, PipelinedLoginAndRetrieveWithErrInTheMiddle) {
+  // The server reads every command of a batch before it answers any: a
+  // client that waited for each answer would stall here and time out.
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::send("+OK\r\n+OK\r\n"),
+                       S::expect("RETR 1"), S::expect("RETR 2"), S::expect("RETR 3"),
+                       S::send("+OK\r\none\r\n.\r\n-ERR [SYS/PERM] message 2 is gone\r\n"
+                               "+OK\r\n..three\r\n.\r\n"),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = session(server);
+  EXPECT_TRUE(c.pipelining());
+  Recorder rec;
+  const std::vector<std::uint64_t> numbers = {1, 2, 3};
+  auto r = c.retrieve_many(numbers, rec);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::vector<std::string> expected = {
+      "begin 1", "end 1 5", "failed 2: RETR 2: server says \"[SYS/PERM] message 2 is gone\"",
+      "begin 3", "end 3 8"};
+  EXPECT_EQ(rec.log, expected);
+  EXPECT_EQ(rec.bodies[1], "one\r\n");
+  EXPECT_EQ(rec.bodies[3], ".three\r\n");
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(ClientBulk, WithoutPipeliningLockStepSameResults) {
+  ScriptServer server(
+      {S::send("+OK\r\n"),  S::expect("CAPA"), S::send(kCapaPlain),
+       S::expect("USER u"), S::quiet(50ms),    S::send("+OK\r\n"),
+       S::expect("PASS p"), S::quiet(50ms),    S::send("+OK\r\n"),
+       S::expect("RETR 1"), S::quiet(50ms),    S::send("+OK\r\none\r\n.\r\n"),
+       S::expect("RETR 2"), S::quiet(50ms),    S::send("-ERR [SYS/PERM] message 2 is gone\r\n"),
+       S::expect("RETR 3"), S::quiet(50ms),    S::send("+OK\r\n..three\r\n.\r\n"),
+       S::expect("QUIT"),   S::send("+OK\r\n")});
+  Client c = session(server);
+  EXPECT_FALSE(c.pipelining());
+  Recorder rec;
+  const std::vector<std::uint64_t> numbers = {1, 2, 3};
+  ASSERT_TRUE(c.retrieve_many(numbers, rec).ok());
+  const std::vector<std::string> expected = {
+      "begin 1", "end 1 5", "failed 2: RETR 2: server says \"[SYS/PERM] message 2 is gone\"",
+      "begin 3", "end 3 8"};
+  EXPECT_EQ(rec.log, expected);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(ClientBulk, ListWithUidlAndDeleMany) {
+  ScriptServer server(
+      {S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining), S::expect("USER"),
+       S::expect("PASS"), S::send("+OK\r\n+OK\r\n"), S::expect("LIST"), S::expect("UIDL"),
+       S::send("+OK\r\n1 10\r\n2 20\r\n.\r\n+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n"), S::expect("DELE 1"),
+       S::expect("DELE 2"), S::send("+OK\r\n-ERR [IN-USE] locked\r\n"), S::expect("QUIT"),
+       S::send("+OK\r\n")});
+  Client c = session(server);
+  auto l = c.list_with_uidl();
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  ASSERT_EQ(l->size(), 2U);
+  EXPECT_EQ((*l)[1].number, 2U);
+  EXPECT_EQ((*l)[1].size, 20U);
+  EXPECT_EQ((*l)[1].uid, "bbb");
+  const std::vector<std::uint64_t> numbers = {1, 2};
+  auto d = c.dele_many(numbers);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE((*d)[0].ok());
+  ASSERT_FALSE((*d)[1].ok());
+  EXPECT_EQ((*d)[1].error().code, errc::temporary_failure);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(ClientBulk, ListWithoutUidl) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send("-ERR\r\n"),
+                       S::expect("USER"), S::send("+OK\r\n"), S::expect("PASS"), S::send("+OK\r\n"),
+                       S::expect("LIST"), S::send("+OK\r\n1 10\r\n.\r\n"), S::expect("UIDL"),
+                       S::send("-ERR not supported\r\n"), S::wait_close()});
+  ClientOptions o;
+  o.io_timeout = 5s;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  EXPECT_FALSE(c.capa().ok());
+  ASSERT_TRUE(c.login("u", "p").ok());
+  auto l = c.list_with_uidl();
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  ASSERT_EQ(l->size(), 1U);
+  EXPECT_EQ((*l)[0].uid, "");
+}
+
+TEST(ClientBulk, CallerErrorsBeforeAnythingIsSent) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER"), S::expect("PASS"), S::send("+OK\r\n+OK\r\n"),
+                       S::wait_close()});
+  Client c = session(server);
+  Recorder rec;
+  const std::vector<std::uint64_t> numbers = {1, 0, 3};
+  auto r = c.retrieve_many(numbers, rec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::invalid_argument);
+  EXPECT_TRUE(rec.log.empty());
+  c.close();
+  EXPECT_EQ(server.finish().size(), 3U);  // CAPA USER PASS
+}
+
+// A server that answers each command in full before it reads the next, with
+// small socket buffers. A client that wrote every command at once would, with
+// enough commands, block in write() while the server blocks writing answers
+// nobody reads. Loopback buffers grow to megabytes, so instead of waiting for
+// that deadlock the server measures what the client keeps in flight: never
+// more than the window.
+TEST(ClientBulk, SlowReadingServerDoesNotDeadlock) {
+  constexpr std::uint64_t kCount = 20000;
+  const std::string body(4000, 'b');
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER"), S::expect("PASS"), S::send("+OK\r\n+OK\r\n"),
+                       S::serve_retr(kCount, body), S::expect("QUIT"), S::send("+OK\r\n")});
+  server.set_receive_buffer(4096);
+  server.set_send_buffer(4096);
+  Client c = session(server);
+  struct Counter : MessageHandler {
+    std::uint64_t messages = 0, octets = 0;
+    std::error_code begin(std::uint64_t) override { return {}; }
+    std::error_code data(std::uint64_t, std::string_view d) override {
+      octets += d.size();
+      return {};
+    }
+    std::error_code end(std::uint64_t, std::uint64_t) override {
+      ++messages;
+      return {};
+    }
+    void failed(std::uint64_t, const Error&) override {}
+  } counter;
+  std::vector<std::uint64_t> numbers(kCount);
+  for (std::uint64_t i = 0; i < kCount; ++i)
+    numbers[i] = i + 1;
+  auto r = c.retrieve_many(numbers, counter);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(counter.messages, kCount);
+  EXPECT_EQ(counter.octets, kCount * (body.size() + 2));
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  const std::size_t window = ClientOptions{}.pipeline_window;
+  EXPECT_LE(server.max_unanswered_bytes(), window + 16);
+  EXPECT_GT(server.max_unanswered_bytes(), window / 2);  // and it did pipeline deeply
+}
+
+}  // namespace
+}  // namespace pop3kit::test
