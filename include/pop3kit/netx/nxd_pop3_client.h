@@ -91,6 +91,9 @@
  * NX_POP3_INSUFFICIENT_PACKET_PAYLOAD are defined but never returned (there
  * is no mail buffer, and commands are not built in packets).
  *
+ * Out of memory (the client's session state is the only heap allocation,
+ * about 64 KiB per client, made by create) returns NX_NOT_SUCCESSFUL.
+ *
  * No TLS: like NetX Duo's client this speaks plain POP3 (port 110); use
  * pop3kit::Client for TLS. Not thread-safe per client (one thread per
  * client); packet pools are thread-safe.
