@@ -204,7 +204,7 @@ void wipe(volatile CHAR* p, std::size_t n) {
 // the caller destroys the session.
 UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Family family,
                   std::uint16_t port, const CHAR* name, const CHAR* password) {
-  c->nx_pop3_client_session = new Session{};
+  c->nx_pop3_client_session = new Session();
   c->nx_pop3_client_id = kClientId;
   Session* s = session_of(c);
   Driver d(c, s);

@@ -292,7 +292,7 @@ TEST_F(NetxDovecotTest, DemoProgramFetchesAndDeletes) {
   for (bool v6 : {false, true}) {
     SCOPED_TRACE(v6 ? "::1, USER/PASS" : "127.0.0.1, APOP");
     std::vector<std::string> stored;
-    for (int i = 0; i < 3; ++i) {
+    for (unsigned i = 0; i < 3; ++i) {
       stored.push_back(make_message(1000u + 70000u * i, 100u + i));
       server_->add_message(kUser, stored.back());
     }
