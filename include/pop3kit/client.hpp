@@ -86,6 +86,21 @@ struct Capabilities {
   bool has(std::string_view name) const noexcept;
   /// Arguments of `name`, or nullopt when absent.
   std::optional<std::string_view> arguments(std::string_view name) const noexcept;
+
+  /// A policy of RFC 2449 §6.5 (LOGIN-DELAY, seconds) or §6.7 (EXPIRE, days).
+  struct Policy {
+    std::optional<std::uint64_t> value;  ///< nullopt for "EXPIRE NEVER".
+    bool per_user = false;               ///< "USER" follows: the value may differ after login.
+  };
+  /// LOGIN-DELAY: minimum seconds between logins. nullopt when absent or malformed.
+  std::optional<Policy> login_delay() const;
+  /// EXPIRE: days the server keeps retrieved mail (0: the client may not leave
+  /// mail on the server). nullopt when absent or malformed.
+  std::optional<Policy> expire() const;
+  /// IMPLEMENTATION text, for display only: pop3kit never acts on it.
+  std::optional<std::string_view> implementation() const noexcept;
+  /// The mechanisms listed by SASL (RFC 5034), as sent.
+  std::vector<std::string_view> sasl_mechanisms() const;
 };
 
 struct MailboxStat {
@@ -157,6 +172,10 @@ class Client {
   /// errc::unsupported for APOP without a valid timestamp and no fallback.
   Result<void> login(std::string_view user, std::string_view password, LoginOptions options = {});
 
+  /// CAPA (RFC 2449). The answer is also kept (capabilities()) and decides
+  /// pipelining. When CAPA was asked before login, login() asks again after
+  /// it if the server may show more then (values marked USER, or no
+  /// PIPELINING yet). Errors: errc::server_error when the server has no CAPA.
   Result<Capabilities> capa();
   Result<MailboxStat> stat();
   Result<std::vector<MessageInfo>> list();
@@ -210,6 +229,7 @@ class Client {
 
  private:
   Result<void> flush();
+  Result<void> after_login();
   Result<proto::Event> next();
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
   Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);

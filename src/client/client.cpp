@@ -49,6 +49,54 @@ std::optional<std::string_view> Capabilities::arguments(std::string_view name) c
   return std::nullopt;
 }
 
+namespace {
+
+std::optional<Capabilities::Policy> policy(std::optional<std::string_view> args, bool never_ok) {
+  if (!args) return std::nullopt;
+  std::string_view rest = *args;
+  const auto sp = rest.find(' ');
+  const std::string_view value = rest.substr(0, sp);
+  const std::string_view tail = sp == std::string_view::npos ? "" : rest.substr(sp + 1);
+  Capabilities::Policy p;
+  p.per_user = iequals(tail, "USER");
+  if (!tail.empty() && !p.per_user) return std::nullopt;
+  if (never_ok && iequals(value, "NEVER")) return p;
+  std::uint64_t v = 0;
+  if (value.empty() || value.size() > 19) return std::nullopt;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  p.value = v;
+  return p;
+}
+
+}  // namespace
+
+std::optional<Capabilities::Policy> Capabilities::login_delay() const {
+  return policy(arguments("LOGIN-DELAY"), false);
+}
+
+std::optional<Capabilities::Policy> Capabilities::expire() const {
+  return policy(arguments("EXPIRE"), true);
+}
+
+std::optional<std::string_view> Capabilities::implementation() const noexcept {
+  return arguments("IMPLEMENTATION");
+}
+
+std::vector<std::string_view> Capabilities::sasl_mechanisms() const {
+  std::vector<std::string_view> out;
+  std::string_view rest = arguments("SASL").value_or("");
+  while (!rest.empty()) {
+    const auto sp = rest.find(' ');
+    if (sp != 0) out.push_back(rest.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    rest.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
@@ -79,6 +127,11 @@ Error Client::server_error(const proto::Status& st, std::string_view what) const
   }
   msg += sanitize(st.text);
   msg += "\"";
+  // TOP and UIDL are optional (RFC 1939 §7): say so when CAPA left them out.
+  if ((st.command == Command::top || st.command == Command::uidl) && !caps_.entries.empty() &&
+      !caps_.has(proto::to_string(st.command))) {
+    msg += std::string(" (the server does not offer ") + proto::to_string(st.command) + ")";
+  }
   return Error(classify(st.code, errc::server_error), std::move(msg), st.code);
 }
 
@@ -167,7 +220,7 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
       if (digest.empty()) return Error(errc::unsupported, "MD5 is not available from OpenSSL");
       auto st = send_and_wait(engine_->apop(user, digest), Command::apop);
       if (!st) return std::move(st).error();
-      if (st->ok) return {};
+      if (st->ok) return after_login();
       Error e = server_error(*st, "APOP login refused");
       if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
       if (!options.allow_fallback) {
@@ -204,7 +257,22 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
     return e;
   }
-  return {};
+  return after_login();
+}
+
+Result<void> Client::after_login() {
+  // What a server shows can change once the user is known: values marked
+  // USER (RFC 2449 §6.5, §6.7), and some servers (Gmail) list PIPELINING
+  // only after login. Asked again only when CAPA was asked before.
+  if (caps_.entries.empty()) return {};
+  const auto delay = caps_.login_delay();
+  const auto expire = caps_.expire();
+  const bool refresh =
+      !caps_.has("PIPELINING") || (delay && delay->per_user) || (expire && expire->per_user);
+  if (!refresh) return {};
+  auto again = capa();
+  if (!again && !connected()) return std::move(again).error();
+  return {};  // a -ERR to the second CAPA keeps what the first one said
 }
 
 Result<Capabilities> Client::capa() {

@@ -73,14 +73,28 @@ TEST(ClientBulk, PipelinedLoginAndRetrieveWithErrInTheMiddle) {
 }
 
 TEST(ClientBulk, WithoutPipeliningLockStepSameResults) {
-  ScriptServer server(
-      {S::send("+OK\r\n"),  S::expect("CAPA"), S::send(kCapaPlain),
-       S::expect("USER u"), S::quiet(50ms),    S::send("+OK\r\n"),
-       S::expect("PASS p"), S::quiet(50ms),    S::send("+OK\r\n"),
-       S::expect("RETR 1"), S::quiet(50ms),    S::send("+OK\r\none\r\n.\r\n"),
-       S::expect("RETR 2"), S::quiet(50ms),    S::send("-ERR [SYS/PERM] message 2 is gone\r\n"),
-       S::expect("RETR 3"), S::quiet(50ms),    S::send("+OK\r\n..three\r\n.\r\n"),
-       S::expect("QUIT"),   S::send("+OK\r\n")});
+  ScriptServer server({S::send("+OK\r\n"),
+                       S::expect("CAPA"),
+                       S::send(kCapaPlain),
+                       S::expect("USER u"),
+                       S::quiet(50ms),
+                       S::send("+OK\r\n"),
+                       S::expect("PASS p"),
+                       S::quiet(50ms),
+                       S::send("+OK\r\n"),
+                       S::expect("CAPA"),
+                       S::send(kCapaPlain),
+                       S::expect("RETR 1"),
+                       S::quiet(50ms),
+                       S::send("+OK\r\none\r\n.\r\n"),
+                       S::expect("RETR 2"),
+                       S::quiet(50ms),
+                       S::send("-ERR [SYS/PERM] message 2 is gone\r\n"),
+                       S::expect("RETR 3"),
+                       S::quiet(50ms),
+                       S::send("+OK\r\n..three\r\n.\r\n"),
+                       S::expect("QUIT"),
+                       S::send("+OK\r\n")});
   Client c = session(server);
   EXPECT_FALSE(c.pipelining());
   Recorder rec;
@@ -92,6 +106,52 @@ TEST(ClientBulk, WithoutPipeliningLockStepSameResults) {
   EXPECT_EQ(rec.log, expected);
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
+}
+
+// Gmail lists PIPELINING only after login; LOGIN-DELAY/EXPIRE marked USER
+// change after login: the client asks again and uses the new answer.
+TEST(ClientCapa, AskedAgainAfterLogin) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nUSER\r\nLOGIN-DELAY 900 USER\r\nEXPIRE 31 USER\r\n"
+                               "IMPLEMENTATION Shlemazle-Plotz-v302\r\n.\r\n"),
+                       S::expect("USER u"), S::quiet(50ms), S::send("+OK\r\n"), S::expect("PASS p"),
+                       S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nPIPELINING\r\nLOGIN-DELAY 300\r\nEXPIRE NEVER\r\n"
+                               "SASL PLAIN  XOAUTH2\r\n.\r\n"),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
+  ClientOptions o;
+  o.io_timeout = 5s;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  auto before = c.capa();
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->login_delay()->value, 900U);
+  EXPECT_TRUE(before->login_delay()->per_user);
+  EXPECT_EQ(before->expire()->value, 31U);
+  EXPECT_EQ(before->implementation(), "Shlemazle-Plotz-v302");
+  EXPECT_FALSE(c.pipelining());
+  ASSERT_TRUE(c.login("u", "p").ok());
+  EXPECT_TRUE(c.pipelining());
+  const Capabilities& after = c.capabilities();
+  EXPECT_EQ(after.login_delay()->value, 300U);
+  EXPECT_FALSE(after.login_delay()->per_user);
+  ASSERT_TRUE(after.expire().has_value());
+  EXPECT_FALSE(after.expire()->value.has_value());  // NEVER
+  EXPECT_FALSE(after.implementation().has_value());
+  const std::vector<std::string_view> mechs = {"PLAIN", "XOAUTH2"};
+  EXPECT_EQ(after.sasl_mechanisms(), mechs);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(ClientCapa, MalformedPolicyValuesAreAbsent) {
+  Capabilities caps;
+  caps.entries = {{"LOGIN-DELAY", "soon"}, {"EXPIRE", "5 DAYS"}};
+  EXPECT_FALSE(caps.login_delay().has_value());
+  EXPECT_FALSE(caps.expire().has_value());
+  caps.entries = {{"login-delay", "0"}, {"EXPIRE", "0"}};
+  EXPECT_EQ(caps.login_delay()->value, 0U);
+  EXPECT_EQ(caps.expire()->value, 0U);
 }
 
 TEST(ClientBulk, ListWithUidlAndDeleMany) {
@@ -133,6 +193,30 @@ TEST(ClientBulk, ListWithoutUidl) {
   ASSERT_TRUE(l.ok()) << l.error().message;
   ASSERT_EQ(l->size(), 1U);
   EXPECT_EQ((*l)[0].uid, "");
+}
+
+TEST(ClientCapa, MissingTopAndUidlSaidClearly) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"),
+                       S::expect("USER"), S::send("+OK\r\n"), S::expect("PASS"), S::send("+OK\r\n"),
+                       S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"), S::expect("TOP 1 0"),
+                       S::send("-ERR unknown command\r\n"), S::expect("UIDL 1"),
+                       S::send("-ERR unknown command\r\n"), S::expect("RETR 1"),
+                       S::send("+OK\r\nx\r\n.\r\n"), S::wait_close()});
+  ClientOptions o;
+  o.io_timeout = 5s;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  ASSERT_TRUE(c.login("u", "p").ok());
+  auto t = c.top(1, 0, {});
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().message,
+            "TOP 1 0: server says \"unknown command\" (the server does not offer TOP)");
+  auto u = c.uidl(1);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().message,
+            "UIDL 1: server says \"unknown command\" (the server does not offer UIDL)");
+  EXPECT_TRUE(c.retrieve(1, {}).ok());  // and the session still works
 }
 
 TEST(ClientBulk, CallerErrorsBeforeAnythingIsSent) {
