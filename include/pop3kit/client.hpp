@@ -177,6 +177,9 @@ class Client {
   /// it if the server may show more then (values marked USER, or no
   /// PIPELINING yet). Errors: errc::server_error when the server has no CAPA.
   Result<Capabilities> capa();
+  /// UTF8 (RFC 6856): before login, only when the last capa() listed UTF8
+  /// (errc::unsupported otherwise, and nothing is sent).
+  Result<void> utf8();
   Result<MailboxStat> stat();
   Result<std::vector<MessageInfo>> list();
   Result<MessageInfo> list(std::uint64_t number);

@@ -70,6 +70,7 @@ enum class Command : std::uint8_t {
   quit,
   uidl,
   capa,
+  utf8,  ///< RFC 6856; AUTHORIZATION only.
 };
 
 /// Upper-case keyword ("RETR"); "" for none.
@@ -219,6 +220,9 @@ class Engine {
   std::error_code uidl();
   std::error_code uidl(std::uint64_t number);
   std::error_code capa();
+  /// UTF8 (RFC 6856). The engine does not know the capabilities: the caller
+  /// sends it only when CAPA listed UTF8 (Client::utf8() checks).
+  std::error_code utf8();
 
   // ---- Output -------------------------------------------------------------
 

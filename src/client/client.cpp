@@ -391,6 +391,13 @@ Result<void> Client::dele(std::uint64_t number) {
                 "DELE " + std::to_string(number));
 }
 
+Result<void> Client::utf8() {
+  if (!caps_.has("UTF8")) {
+    return Error(errc::unsupported, "UTF8: the server does not offer UTF8 (not in its CAPA)");
+  }
+  return simple(engine_ ? engine_->utf8() : std::error_code{}, Command::utf8, "UTF8");
+}
+
 Result<void> Client::noop() {
   return simple(engine_ ? engine_->noop() : std::error_code{}, Command::noop, "NOOP");
 }

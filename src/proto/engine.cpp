@@ -41,9 +41,9 @@ bool allowed_in(State s, Command c) noexcept {
   switch (s) {
     case State::authorization:
       return c == Command::user || c == Command::pass || c == Command::apop || c == Command::quit ||
-             c == Command::capa;
+             c == Command::capa || c == Command::utf8;
     case State::transaction:
-      return c != Command::user && c != Command::pass && c != Command::apop;
+      return c != Command::user && c != Command::pass && c != Command::apop && c != Command::utf8;
     case State::greeting:
     case State::update:
     case State::closed:
@@ -84,6 +84,8 @@ const char* to_string(Command c) noexcept {
       return "UIDL";
     case Command::capa:
       return "CAPA";
+    case Command::utf8:
+      return "UTF8";
   }
   return "";
 }
@@ -543,6 +545,9 @@ std::error_code Engine::uidl(std::uint64_t number) {
 }
 std::error_code Engine::capa() {
   return send(Command::capa, {});
+}
+std::error_code Engine::utf8() {
+  return send(Command::utf8, {});
 }
 
 std::error_code Engine::top(std::uint64_t number, std::uint64_t lines) {

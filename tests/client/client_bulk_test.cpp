@@ -144,6 +144,22 @@ TEST(ClientCapa, AskedAgainAfterLogin) {
   EXPECT_EQ(server.problem(), "");
 }
 
+TEST(ClientCapa, Utf8OnlyWhenAdvertised) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"),
+                       S::expect("CAPA"), S::send("+OK\r\nUTF8 USER\r\n.\r\n"), S::expect("UTF8"),
+                       S::send("+OK\r\n"), S::wait_close()});
+  ClientOptions o;
+  o.io_timeout = 5s;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  EXPECT_EQ(c.utf8().error().code, errc::unsupported);
+  ASSERT_TRUE(c.capa().ok());
+  EXPECT_TRUE(c.utf8().ok());
+  c.close();
+  EXPECT_EQ(server.finish().size(), 3U);  // CAPA CAPA UTF8: nothing when not offered
+}
+
 TEST(ClientCapa, MalformedPolicyValuesAreAbsent) {
   Capabilities caps;
   caps.entries = {{"LOGIN-DELAY", "soon"}, {"EXPIRE", "5 DAYS"}};

@@ -245,6 +245,15 @@ TEST(EngineCommands, MessageNumberZeroRefused) {
   EXPECT_EQ(e.pending_output(), "USER u\r\nPASS p\r\nTOP 1 0\r\nRETR 18446744073709551615\r\n");
 }
 
+TEST(EngineCommands, Utf8OnlyInAuthorization) {
+  Engine e = authorized();
+  EXPECT_FALSE(e.utf8());
+  ASSERT_FALSE(e.user("u"));
+  ASSERT_FALSE(e.pass("p"));
+  EXPECT_EQ(e.utf8(), make_error_code(errc::wrong_state));
+  EXPECT_EQ(e.pending_output(), "UTF8\r\nUSER u\r\nPASS p\r\n");
+}
+
 TEST(EngineCommands, OutputConsumedInPieces) {
   Engine e = authorized();
   ASSERT_FALSE(e.user("u"));
