@@ -282,7 +282,9 @@ UINT create(NX_POP3_CLIENT* c, UINT apop, NX_IP* ip, NX_PACKET_POOL* pool,
   host = text;
 
   std::memset(c, 0, sizeof *c);
-  std::memcpy(c->nx_pop3_client_name, name, std::strlen(name) + 1);
+  // Informational copy; the field is fixed at 40 characters whatever the limit.
+  std::memcpy(c->nx_pop3_client_name, name,
+              std::min(std::strlen(name), sizeof c->nx_pop3_client_name - 1));
   c->nx_pop3_client_ip_ptr = ip;
   c->nx_pop3_client_packet_pool_ptr = pool;
   c->nx_pop3_client_enable_APOP_authentication = apop ? NX_TRUE : NX_FALSE;

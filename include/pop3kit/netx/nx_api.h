@@ -52,10 +52,9 @@ typedef unsigned short USHORT;
 #define NX_WAIT_FOREVER 0xFFFFFFFFUL
 #define NX_PARAMETER_NOT_USED(p) ((void)(p))
 
-/* Ticks per second of every timeout and wait option. */
-#ifndef NX_IP_PERIODIC_RATE
+/* Ticks per second of every timeout and wait option (fixed: the library
+   converts ticks with this value). */
 #define NX_IP_PERIODIC_RATE 100
-#endif
 
 /* ---- Return codes (NetX Duo values) ------------------------------------- */
 

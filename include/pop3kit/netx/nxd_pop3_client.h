@@ -83,8 +83,12 @@
  * connection. After any connection failure the connection is closed; every
  * later call except nx_pop3_client_delete returns NX_NOT_CONNECTED.
  *
- * Timeouts: the NX_POP3_* timeout macros are in ticks (NX_IP_PERIODIC_RATE per
- * second) and are compiled into the library. create copies them into the
+ * Configuration: the NX_POP3_* macros below are compiled into the library
+ * with their NetX Duo defaults; defining them differently in a program does
+ * not change the library (rebuild pop3kit with the same definitions; the
+ * structure's layout does not depend on them, and nx_pop3_client_name keeps
+ * the first 40 characters of a longer name). Timeouts are in ticks
+ * (NX_IP_PERIODIC_RATE, fixed at 100, per second). create copies them into the
  * client's nx_pop3_client_*_timeout fields, which a program may change after
  * create. NX_POP3_CLIENT_DISCONNECT_TIMEOUT is kept for source compatibility:
  * closing a host socket does not wait. NX_POP3_MAIL_BUFFER_OVERFLOW and
@@ -150,8 +154,10 @@ extern "C" {
 
 typedef struct NX_POP3_CLIENT_STRUCT {
   ULONG nx_pop3_client_id; /* set while the client exists */
-  CHAR nx_pop3_client_name[NX_POP3_MAX_USERNAME + 1];
-  CHAR nx_pop3_client_password[NX_POP3_MAX_PASSWORD + 1]; /* cleared after login */
+  /* Fixed sizes (the defaults): the layout must not change with a program's
+     own NX_POP3_MAX_* definitions, since the library fills this structure. */
+  CHAR nx_pop3_client_name[40 + 1];
+  CHAR nx_pop3_client_password[20 + 1]; /* cleared after login */
   NX_IP* nx_pop3_client_ip_ptr;
   NX_PACKET_POOL* nx_pop3_client_packet_pool_ptr;
   UINT nx_pop3_client_enable_APOP_authentication;
