@@ -138,17 +138,24 @@ int run_dele(const Invocation& inv) {
   for (const std::uint64_t n : numbers) {
     if (auto r = client.dele(n); !r) {
       client.close();
+      // The library's text names the command for a server answer ("DELE 5:
+      // server says ..."), not for a lost connection: name it once.
+      const std::string& text = r.error().message;
+      const std::string what =
+          text.rfind("DELE", 0) == 0 ? text : fmt::format("DELE {}: {}", n, text);
       throw Failure(exit_code_for(r.error()),
-                    fmt::format("DELE {} failed, nothing was deleted (session closed without "
-                                "QUIT): {}",
-                                n, r.error().message));
+                    what + "; nothing was deleted (the session was closed without QUIT)");
     }
   }
   if (auto r = client.quit(); !r) {
-    throw Failure(exit_code_for(r.error()),
-                  fmt::format("QUIT failed, the server did not confirm the deletions (messages "
-                              "may still be there): {}",
-                              r.error().message));
+    // -ERR to QUIT: the server says it did not remove (all) the messages.
+    // Anything else (timeout, dropped connection): it may or may not have;
+    // either way, nothing may be counted as deleted.
+    const std::string prefix = is_server_refusal(r.error())
+                                   ? "deletions not confirmed: "
+                                   : "deletions not confirmed, the messages may still be on the "
+                                     "server: ";
+    throw Failure(exit_code_for(r.error()), prefix + r.error().message);
   }
   print_stdout(fmt::format("deleted {} message(s)\n", numbers.size()));
   return exit_code::ok;
