@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,8 @@ enum class Command : std::uint8_t {
   uidl,
   capa,
   utf8,  ///< RFC 6856; AUTHORIZATION only.
+  stls,  ///< RFC 2595; AUTHORIZATION only, once, not after UTF8.
+  auth,  ///< RFC 5034; AUTHORIZATION only.
 };
 
 /// Upper-case keyword ("RETR"); "" for none.
@@ -151,6 +154,12 @@ struct End {
 
 /// The engine needs more input before it can produce an event (or nothing is
 /// outstanding).
+/// A SASL challenge during AUTH (RFC 5034 §4): the text after "+ ", still
+/// base64 (may be empty). Answer with sasl_response() or sasl_cancel().
+struct SaslChallenge {
+  std::string_view data;
+};
+
 struct NeedData {};
 
 /// The engine has failed for good; `message` says what was wrong.
@@ -160,7 +169,7 @@ struct Failed {
 };
 
 using Event = std::variant<NeedData, Greeting, Status, StatReply, ListEntry, UidlEntry, Capability,
-                           BodyChunk, End, Failed>;
+                           BodyChunk, End, Failed, SaslChallenge>;
 
 /// Direction of a trace line.
 enum class TraceDirection : std::uint8_t { sent, received };
@@ -223,6 +232,26 @@ class Engine {
   /// UTF8 (RFC 6856). The engine does not know the capabilities: the caller
   /// sends it only when CAPA listed UTF8 (Client::utf8() checks).
   std::error_code utf8();
+  /// STLS (RFC 2595 §4). Nothing may be queued after it until its answer. On
+  /// +OK the driver starts TLS at once on the same connection; if any byte
+  /// already followed the +OK, the engine fails with errc::unexpected_data
+  /// (response injection, CVE-2021-22947) and TLS must not start. Refused
+  /// after TLS is active (set_tls_active) and after UTF8.
+  std::error_code stls();
+  /// AUTH mechanism [initial-response] (RFC 5034). `initial` is base64; an
+  /// empty one is sent as "=". Nothing may be queued after AUTH until its
+  /// final answer: challenges come as SaslChallenge events.
+  std::error_code auth(std::string_view mechanism,
+                       std::optional<std::string_view> initial = std::nullopt);
+  /// Answers the pending SaslChallenge with a base64 line (traced as
+  /// "<redacted>"). errc::wrong_state when no challenge is waiting.
+  std::error_code sasl_response(std::string_view base64);
+  /// Cancels the exchange ("*"); the server then answers -ERR.
+  std::error_code sasl_cancel();
+  /// Tells the engine TLS now protects the connection (after STLS, or from
+  /// the start with implicit TLS): STLS is refused from then on.
+  void set_tls_active() noexcept { tls_active_ = true; }
+  bool tls_active() const noexcept { return tls_active_; }
 
   // ---- Output -------------------------------------------------------------
 
@@ -294,6 +323,9 @@ class Engine {
   bool prev_cr_ = false;
   std::size_t capabilities_ = 0;
   bool user_accepted_ = false;
+  bool tls_active_ = false;
+  bool utf8_sent_ = false;
+  bool challenge_waiting_ = false;
 
   // A single-line answer (STAT, LIST n, UIDL n) yields Status then its entry.
   Event deferred_;

@@ -29,6 +29,7 @@ State after_success(State s, Command c) noexcept {
   switch (c) {
     case Command::pass:
     case Command::apop:
+    case Command::auth:
       return s == State::authorization ? State::transaction : s;
     case Command::quit:
       return s == State::transaction ? State::update : State::closed;
@@ -41,9 +42,10 @@ bool allowed_in(State s, Command c) noexcept {
   switch (s) {
     case State::authorization:
       return c == Command::user || c == Command::pass || c == Command::apop || c == Command::quit ||
-             c == Command::capa || c == Command::utf8;
+             c == Command::capa || c == Command::utf8 || c == Command::stls || c == Command::auth;
     case State::transaction:
-      return c != Command::user && c != Command::pass && c != Command::apop && c != Command::utf8;
+      return c != Command::user && c != Command::pass && c != Command::apop && c != Command::utf8 &&
+             c != Command::stls && c != Command::auth;
     case State::greeting:
     case State::update:
     case State::closed:
@@ -86,6 +88,10 @@ const char* to_string(Command c) noexcept {
       return "CAPA";
     case Command::utf8:
       return "UTF8";
+    case Command::stls:
+      return "STLS";
+    case Command::auth:
+      return "AUTH";
   }
   return "";
 }
@@ -242,12 +248,27 @@ Event Engine::on_greeting(std::string_view line) {
 Event Engine::on_status(std::string_view line) {
   const Pending p = queue_.front();
   const std::string what = to_string(p.command);
+  if (p.command == Command::auth && (line == "+" || line.starts_with("+ "))) {
+    if (challenge_waiting_) {
+      return fail(errc::malformed_response,
+                  "AUTH: a second challenge came before the first was answered");
+    }
+    challenge_waiting_ = true;
+    return SaslChallenge{line.size() > 2 ? line.substr(2) : std::string_view{}};
+  }
   detail::StatusLine sl;
   if (!detail::parse_status_line(line, sl)) {
     return fail(errc::bad_status,
                 "response to " + what + " is neither +OK nor -ERR: '" + sanitize(line, 80) + "'");
   }
   const Status st{p.command, sl.ok, sl.code, sl.text};
+  if (p.command == Command::auth) challenge_waiting_ = false;
+  if (p.command == Command::stls && sl.ok && rpos_ != wpos_) {
+    // Bytes that came before the handshake are not protected by it: using
+    // them would let a man in the middle inject responses.
+    return fail(errc::unexpected_data,
+                "data followed the STLS +OK before TLS started (response injection)");
+  }
   if (!sl.ok) {
     pop_front();
     apply_failure(p.command);
@@ -434,7 +455,7 @@ void Engine::apply_failure(Command c) {
     state_ = projected_ = State::closed;
     return;
   }
-  if (c == Command::pass || c == Command::apop) {
+  if (c == Command::pass || c == Command::apop || c == Command::auth) {
     // Later pipelined commands were checked against a login that failed.
     projected_ = state_;
     for (const Pending& p : queue_)
@@ -447,6 +468,15 @@ void Engine::apply_failure(Command c) {
 std::error_code Engine::check_allowed(Command c) const {
   if (failed()) return make_error_code(errc::engine_failed);
   if (!allowed_in(projected_, c)) return make_error_code(errc::wrong_state);
+  // After STLS the next bytes are a TLS handshake; after AUTH they are SASL
+  // responses: nothing may follow either on the wire until it is answered.
+  if (!queue_.empty() &&
+      (queue_.back().command == Command::stls || queue_.back().command == Command::auth)) {
+    return make_error_code(errc::wrong_state);
+  }
+  if (c == Command::stls && (tls_active_ || utf8_sent_ || !queue_.empty())) {
+    return make_error_code(errc::wrong_state);
+  }
   if (c == Command::pass) {
     // PASS only directly after an accepted (or queued) USER.
     const bool after_user =
@@ -547,7 +577,48 @@ std::error_code Engine::capa() {
   return send(Command::capa, {});
 }
 std::error_code Engine::utf8() {
-  return send(Command::utf8, {});
+  auto ec = send(Command::utf8, {});
+  if (!ec) utf8_sent_ = true;
+  return ec;
+}
+
+std::error_code Engine::stls() {
+  return send(Command::stls, {});
+}
+
+std::error_code Engine::auth(std::string_view mechanism, std::optional<std::string_view> initial) {
+  const bool token =
+      !mechanism.empty() && std::all_of(mechanism.begin(), mechanism.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+               ch == '-' || ch == '_';
+      });
+  if (!token) return make_error_code(errc::invalid_argument);
+  std::string args(mechanism);
+  if (initial) {
+    args += ' ';
+    args += initial->empty() ? std::string_view("=") : *initial;
+  }
+  return send(Command::auth, args, 0, false,
+              initial ? std::string(mechanism) + " <redacted>" : std::string());
+}
+
+std::error_code Engine::sasl_response(std::string_view base64) {
+  if (failed()) return make_error_code(errc::engine_failed);
+  if (!challenge_waiting_) return make_error_code(errc::wrong_state);
+  if (has_line_breaking_octet(base64)) return make_error_code(errc::invalid_argument);
+  challenge_waiting_ = false;
+  out_.append(base64).append("\r\n");
+  trace(TraceDirection::sent, "<redacted SASL response>");
+  return {};
+}
+
+std::error_code Engine::sasl_cancel() {
+  if (failed()) return make_error_code(errc::engine_failed);
+  if (!challenge_waiting_) return make_error_code(errc::wrong_state);
+  challenge_waiting_ = false;
+  out_ += "*\r\n";
+  trace(TraceDirection::sent, "*");
+  return {};
 }
 
 std::error_code Engine::top(std::uint64_t number, std::uint64_t lines) {

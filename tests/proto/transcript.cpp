@@ -33,6 +33,9 @@ std::string render(const Event& ev) {
       return "capa " + std::string(c.name) + "|" + std::string(c.arguments);
     }
     std::string operator()(const BodyChunk& b) const { return "body:" + std::string(b.data); }
+    std::string operator()(const SaslChallenge& c) const {
+      return "challenge [" + std::string(c.data) + "]";
+    }
     std::string operator()(const End& e) const {
       return std::string("end ") + to_string(e.command);
     }
