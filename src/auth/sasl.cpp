@@ -1,0 +1,106 @@
+// pop3kit — SASL mechanism factory and shared helpers.
+#include "pop3kit/sasl.hpp"
+
+#include <string>
+
+#include "sasl_internal.hpp"
+
+namespace pop3kit::auth {
+
+const std::vector<std::string>& SaslMechanism::warnings() const noexcept {
+  static const std::vector<std::string> none;
+  return none;
+}
+
+const std::vector<std::string_view>& sasl_mechanism_names() {
+  static const std::vector<std::string_view> names = {
+      "SCRAM-SHA-256-PLUS",
+      "SCRAM-SHA-256",
+      "SCRAM-SHA-1-PLUS",
+      "SCRAM-SHA-1",
+      "OAUTHBEARER",
+      "XOAUTH2",
+      "EXTERNAL",
+      "CRAM-MD5",
+      "PLAIN",
+      "LOGIN",
+  };
+  return names;
+}
+
+Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name,
+                                                           const SaslCredentials& credentials,
+                                                           const SaslOptions& options) {
+  const std::string n = detail::upper(name);
+  if (n == "PLAIN" || n == "LOGIN" || n == "CRAM-MD5" || n == "EXTERNAL")
+    return detail::make_simple(n, credentials);
+  if (n.starts_with("SCRAM-")) return detail::make_scram(n, credentials, options);
+  if (n == "XOAUTH2" || n == "OAUTHBEARER") return detail::make_oauth(n, credentials);
+  return Error(errc::unsupported, "unsupported SASL mechanism: " + detail::sanitize(name, 40));
+}
+
+}  // namespace pop3kit::auth
+
+namespace pop3kit::auth::detail {
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (const char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 0xf]);
+  }
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+std::string sanitize(std::string_view s, std::size_t max) {
+  std::string out;
+  const bool cut = s.size() > max;
+  if (cut) s = s.substr(0, max);
+  out.reserve(s.size() + 3);
+  for (const char c : s)
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (cut) out += "...";
+  return out;
+}
+
+std::string saslname_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    if (c == ',')
+      out += "=2C";
+    else if (c == '=')
+      out += "=3D";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+bool has_control(std::string_view s) noexcept {
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) return true;
+  }
+  return false;
+}
+
+Error openssl_error(std::string_view what) {
+  return Error(errc::unsupported, "OpenSSL failed: " + std::string(what));
+}
+
+Error bad_challenge(std::string_view mech, std::string_view what) {
+  return Error(errc::malformed_response, std::string(mech) + ": " + std::string(what));
+}
+
+}  // namespace pop3kit::auth::detail
