@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Table and JSON for bench/e2e/run.  report.py RESULTS.tsv OUT.json
+
+RESULTS.tsv lines: scenario, contender, run, seconds, peak RSS KB
+(or scenario, contender, SKIP, reason). Metadata comes from E2E_* variables.
+"""
+import json
+import os
+import statistics
+import sys
+
+ORDER = ["floor", "pop3kit", "mpop", "curl", "poplib", "pop3kit-retr1"]
+TARGET_RATIO = 1.3
+TARGET_RSS_MB = 16.0
+
+
+def main():
+    results_path, out_path = sys.argv[1], sys.argv[2]
+    env = os.environ
+    runs, skipped, scen_order = {}, {}, []
+    with open(results_path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            sc, c = parts[0], parts[1]
+            if sc not in scen_order:
+                scen_order.append(sc)
+            if parts[2] == "SKIP":
+                skipped[(sc, c)] = parts[3]
+                continue
+            runs.setdefault((sc, c), []).append((float(parts[3]), int(parts[4])))
+
+    meta = {
+        "date": env.get("E2E_DATE"),
+        "nproc": int(env.get("E2E_NPROC", "0")),
+        "loadavg_before": env.get("E2E_LOAD_BEFORE"),
+        "loadavg_after": env.get("E2E_LOAD_AFTER"),
+        "runs": int(env.get("E2E_RUNS", "0")),
+        "delay_ms_each_way": float(env.get("E2E_DELAY_MS", "0")),
+        "pop3kit": env.get("E2E_POP3KIT_VERSION"),
+        "commit": env.get("E2E_POP3KIT_COMMIT"),
+        "dovecot": env.get("E2E_DOVECOT"),
+        "mpop": env.get("E2E_MPOP"),
+        "curl": env.get("E2E_CURL"),
+        "python": env.get("E2E_PYTHON"),
+        "maildrops": {},
+    }
+    for line in env.get("E2E_MAILDROPS", "").splitlines():
+        u, n, b = line.split()
+        meta["maildrops"][u] = {"messages": int(n), "bytes": int(b)}
+
+    print(f"pop3kit end-to-end benchmark — {meta['date']}")
+    print(f"nproc {meta['nproc']}, load average {meta['loadavg_before']} (before) / "
+          f"{meta['loadavg_after']} (after); runs {meta['runs']}; proxy delay "
+          f"{meta['delay_ms_each_way']:g} ms each way")
+    print(f"pop3kit {meta['pop3kit']} ({meta['commit']}), Dovecot {meta['dovecot']}, {meta['mpop']}, "
+          f"{meta['curl']}, {meta['python']}")
+    print()
+
+    scenarios = {}
+    for sc in scen_order:
+        print(f"== {sc}")
+        print(f"  {'contender':<14} {'min s':>9} {'median s':>9} {'max s':>9} {'/floor':>7} {'peak RSS MB':>12}")
+        contenders = sorted({c for (s, c) in list(runs) + list(skipped) if s == sc},
+                            key=lambda c: ORDER.index(c) if c in ORDER else 99)
+        floor_runs = runs.get((sc, "floor"))
+        floor_med = statistics.median(t for t, _ in floor_runs) if floor_runs else None
+        entries = {}
+        for c in contenders:
+            if (sc, c) in skipped:
+                print(f"  {c:<14} NOT MEASURED: {skipped[(sc, c)]}")
+                entries[c] = {"measured": False, "reason": skipped[(sc, c)]}
+                continue
+            rs = runs[(sc, c)]
+            ts = [t for t, _ in rs]
+            med = statistics.median(ts)
+            rss = max(r for _, r in rs) / 1024.0
+            ratio = med / floor_med if floor_med and c != "pop3kit-retr1" else None
+            rstr = f"{ratio:7.2f}" if ratio is not None else f"{'-':>7}"
+            print(f"  {c:<14} {min(ts):9.3f} {med:9.3f} {max(ts):9.3f} {rstr} {rss:12.1f}")
+            entries[c] = {"measured": True, "seconds": ts, "min": min(ts), "median": med,
+                          "max": max(ts), "ratio_to_floor": ratio,
+                          "peak_rss_kb": [r for _, r in rs], "peak_rss_mb_max": rss}
+        scenarios[sc] = entries
+        print()
+
+    # Proxy overhead check and targets.
+    checks = []
+
+    def med(sc, c):
+        e = scenarios.get(sc, {}).get(c)
+        return e["median"] if e and e.get("measured") else None
+
+    d, p = med("loopback-bulk", "floor"), med("proxy0-bulk", "floor")
+    if d and p:
+        print(f"proxy check: floor through the 0 ms proxy / floor direct = {p / d:.2f} "
+              f"(~1 means the proxy is not the bottleneck)")
+        meta["proxy0_over_direct_floor"] = p / d
+
+    def ratio_target(name, sc):
+        e = scenarios.get(sc, {}).get("pop3kit")
+        if not e or not e.get("measured") or e.get("ratio_to_floor") is None:
+            checks.append({"target": name, "status": "NOT MEASURED"})
+            return
+        r = e["ratio_to_floor"]
+        checks.append({"target": name, "value": r, "limit": TARGET_RATIO,
+                       "status": "PASS" if r <= TARGET_RATIO else "FAIL"})
+
+    ratio_target("loopback 2000 x 20 KB: pop3kit <= 1.3 x floor", "loopback-bulk")
+    ratio_target("20 ms RTT 2000 x 20 KB: pop3kit <= 1.3 x floor", "rtt20-bulk")
+    ratio_target("20 ms RTT 200 x 20 KB: pop3kit <= 1.3 x floor", "rtt20-small")
+    for c, name in (("pop3kit", "30 MB messages: pop3kit retr all -o peak RSS <= 16 MB"),
+                    ("pop3kit-retr1", "30 MB message: pop3kit retr 1 peak RSS <= 16 MB")):
+        e = scenarios.get("loopback-big", {}).get(c)
+        if not e or not e.get("measured"):
+            checks.append({"target": name, "status": "NOT MEASURED"})
+        else:
+            v = e["peak_rss_mb_max"]
+            checks.append({"target": name, "value": v, "limit": TARGET_RSS_MB,
+                           "status": "PASS" if v <= TARGET_RSS_MB else "FAIL"})
+    print("targets (ratios of medians from this run):")
+    for ch in checks:
+        v = f" ({ch['value']:.2f})" if "value" in ch else ""
+        print(f"  {ch['status']:<13} {ch['target']}{v}")
+
+    with open(out_path, "w") as f:
+        json.dump({"meta": meta, "scenarios": scenarios, "targets": checks}, f, indent=2)
+        f.write("\n")
+    print(f"\nJSON: {out_path}")
+
+
+if __name__ == "__main__":
+    main()
