@@ -30,7 +30,9 @@
 // Errors (Error::code in pop3kit's category):
 //  - errc::unsupported:       unknown mechanism name; a "-PLUS" mechanism
 //                             without channel binding data; an unknown
-//                             channel binding type.
+//                             channel binding type; OpenSSL refused a
+//                             primitive (e.g. MD5 under a FIPS provider,
+//                             RAND_bytes without entropy).
 //  - errc::invalid_argument:  credentials the mechanism cannot encode (empty
 //                             user name or password where required, NUL or
 //                             control characters, a malformed test nonce).
@@ -140,7 +142,8 @@ Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name
                                                            const SaslCredentials& credentials,
                                                            const SaslOptions& options = {});
 
-/// The names make_sasl_mechanism accepts, upper case.
+/// The names make_sasl_mechanism accepts, upper case, roughly strongest first
+/// (choosing among the server's mechanisms is the caller's policy).
 const std::vector<std::string_view>& sasl_mechanism_names();
 
 /// Standard base64 (RFC 4648 §4) with '=' padding, no line breaks.

@@ -125,8 +125,8 @@ class Scram final : public MechanismBase {
   Result<std::string> server_first(std::string_view msg) {
     if (msg.starts_with("m=")) return fail(bad_challenge(name(), "unknown mandatory extension"));
     if (msg.starts_with("e="))
-      return fail(Error(errc::auth_failed,
-                        std::string(name()) + ": server error: " + sanitize(msg.substr(2))));
+      return fail(Error(errc::auth_failed, std::string(name()) + ": server error: " +
+                                               sanitize(split_commas(msg.substr(2))[0])));
     const auto attrs = split_commas(msg);
     if (attrs.size() < 3) return fail(bad_challenge(name(), "server-first message too short"));
     const auto nonce = attribute(attrs[0], 'r');

@@ -258,4 +258,53 @@ TEST(SaslScram, PlainScramWithBindingAvailableSendsY) {
   EXPECT_EQ(m->warnings().size(), 1u);  // 1000 < 4096
 }
 
+TEST(SaslScram, ChallengeBeforeClientFirstIsRejected) {
+  auto m = make("SCRAM-SHA-1", kUser, nonce("fyko+d2lbbFgONRv9qkxdawL"));
+  ASSERT_TRUE(m);
+  auto r = m->step(k5802First);  // initial_response() never called, no empty challenge
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.error()), errc::malformed_response);
+  auto again = m->initial_response();  // failures are sticky
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(code_of(again.error()), errc::malformed_response);
+}
+
+TEST(SaslScram, ServerFinalExtensionsAndErrorExtensions) {
+  auto m = make("SCRAM-SHA-1", kUser, nonce("fyko+d2lbbFgONRv9qkxdawL"));
+  ASSERT_TRUE(m);
+  (void)m->initial_response();
+  (void)m->step(k5802First);
+  EXPECT_EQ(ok_value(m->step("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=,x=future")), "");
+  EXPECT_TRUE(m->finish().ok());
+
+  auto m2 = make("SCRAM-SHA-1", kUser, nonce("fyko+d2lbbFgONRv9qkxdawL"));
+  ASSERT_TRUE(m2);
+  (void)m2->initial_response();
+  (void)m2->step(k5802First);
+  auto r = m2->step("e=other-error\x07,x=y");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.error()), errc::auth_failed);
+  EXPECT_NE(r.error().message.find("other-error?"), std::string::npos);  // sanitised
+  EXPECT_EQ(r.error().message.find("x=y"), std::string::npos);
+}
+
+TEST(SaslScram, IterationCapIsConfigurable) {
+  SaslOptions o = nonce("fyko+d2lbbFgONRv9qkxdawL");
+  o.scram_max_iterations = 4095;
+  auto m = make("SCRAM-SHA-1", kUser, o);
+  ASSERT_TRUE(m);
+  (void)m->initial_response();
+  auto r = m->step(k5802First);  // i=4096
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(code_of(r.error()), errc::malformed_response);
+}
+
+TEST(SaslScram, RefusesBadTestNonce) {
+  for (const char* n : {"a,b", "a b", "\x01"}) {
+    auto m = pop3kit::auth::make_sasl_mechanism("SCRAM-SHA-256", kUser, nonce(n));
+    ASSERT_FALSE(m.ok()) << n;
+    EXPECT_EQ(code_of(m.error()), errc::invalid_argument);
+  }
+}
+
 }  // namespace
