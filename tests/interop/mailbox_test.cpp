@@ -149,6 +149,32 @@ TEST_F(MailboxTest, RetrIsByteExact) {
   EXPECT_TRUE(c->quit().ok());
 }
 
+TEST_F(MailboxTest, RetrIsByteExactWithSmallReceiveBuffer) {
+  // A 1 KiB receive buffer: every long line, dot and CRLF crosses buffer
+  // boundaries in real TCP reads.
+  const auto samples = corpus();
+  for (const auto& s : samples)
+    server().add_message(kUser, s.bytes);
+  ClientOptions options;
+  options.limits.receive_buffer = 1024;
+  auto c = connect(options);
+  ASSERT_TRUE(c);
+  auto l = c->login(kUser, kPassword);
+  ASSERT_TRUE(l.ok()) << describe(l.error());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    SCOPED_TRACE(samples[i].name);
+    Collect got;
+    auto r = c->retrieve(i + 1, got.sink());
+    ASSERT_TRUE(r.ok()) << describe(r.error());
+    const std::string want = dovecot_retr_body(samples[i].bytes);
+    EXPECT_TRUE(got.data == want) << first_difference(got.data, want);
+    EXPECT_EQ(*r, want.size());
+  }
+  auto uids = c->uidl();
+  ASSERT_TRUE(uids.ok()) << describe(uids.error());
+  EXPECT_EQ(uids->size(), samples.size());
+}
+
 TEST_F(MailboxTest, RetrSameMessageTwice) {
   const std::string m = "Subject: twice\r\n\r\n.\r\n..\r\nend\r\n";
   server().add_message(kUser, m);
