@@ -4,7 +4,11 @@
 //
 // TYPE is "+APOP", "*" (any method the client judges safe) or a SASL
 // mechanism name; without ";auth=" the login is USER/PASS. "pop3://" is a
-// synonym of "pop://". User names may carry %XX escapes (";", "@", ":" must).
+// synonym of "pop://"; the scheme, ";AUTH=" and TYPE are case-insensitive.
+// The port defaults to 110; IPv6 literals go in brackets ("pop://[::1]:110").
+// User names may carry %XX escapes (";", "@", ":", "%" and spaces must be
+// escaped); an escaped control character (CR, LF, NUL, ...) is refused, as it
+// would break the POP3 command. A lone "/" after the host is accepted.
 // A password in the URL is refused: passwords never go on a command line.
 #pragma once
 
@@ -23,9 +27,12 @@ struct PopUrl {
   std::uint16_t port = 110;
 };
 
-/// Parses a POP URL. Errors (errc::invalid_argument, message says what is
-/// wrong): unknown scheme, empty host, bad port, bad %-escape, a password
-/// (":" in the user part), an empty auth type, a path or query after the host.
+/// Parses a POP URL. Errors (errc::invalid_argument, one-line message saying
+/// what is wrong and how to write it): unknown scheme, empty or malformed
+/// host, bad port (not 1-65535), bad %-escape, an unescaped special character
+/// in the user, a password (":" in the user part; the message never repeats
+/// it), an empty user before "@" or ";", an empty or malformed auth type, an
+/// unknown ";" parameter, more than one "@", a path, query or fragment.
 Result<PopUrl> parse_pop_url(std::string_view url);
 
 }  // namespace pop3kit

@@ -70,6 +70,18 @@ std::uint16_t closed_port() {
   return ntohs(a.sin_port);
 }
 
+// True when the host has an IPv6 loopback (the sandbox then listens on ::1).
+bool have_ipv6_loopback() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
 class PopCommandTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -296,6 +308,18 @@ TEST_F(PopCommandTest, UsageErrors) {
   EXPECT_EQ(r.exit_code, 64);
   expect_one_error_line(r);
   EXPECT_EQ(run_pop3kit({"--help"}).exit_code, 0);
+}
+
+TEST_F(PopCommandTest, Ipv6LiteralAndFamilies) {
+  if (!have_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this host";
+  const std::string port = std::to_string(server_->port());
+  RunResult r = run_pop3kit({"stat", "pop://alice@[::1]:" + port, "--allow-plaintext", "-6"},
+                            password("alice-secret"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("3 ", 0), 0u) << r.out;
+  // -4 with a name: IPv4 only ("localhost" may have no IPv6 address here).
+  r = run_pop3kit({"capa", "pop://localhost:" + port, "-4"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(PopCommandTest, UnknownHostIs68) {
