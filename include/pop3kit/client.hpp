@@ -27,11 +27,24 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
 namespace pop3kit {
 
+/// How the connection is protected.
+enum class Security : std::uint8_t {
+  plain,     ///< No TLS. Only when the caller asked for it in so many words.
+  starttls,  ///< STLS after the greeting (RFC 2595), required: no fallback to plain.
+  tls,       ///< Implicit TLS from the first byte (RFC 8314, port 995).
+};
+
 struct ClientOptions {
+  /// Connection protection for connect(host, port). The library's default is
+  /// plain for now; the `pop3kit` command chooses starttls for pop:// URLs.
+  Security security = Security::plain;
+  /// Certificate checks and client certificate for tls and starttls.
+  net::TlsOptions tls;
   /// Deadline for each TCP handshake attempt.
   std::chrono::milliseconds connect_timeout{30'000};
   /// Deadline for each read or write: a server silent for this long fails the
@@ -161,7 +174,24 @@ class Client {
   /// errc::greeting_refused for "-ERR", protocol errors for a bad greeting.
   Result<void> connect(std::string_view host, std::uint16_t port);
   /// Same over an already connected transport (a test server, a TLS stream).
+  /// ClientOptions::security is not applied: the transport is used as it is.
   Result<void> connect(std::unique_ptr<net::Transport> transport);
+
+  /// STLS on a plain TCP connection (RFC 2595), done by connect() under
+  /// Security::starttls. Fails closed, before any credential is sent, with
+  /// errc::tls_unavailable when CAPA is refused, STLS is not listed, or STLS
+  /// is answered -ERR; with errc::unexpected_data when bytes follow the +OK
+  /// (response injection); with the handshake's errors. The connection is
+  /// closed on every failure. On success capabilities are forgotten and CAPA
+  /// is asked again over TLS.
+  Result<void> starttls(std::string_view host);
+
+  /// True once TLS protects the session.
+  bool tls_active() const noexcept;
+  /// The server's certificate, or nullptr without TLS.
+  const net::CertificateInfo* certificate() const noexcept;
+  /// Capabilities shown before TLS started (empty without STLS).
+  const Capabilities& capabilities_before_tls() const noexcept { return caps_before_tls_; }
 
   /// The greeting; meaningful after a successful connect().
   const GreetingInfo& greeting() const noexcept { return greeting_; }
@@ -251,6 +281,8 @@ class Client {
   std::unique_ptr<net::Transport> transport_;
   GreetingInfo greeting_;
   Capabilities caps_;
+  Capabilities caps_before_tls_;
+  net::TlsTransport* tls_ = nullptr;  // transport_ when it is TLS
 };
 
 }  // namespace pop3kit

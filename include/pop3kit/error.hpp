@@ -47,12 +47,16 @@ enum class errc : int {
   temporary_failure = 302,  ///< [SYS/TEMP], [IN-USE] or [LOGIN-DELAY]: try again later.
   permanent_failure = 303,  ///< [SYS/PERM]: tell the user, do not retry blindly.
   greeting_refused = 304,   ///< The server greeted with -ERR.
+  tls_unavailable =
+      305,  ///< TLS was required but STLS is missing or refused (nothing secret sent).
   // Transport errors (4xx).
-  host_not_found = 400,     ///< getaddrinfo could not resolve the host.
-  connect_failed = 401,     ///< Every address refused or failed.
-  timed_out = 402,          ///< A connect, read or write deadline passed.
-  connection_closed = 403,  ///< The peer closed the connection unexpectedly.
-  io_error = 404,           ///< A socket call failed (errno in the message).
+  host_not_found = 400,       ///< getaddrinfo could not resolve the host.
+  connect_failed = 401,       ///< Every address refused or failed.
+  timed_out = 402,            ///< A connect, read or write deadline passed.
+  connection_closed = 403,    ///< The peer closed the connection unexpectedly.
+  io_error = 404,             ///< A socket call failed (errno in the message).
+  tls_failed = 405,           ///< The TLS handshake or a TLS record failed.
+  certificate_invalid = 406,  ///< The server's certificate was rejected (reason in the message).
 };
 
 /// The category of pop3kit's error codes; name() is "pop3kit".

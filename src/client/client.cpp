@@ -109,6 +109,7 @@ proto::State Client::state() const noexcept {
 void Client::close() noexcept {
   if (transport_) transport_->close();
   transport_.reset();
+  tls_ = nullptr;
 }
 
 Error Client::fail(Error e) {
@@ -138,7 +139,69 @@ Error Client::server_error(const proto::Status& st, std::string_view what) const
 Result<void> Client::connect(std::string_view host, std::uint16_t port) {
   auto t = net::connect_tcp(host, port, options_.connect_timeout, options_.family);
   if (!t) return std::move(t).error();
-  return connect(std::unique_ptr<net::Transport>(std::move(*t)));
+  if (options_.security != Security::tls) {
+    auto r = connect(std::unique_ptr<net::Transport>(std::move(*t)));
+    if (!r || options_.security == Security::plain) return r;
+    return starttls(host);
+  }
+  auto tls = net::TlsTransport::handshake(std::move(*t), host, options_.tls, options_.io_timeout);
+  if (!tls) return std::move(tls).error();
+  net::TlsTransport* raw = tls->get();
+  auto r = connect(std::unique_ptr<net::Transport>(std::move(*tls)));
+  if (!r) return r;
+  tls_ = raw;
+  engine_->set_tls_active();
+  return {};
+}
+
+Result<void> Client::starttls(std::string_view host) {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  auto* tcp = dynamic_cast<net::TcpTransport*>(transport_.get());
+  if (tcp == nullptr || engine_->tls_active()) {
+    return Error(errc::wrong_state, "STLS needs a plain TCP connection without TLS");
+  }
+  // STARTTLS stripping shows as a missing STLS or a -ERR: fail, never go on in the clear.
+  auto caps = capa();
+  if (!caps) {
+    if (!connected()) return std::move(caps).error();
+    close();
+    return Error(errc::tls_unavailable, "TLS is required, but the server refused CAPA (" +
+                                            caps.error().message + "), so STLS cannot be used");
+  }
+  if (!caps->has("STLS")) {
+    close();
+    return Error(
+        errc::tls_unavailable,
+        "TLS is required, but the server does not offer STLS (someone may have removed it)");
+  }
+  auto st = send_and_wait(engine_->stls(), Command::stls);
+  if (!st) return std::move(st).error();
+  if (!st->ok) {
+    Error e = server_error(*st, "STLS");
+    close();
+    return Error(errc::tls_unavailable, "TLS is required, but " + e.message, e.response_code);
+  }
+  caps_before_tls_ = std::move(caps_);
+  caps_ = {};
+  std::unique_ptr<net::TcpTransport> plain(static_cast<net::TcpTransport*>(transport_.release()));
+  auto tls =
+      net::TlsTransport::handshake(std::move(plain), host, options_.tls, options_.io_timeout);
+  if (!tls) return fail(std::move(tls).error());
+  tls_ = tls->get();
+  transport_ = std::move(*tls);
+  engine_->set_tls_active();
+  // RFC 2595 §4: what was learnt before TLS is forgotten; ask again.
+  auto again = capa();
+  if (!again && !connected()) return std::move(again).error();
+  return {};
+}
+
+bool Client::tls_active() const noexcept {
+  return engine_ && engine_->tls_active() && tls_;
+}
+
+const net::CertificateInfo* Client::certificate() const noexcept {
+  return tls_ != nullptr && transport_ ? &tls_->certificate() : nullptr;
 }
 
 Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
@@ -148,6 +211,7 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   if (options_.trace) engine_->set_trace(options_.trace);
   greeting_ = {};
   caps_ = {};
+  caps_before_tls_ = {};
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto* g = std::get_if<proto::Greeting>(&*ev);

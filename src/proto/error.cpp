@@ -59,6 +59,12 @@ class Category final : public std::error_category {
         return "timed out";
       case errc::connection_closed:
         return "connection closed by the server";
+      case errc::tls_unavailable:
+        return "TLS required but not available";
+      case errc::tls_failed:
+        return "TLS failed";
+      case errc::certificate_invalid:
+        return "server certificate rejected";
       case errc::io_error:
         return "input/output error";
     }

@@ -2,18 +2,33 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 
 namespace pop3kit::test {
 
 ScriptServer::ScriptServer(std::vector<Step> script, bool ipv6) : script_(std::move(script)) {
+  listen(ipv6);
+}
+
+ScriptServer::ScriptServer(std::vector<Step> script, std::string cert_file, std::string key_file)
+    : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), script_(std::move(script)) {
+  listen(false);
+}
+
+void ScriptServer::listen(bool ipv6) {
+  // The server side writes through OpenSSL's fd BIO, which raises SIGPIPE
+  // when a client hangs up; tests expect clients to hang up.
+  std::signal(SIGPIPE, SIG_IGN);
   listen_fd_ = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("socket failed");
   const int one = 1;
@@ -86,11 +101,16 @@ void ScriptServer::run() {
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
   std::string pending;
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
   auto read_more = [&]() -> bool {
-    pollfd q{fd, POLLIN, 0};
-    if (::poll(&q, 1, 20'000) <= 0) return false;
+    if (ssl == nullptr || SSL_pending(ssl) == 0) {
+      pollfd q{fd, POLLIN, 0};
+      if (::poll(&q, 1, 20'000) <= 0) return false;
+    }
     char buf[4096];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    const ssize_t n =
+        ssl != nullptr ? SSL_read(ssl, buf, sizeof buf) : ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return false;
     pending.append(buf, static_cast<std::size_t>(n));
     return true;
@@ -101,7 +121,8 @@ void ScriptServer::run() {
   };
   auto send_all = [&](std::string_view rest) {
     while (!rest.empty()) {
-      const ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      const ssize_t n = ssl != nullptr ? SSL_write(ssl, rest.data(), static_cast<int>(rest.size()))
+                                       : ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
       if (n <= 0) break;
       rest.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -148,6 +169,25 @@ void ScriptServer::run() {
         }
         break;
       }
+      case Step::start_tls: {
+        ctx = SSL_CTX_new(TLS_server_method());
+        ssl = nullptr;
+        if (ctx != nullptr && SSL_CTX_use_certificate_chain_file(ctx, cert_file_.c_str()) == 1 &&
+            SSL_CTX_use_PrivateKey_file(ctx, key_file_.c_str(), SSL_FILETYPE_PEM) == 1) {
+          ssl = SSL_new(ctx);
+          SSL_set_fd(ssl, fd);
+          if (SSL_accept(ssl) != 1) {
+            SSL_free(ssl);
+            ssl = nullptr;
+          }
+        }
+        if (ssl == nullptr) {
+          std::lock_guard lock(mu_);
+          problem_ = "TLS handshake failed on the server side";
+          ok = false;
+        }
+        break;
+      }
       case Step::close:
         ::shutdown(fd, SHUT_RDWR);
         break;
@@ -174,6 +214,12 @@ void ScriptServer::run() {
     }
     if (!ok) break;
   }
+  if (ssl != nullptr) {
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
   ::close(fd);
 }
 

@@ -15,7 +15,7 @@ namespace pop3kit::test {
 class ScriptServer {
  public:
   struct Step {
-    enum Kind { send, expect, close, wait_close, sleep, quiet, serve_retr } kind;
+    enum Kind { send, expect, close, wait_close, sleep, quiet, serve_retr, start_tls } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
     std::uint64_t count = 0;
@@ -38,6 +38,10 @@ class ScriptServer {
     return {Step::serve_retr, std::move(body), {}, count};
   }
 
+  /// Server side of a TLS handshake with the certificate given to the
+  /// constructor; later steps go through TLS.
+  static Step start_tls() { return {Step::start_tls, {}}; }
+
   /// Sets SO_RCVBUF on the listening socket before accepting (small buffers
   /// make a client that writes too much at once block).
   void set_receive_buffer(int bytes);
@@ -47,6 +51,8 @@ class ScriptServer {
   /// Listens on 127.0.0.1 (or ::1 with ipv6) on a free port and plays the
   /// script in a thread.
   explicit ScriptServer(std::vector<Step> script, bool ipv6 = false);
+  /// With a certificate and key (PEM files) for start_tls steps.
+  ScriptServer(std::vector<Step> script, std::string cert_file, std::string key_file);
   ~ScriptServer();
   ScriptServer(const ScriptServer&) = delete;
   ScriptServer& operator=(const ScriptServer&) = delete;
@@ -61,7 +67,9 @@ class ScriptServer {
   std::string problem();
 
  private:
+  void listen(bool ipv6);
   void run();
+  std::string cert_file_, key_file_;
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::vector<Step> script_;

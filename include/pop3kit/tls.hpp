@@ -1,0 +1,92 @@
+// pop3kit — TLS over a TCP connection (OpenSSL 3).
+//
+// Used for implicit TLS (pops://, port 995) and after STLS. Verification is
+// strict by default: the chain must lead to a trusted authority and the
+// certificate must name the host (subjectAltName; a "*" only as the whole
+// left-most label). Pinning by SHA-256 fingerprint adds a check, or replaces
+// the other checks when `pins_replace_ca` says so. TLS 1.2 is the minimum.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pop3kit/error.hpp"
+#include "pop3kit/transport.hpp"
+
+namespace pop3kit::net {
+
+enum class TlsVersion : std::uint8_t { tls1_2, tls1_3 };
+
+struct TlsOptions {
+  /// Trust these authorities instead of the system store (PEM file / hashed directory).
+  std::string ca_file;
+  std::string ca_dir;
+  /// Client certificate and key (PEM), for servers that ask (SASL EXTERNAL).
+  std::string client_cert_file;
+  std::string client_key_file;
+  /// SHA-256 fingerprints, hex (colons allowed, any case): "cert:HEX" pins
+  /// the certificate, "spki:HEX" its public key; a bare HEX is "cert:".
+  std::vector<std::string> pins;
+  /// When true and pins are given, a matching pin is enough: it replaces the
+  /// authority, name and date checks (it names this very certificate or key;
+  /// for self-signed servers). Otherwise pins are checked on top of them.
+  bool pins_replace_ca = false;
+  TlsVersion min_version = TlsVersion::tls1_2;
+};
+
+/// What the server's certificate says, for messages and `pop3kit capa`.
+struct CertificateInfo {
+  std::string subject;
+  std::string issuer;
+  std::string not_before;  ///< "2026-11-26 03:51:36 UTC"
+  std::string not_after;
+  std::string sha256;       ///< Of the DER certificate, "AB:CD:..."
+  std::string spki_sha256;  ///< Of the DER public key, "AB:CD:..."
+};
+
+/// A TLS session over a TCP connection.
+class TlsTransport final : public Transport {
+ public:
+  /// Performs the handshake as a client of `host` (SNI, host name check) within
+  /// `timeout`. Errors: errc::certificate_invalid with the reason in words
+  /// (expired, not yet valid, self-signed, unknown issuer, host name mismatch,
+  /// pin mismatch) plus the certificate's subject and SHA-256 fingerprint;
+  /// errc::tls_failed for a failed handshake (with OpenSSL's reason);
+  /// errc::timed_out; errc::invalid_argument for unreadable option files.
+  static Result<std::unique_ptr<TlsTransport>> handshake(std::unique_ptr<TcpTransport> tcp,
+                                                         std::string_view host,
+                                                         const TlsOptions& options,
+                                                         std::chrono::milliseconds timeout);
+  ~TlsTransport() override;
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
+
+  Result<std::size_t> read_some(std::span<char> buf, std::chrono::milliseconds timeout) override;
+  Result<std::size_t> write_some(std::string_view data, std::chrono::milliseconds timeout) override;
+  void close() noexcept override;
+  std::string peer() const override;
+
+  const CertificateInfo& certificate() const noexcept;
+  /// "TLSv1.3", and the cipher suite name.
+  std::string version() const;
+  std::string cipher() const;
+  /// Channel-binding data (RFC 9266 "tls-exporter" for TLS 1.3, RFC 5929
+  /// "tls-server-end-point" otherwise) and its type name.
+  struct ChannelBinding {
+    std::string type;
+    std::string data;
+  };
+  Result<ChannelBinding> channel_binding() const;
+
+  struct Impl;
+
+ private:
+  explicit TlsTransport(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pop3kit::net

@@ -1,0 +1,219 @@
+// TLS: implicit TLS and STLS, certificate checks, and the STLS attacks
+// (stripping, refusal, response injection) that must fail before any secret
+// crosses.
+#include <gtest/gtest.h>
+
+#include "pop3kit/client.hpp"
+#include "script_server.hpp"
+#include "test_certs.hpp"
+
+namespace pop3kit::test {
+namespace {
+
+using namespace std::chrono_literals;
+using S = ScriptServer;
+
+ClientOptions tls_options(Security security) {
+  ClientOptions o;
+  o.io_timeout = 5s;
+  o.security = security;
+  o.tls.ca_file = TestCerts::get().ca;
+  return o;
+}
+
+const char* kCapaStls = "+OK\r\nUSER\r\nSTLS\r\nSASL PLAIN\r\n.\r\n";
+
+TEST(ClientTls, ImplicitTlsWithTestCa) {
+  const auto& certs = TestCerts::get();
+  ScriptServer server(
+      {S::start_tls(), S::send("+OK over TLS\r\n"), S::expect("USER u"), S::send("+OK\r\n"),
+       S::expect("PASS secret"), S::send("+OK\r\n"), S::expect("QUIT"), S::send("+OK\r\n")},
+      certs.cert(certs.good), certs.key(certs.good));
+  Client c(tls_options(Security::tls));
+  auto r = c.connect("localhost", server.port());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(c.tls_active());
+  ASSERT_NE(c.certificate(), nullptr);
+  EXPECT_NE(c.certificate()->subject.find("CN=localhost"), std::string::npos);
+  EXPECT_NE(c.certificate()->issuer.find("CN=pop3kit test CA"), std::string::npos);
+  EXPECT_EQ(c.certificate()->sha256.size(), 95U);  // 32 octets as AB:CD:...
+  EXPECT_EQ(c.greeting().text, "over TLS");
+  ASSERT_TRUE(c.login("u", "secret").ok());
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(ClientTls, IpAddressChecked) {
+  const auto& certs = TestCerts::get();
+  ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()}, certs.cert(certs.good),
+                      certs.key(certs.good));
+  Client c(tls_options(Security::tls));
+  auto r = c.connect("127.0.0.1", server.port());
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+struct BadCase {
+  std::string cert;
+  std::string reason;
+};
+
+class ClientTlsBadCert : public ::testing::TestWithParam<BadCase> {};
+
+// Rejected by default, with the reason in words and the certificate named.
+TEST_P(ClientTlsBadCert, RejectedWithReason) {
+  const auto& certs = TestCerts::get();
+  const BadCase& bad = GetParam();
+  ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()}, certs.cert(bad.cert),
+                      certs.key(bad.cert));
+  Client c(tls_options(Security::tls));
+  auto r = c.connect("localhost", server.port());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::certificate_invalid);
+  EXPECT_NE(r.error().message.find(bad.reason), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("SHA-256 "), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("certificate subject: "), std::string::npos);
+  EXPECT_TRUE(server.finish().empty());  // not a byte of POP3 crossed
+}
+
+// Accepted when the user pins that very certificate.
+TEST_P(ClientTlsBadCert, AcceptedWithPin) {
+  const auto& certs = TestCerts::get();
+  const BadCase& bad = GetParam();
+  // Learn the fingerprint from a rejected attempt, as a user would from the message.
+  std::string fingerprint;
+  {
+    ScriptServer probe({S::start_tls(), S::wait_close()}, certs.cert(bad.cert),
+                       certs.key(bad.cert));
+    Client c(tls_options(Security::tls));
+    auto r = c.connect("localhost", probe.port());
+    ASSERT_FALSE(r.ok());
+    const auto at = r.error().message.find("SHA-256 ");
+    ASSERT_NE(at, std::string::npos);
+    fingerprint = r.error().message.substr(at + 8, 95);
+  }
+  ScriptServer server({S::start_tls(), S::send("+OK pinned\r\n"), S::wait_close()},
+                      certs.cert(bad.cert), certs.key(bad.cert));
+  ClientOptions o = tls_options(Security::tls);
+  o.tls.pins = {fingerprint};
+  o.tls.pins_replace_ca = true;
+  Client c(o);
+  auto r = c.connect("localhost", server.port());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(c.greeting().text, "pinned");
+}
+
+INSTANTIATE_TEST_SUITE_P(Certs, ClientTlsBadCert,
+                         ::testing::Values(BadCase{"expired", "the certificate expired on"},
+                                           BadCase{"not_yet_valid",
+                                                   "the certificate is not valid before"},
+                                           BadCase{"self_signed", "self-signed"},
+                                           BadCase{"wrong_host", "host name mismatch"},
+                                           BadCase{"unknown_ca", "unknown authority"}),
+                         [](const auto& p) { return p.param.cert; });
+
+TEST(ClientTls, UnknownCaAcceptedWithItsCaFile) {
+  const auto& certs = TestCerts::get();
+  ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()},
+                      certs.cert(certs.unknown_ca), certs.key(certs.unknown_ca));
+  ClientOptions o = tls_options(Security::tls);
+  o.tls.ca_file = certs.other_ca;
+  Client c(o);
+  auto r = c.connect("localhost", server.port());
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(ClientTls, PinMismatchRejectedEvenWithValidChain) {
+  const auto& certs = TestCerts::get();
+  ScriptServer server({S::start_tls(), S::wait_close()}, certs.cert(certs.good),
+                      certs.key(certs.good));
+  ClientOptions o = tls_options(Security::tls);
+  o.tls.pins = {"spki:" + std::string(64, '0')};
+  Client c(o);
+  auto r = c.connect("localhost", server.port());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::certificate_invalid);
+  EXPECT_NE(r.error().message.find("pin mismatch"), std::string::npos) << r.error().message;
+}
+
+TEST(ClientStls, UpgradesAndAsksCapaAgain) {
+  const auto& certs = TestCerts::get();
+  ScriptServer server(
+      {S::send("+OK plain\r\n"), S::expect("CAPA"), S::send(kCapaStls), S::expect("STLS"),
+       S::send("+OK Begin TLS\r\n"), S::start_tls(), S::expect("CAPA"),
+       S::send("+OK\r\nUSER\r\nSASL PLAIN LOGIN\r\n.\r\n"), S::expect("USER u"), S::send("+OK\r\n"),
+       S::expect("PASS p"), S::send("+OK\r\n"), S::expect("CAPA"),
+       S::send("+OK\r\nUSER\r\nPIPELINING\r\n.\r\n"), S::expect("QUIT"), S::send("+OK\r\n")},
+      certs.cert(certs.good), certs.key(certs.good));
+  Client c(tls_options(Security::starttls));
+  auto r = c.connect("localhost", server.port());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(c.tls_active());
+  EXPECT_TRUE(c.capabilities_before_tls().has("STLS"));
+  EXPECT_FALSE(c.capabilities().has("STLS"));
+  EXPECT_EQ(c.capabilities().arguments("SASL"), "PLAIN LOGIN");
+  ASSERT_TRUE(c.login("u", "p").ok());
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Every STLS attack ends before a credential is sent: the server records
+// everything the client said, and none of it is USER, PASS or AUTH.
+void expect_nothing_secret(ScriptServer& server) {
+  for (const std::string& line : server.finish()) {
+    EXPECT_FALSE(line.starts_with("USER") || line.starts_with("PASS") || line.starts_with("AUTH") ||
+                 line.starts_with("APOP"))
+        << line;
+  }
+}
+
+Result<void> starttls_then_login(ScriptServer& server) {
+  Client c(tls_options(Security::starttls));
+  auto r = c.connect("localhost", server.port());
+  if (!r) return r;
+  return c.login("u", "p");
+}
+
+TEST(ClientStls, StlsMissingFromCapaIsAHardFailure) {
+  ScriptServer server(
+      {S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"), S::wait_close()});
+  auto r = starttls_then_login(server);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::tls_unavailable);
+  EXPECT_NE(r.error().message.find("does not offer STLS"), std::string::npos);
+  expect_nothing_secret(server);
+}
+
+TEST(ClientStls, CapaErrIsAHardFailure) {
+  ScriptServer server(
+      {S::send("+OK\r\n"), S::expect("CAPA"), S::send("-ERR what?\r\n"), S::wait_close()});
+  auto r = starttls_then_login(server);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::tls_unavailable);
+  expect_nothing_secret(server);
+}
+
+TEST(ClientStls, StlsErrIsAHardFailureWithoutRetry) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaStls), S::expect("STLS"),
+                       S::send("-ERR [SYS/TEMP] TLS unavailable\r\n"), S::wait_close()});
+  auto r = starttls_then_login(server);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::tls_unavailable);
+  EXPECT_NE(r.error().message.find("TLS unavailable"), std::string::npos);
+  const auto lines = server.finish();
+  EXPECT_EQ(lines, (std::vector<std::string>{"CAPA", "STLS"}));  // no second STLS, nothing else
+}
+
+TEST(ClientStls, InjectedResponsesAfterOkAreRefused) {
+  // The +OK and a forged "+OK" plus a CAPA listing PLAIN arrive in one write.
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaStls), S::expect("STLS"),
+                       S::send("+OK Begin TLS\r\n+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n"),
+                       S::wait_close()});
+  auto r = starttls_then_login(server);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::unexpected_data);
+  EXPECT_NE(r.error().message.find("response injection"), std::string::npos);
+  expect_nothing_secret(server);
+}
+
+}  // namespace
+}  // namespace pop3kit::test
