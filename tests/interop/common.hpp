@@ -28,8 +28,8 @@ inline std::string describe(const Error& e) {
   return e.code.message() + " [" + std::to_string(e.code.value()) + "]: " + e.message;
 }
 
-/// One Dovecot per test suite (ctest runs each test in its own process, so in
-/// practice one per test: every test starts from an empty maildrop).
+/// One Dovecot per test suite (ctest runs each test in its own process, so
+/// there it is one per test).
 class DovecotTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -41,7 +41,13 @@ class DovecotTest : public ::testing::Test {
     server_ = nullptr;
   }
   // Never skip: a test that cannot get its server fails with the reason.
-  void SetUp() override { ASSERT_NE(server_, nullptr) << error_; }
+  // Every test starts from empty maildrops, also when several tests share
+  // the server (the binary run directly, without ctest).
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << error_;
+    server_->clear_messages(kUser);
+    server_->clear_messages(kUser2);
+  }
 
   static test::DovecotServer& server() { return *server_; }
   static std::uint16_t port() { return server_->port(); }

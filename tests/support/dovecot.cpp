@@ -264,6 +264,15 @@ std::vector<fs::path> DovecotServer::message_files(std::string_view user) const 
   return files;
 }
 
+void DovecotServer::clear_messages(std::string_view user) {
+  for (const char* sub : {"new", "cur", "tmp"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(maildir(user) / sub, ec)) {
+      if (e.is_regular_file()) fs::remove(e.path(), ec);
+    }
+  }
+}
+
 std::string DovecotServer::log_tail(int lines) const {
   const fs::path log = dir_ / "dovecot.log";
   std::ifstream in(log);

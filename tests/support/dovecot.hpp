@@ -50,6 +50,10 @@ class DovecotServer {
   /// Message files still in `user`'s maildir (new/ and cur/), sorted.
   std::vector<std::filesystem::path> message_files(std::string_view user) const;
 
+  /// Removes every message of `user` from the maildir (new/, cur/, tmp/), so
+  /// that tests sharing one server each start from an empty maildrop.
+  void clear_messages(std::string_view user);
+
   /// The last `lines` lines of Dovecot's log, for failure messages.
   std::string log_tail(int lines = 30) const;
 
