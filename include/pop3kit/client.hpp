@@ -27,6 +27,7 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/sasl.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -54,6 +55,10 @@ struct ClientOptions {
   net::Family family = net::Family::any;
   /// Engine limits (line lengths, receive buffer size).
   proto::Limits limits{.receive_buffer = 256 * 1024};
+  /// Lets login_auto() choose a method that sends a reusable password
+  /// (USER/PASS, PLAIN, LOGIN) without TLS. Off: such a password is only sent
+  /// over TLS unless the caller asks for a method by name.
+  bool allow_plaintext_password = false;
   /// Protocol trace (passwords redacted); empty for none.
   proto::TraceFn trace;
   /// When bulk calls keep several commands in flight (RFC 2449 §6.6).
@@ -195,6 +200,29 @@ class Client {
 
   /// The greeting; meaningful after a successful connect().
   const GreetingInfo& greeting() const noexcept { return greeting_; }
+
+  /// SASL authentication (RFC 5034) with `mechanism` (a name of
+  /// pop3kit/sasl.hpp): the initial response goes on the AUTH line when the
+  /// server lists SASL and the line stays within 255 octets, else after the
+  /// server's empty challenge; a challenge that is not clean base64, or that
+  /// the mechanism rejects, is cancelled with "*"; after +OK the mechanism
+  /// must agree (SCRAM: the server proved it knows the password), else the
+  /// connection is closed and errc::auth_failed returned. -PLUS mechanisms
+  /// bind to the TLS channel (tls-exporter with TLS 1.3, else
+  /// tls-server-end-point) and need TLS. Errors as for login(), plus
+  /// errc::unsupported for an unknown mechanism or -PLUS without TLS.
+  Result<void> authenticate(std::string_view mechanism, const auth::SaslCredentials& credentials);
+
+  /// The mechanism login_auto() would use on this session: the strongest the
+  /// server lists of SCRAM-SHA-256-PLUS (with TLS), SCRAM-SHA-256,
+  /// SCRAM-SHA-1, PLAIN, LOGIN, then "USER" for USER/PASS. PLAIN, LOGIN and
+  /// USER send a reusable password: only chosen over TLS or with
+  /// ClientOptions::allow_plaintext_password. APOP and CRAM-MD5 are never
+  /// chosen; they must be asked for by name. Empty when none is acceptable.
+  std::string choose_mechanism() const;
+  /// Logs in with choose_mechanism(). Needs capa() first (else only
+  /// USER/PASS is known). errc::unsupported when nothing acceptable is offered.
+  Result<void> login_auto(std::string_view user, std::string_view password);
 
   /// Logs in. Errors: errc::auth_failed when the server refuses the name, the
   /// password or the digest (a refused PASS is a failed login);

@@ -154,6 +154,16 @@ void ScriptServer::run() {
       case Step::expect:
         ok = expect_line(s.data, true);
         break;
+      case Step::respond: {
+        ok = expect_line("", true);
+        std::string last;
+        {
+          std::lock_guard lock(mu_);
+          last = received_.back();
+        }
+        if (ok) send_all(s.reply(last));
+        break;
+      }
       case Step::serve_retr: {
         const std::string answer = "+OK\r\n" + s.data + "\r\n.\r\n";
         for (std::uint64_t i = 1; ok && i <= s.count; ++i) {

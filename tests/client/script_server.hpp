@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -15,10 +16,21 @@ namespace pop3kit::test {
 class ScriptServer {
  public:
   struct Step {
-    enum Kind { send, expect, close, wait_close, sleep, quiet, serve_retr, start_tls } kind;
+    enum Kind {
+      send,
+      expect,
+      close,
+      wait_close,
+      sleep,
+      quiet,
+      serve_retr,
+      start_tls,
+      respond
+    } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
     std::uint64_t count = 0;
+    std::function<std::string(const std::string&)> reply{};
   };
   static Step send(std::string bytes) { return {Step::send, std::move(bytes)}; }
   /// Reads one line (CRLF) from the client; records it; fails the script if
@@ -36,6 +48,14 @@ class ScriptServer {
   /// before it reads the next command.
   static Step serve_retr(std::uint64_t count, std::string body) {
     return {Step::serve_retr, std::move(body), {}, count};
+  }
+
+  /// Reads one line (recorded) and sends what `fn` makes of it: for answers
+  /// that depend on what the client sent (a SASL nonce).
+  static Step respond(std::function<std::string(const std::string& line)> fn) {
+    Step s{Step::respond, {}};
+    s.reply = std::move(fn);
+    return s;
   }
 
   /// Server side of a TLS handshake with the certificate given to the
