@@ -61,12 +61,12 @@ class Scram final : public MechanismBase {
  public:
   struct Params {
     std::string name;
-    Hash hash;
+    Hash hash = Hash::sha256;
     std::string gs2_header;
     std::string cbind_input;  // gs2 header + channel binding data
     std::string client_first_bare;
     std::string client_nonce;
-    std::uint32_t max_iterations;
+    std::uint32_t max_iterations = 0;
   };
 
   Scram(Params p, std::string_view password) : p_(std::move(p)), password_(password) {}
