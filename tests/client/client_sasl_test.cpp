@@ -6,6 +6,7 @@
 #include "pop3kit/client.hpp"
 #include "pop3kit/sasl.hpp"
 #include "script_server.hpp"
+#include "test_certs.hpp"
 
 namespace pop3kit::test {
 namespace {
@@ -94,6 +95,56 @@ TEST(ClientSasl, ScramOkWithoutServerProofIsRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::auth_failed);
   EXPECT_FALSE(c.connected());  // a server that skipped its proof is not talked to further
+}
+
+// SCRAM-SHA-256-PLUS over TLS: the c= the client sends must carry the
+// channel-binding data the server computes on its side of the same channel.
+TEST(ClientSasl, PlusBindsToTheTlsChannel) {
+  const auto& certs = TestCerts::get();
+  std::string expected_c, got_c;
+  ScriptServer* srv = nullptr;
+  ScriptServer server(
+      {S::start_tls(), S::send("+OK\r\n"), S::expect("CAPA"),
+       S::send("+OK\r\nUSER\r\nSASL SCRAM-SHA-256 SCRAM-SHA-256-PLUS PLAIN\r\n.\r\n"),
+       S::respond([&](const std::string& line) {
+         const std::string first = decode_arg(line, 2);
+         const std::string nonce = first.substr(first.find("r=") + 2);
+         expected_c = b64("p=tls-exporter,," + srv->channel_binding());
+         return "+ " + b64("r=" + nonce + "srv,s=" + b64("salt") + ",i=4096") + "\r\n";
+       }),
+       S::respond([&](const std::string& line) {
+         const std::string final_msg = auth::base64_decode(line).value_or("");
+         const auto at = final_msg.find("c=");
+         got_c = final_msg.substr(at + 2, final_msg.find(',', at) - at - 2);
+         return std::string("-ERR [AUTH] stop here\r\n");
+       }),
+       S::wait_close()},
+      certs.cert(certs.good), certs.key(certs.good));
+  srv = &server;
+  ClientOptions o;
+  o.io_timeout = 5s;
+  o.security = Security::tls;
+  o.tls.ca_file = certs.ca;
+  Client c(o);
+  ASSERT_TRUE(c.connect("localhost", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  EXPECT_EQ(c.choose_mechanism(), "SCRAM-SHA-256-PLUS");
+  auto r = c.authenticate("SCRAM-SHA-256-PLUS", creds());
+  ASSERT_FALSE(r.ok());
+  c.close();
+  EXPECT_EQ(server.problem(), "");
+  EXPECT_FALSE(expected_c.empty());
+  EXPECT_EQ(got_c, expected_c);
+}
+
+TEST(ClientSasl, PlusWithoutTlsIsRefusedBeforeSending) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapa), S::wait_close()});
+  Client c = connected(server);
+  auto r = c.authenticate("SCRAM-SHA-256-PLUS", creds());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::unsupported);
+  c.close();
+  EXPECT_EQ(server.finish().size(), 1U);
 }
 
 TEST(ClientSasl, BadBase64ChallengeIsCancelled) {

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -82,6 +84,11 @@ std::size_t ScriptServer::max_unanswered_bytes() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   return max_unanswered_;
+}
+
+std::string ScriptServer::channel_binding() {
+  std::lock_guard lock(mu_);
+  return channel_binding_;
 }
 
 std::string ScriptServer::problem() {
@@ -195,6 +202,21 @@ void ScriptServer::run() {
           std::lock_guard lock(mu_);
           problem_ = "TLS handshake failed on the server side";
           ok = false;
+        } else {
+          std::string cb(32, '\0');
+          static constexpr char label[] = "EXPORTER-Channel-Binding";
+          if (SSL_version(ssl) >= TLS1_3_VERSION) {
+            SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(cb.data()), cb.size(),
+                                       label, sizeof label - 1, nullptr, 0, 0);
+          } else {
+            // The test certificates are signed with SHA-256.
+            unsigned int len = 0;
+            X509_digest(SSL_get_certificate(ssl), EVP_sha256(),
+                        reinterpret_cast<unsigned char*>(cb.data()), &len);
+            cb.resize(len);
+          }
+          std::lock_guard lock(mu_);
+          channel_binding_ = cb;
         }
         break;
       }

@@ -83,6 +83,10 @@ class ScriptServer {
   /// Most command octets serve_retr saw waiting unanswered (read ahead or
   /// still in its socket) when it was about to answer a command.
   std::size_t max_unanswered_bytes();
+  /// The TLS channel-binding data as the server computes it (RFC 9266
+  /// tls-exporter with TLS 1.3, RFC 5929 tls-server-end-point before), once
+  /// start_tls has run; for respond() callbacks.
+  std::string channel_binding();
   /// Empty when the script ran as written, else what went wrong.
   std::string problem();
 
@@ -96,6 +100,7 @@ class ScriptServer {
   std::vector<std::string> received_;
   std::string problem_;
   std::size_t max_unanswered_ = 0;
+  std::string channel_binding_;
   std::mutex mu_;
   std::thread thread_;
 };
