@@ -200,6 +200,9 @@ TEST_F(PopCommandTest, Top) {
 }
 
 TEST_F(PopCommandTest, DeleThenListShowsItGone) {
+  server_->clear_messages("carol");
+  for (const auto& m : {kMsg1, kMsg2, kMsg3})
+    server_->add_message("carol", m);
   const std::size_t before = server_->message_files("carol").size();
   const RunResult d =
       run_pop3kit({"dele", url("carol"), "2", "--allow-plaintext"}, password("carol-secret"));
@@ -217,6 +220,9 @@ TEST_F(PopCommandTest, DeleThenListShowsItGone) {
 }
 
 TEST_F(PopCommandTest, RefusedDeleDeletesNothing) {
+  server_->clear_messages("dave");
+  for (const auto& m : {kMsg1, kMsg3})
+    server_->add_message("dave", m);
   const std::size_t before = server_->message_files("dave").size();
   const RunResult r =
       run_pop3kit({"dele", url("dave"), "1", "9", "--allow-plaintext"}, password("dave-secret"));
