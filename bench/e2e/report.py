@@ -2,7 +2,7 @@
 """Table and JSON for bench/e2e/run.  report.py RESULTS.tsv OUT.json
 
 RESULTS.tsv lines: scenario, contender, run, seconds, peak RSS KB
-(or scenario, contender, SKIP, reason). Metadata comes from E2E_* variables.
+(or scenario, contender, SKIP or FAIL, reason). Metadata comes from E2E_* variables.
 """
 import json
 import os
@@ -17,7 +17,7 @@ TARGET_RSS_MB = 16.0
 def main():
     results_path, out_path = sys.argv[1], sys.argv[2]
     env = os.environ
-    runs, skipped, scen_order = {}, {}, []
+    runs, skipped, failed, scen_order = {}, {}, {}, []
     with open(results_path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -26,6 +26,9 @@ def main():
                 scen_order.append(sc)
             if parts[2] == "SKIP":
                 skipped[(sc, c)] = parts[3]
+                continue
+            if parts[2] == "FAIL":
+                failed[(sc, c)] = parts[3]
                 continue
             runs.setdefault((sc, c), []).append((float(parts[3]), int(parts[4])))
 
@@ -60,15 +63,20 @@ def main():
     for sc in scen_order:
         print(f"== {sc}")
         print(f"  {'contender':<14} {'min s':>9} {'median s':>9} {'max s':>9} {'/floor':>7} {'peak RSS MB':>12}")
-        contenders = sorted({c for (s, c) in list(runs) + list(skipped) if s == sc},
+        contenders = sorted({c for (s, c) in list(runs) + list(skipped) + list(failed) if s == sc},
                             key=lambda c: ORDER.index(c) if c in ORDER else 99)
-        floor_runs = runs.get((sc, "floor"))
+        floor_runs = runs.get((sc, "floor")) if (sc, "floor") not in failed else None
         floor_med = statistics.median(t for t, _ in floor_runs) if floor_runs else None
         entries = {}
         for c in contenders:
             if (sc, c) in skipped:
                 print(f"  {c:<14} NOT MEASURED: {skipped[(sc, c)]}")
                 entries[c] = {"measured": False, "reason": skipped[(sc, c)]}
+                continue
+            if (sc, c) in failed:
+                print(f"  {c:<14} FAILED: {failed[(sc, c)]}")
+                entries[c] = {"measured": False, "failed": True, "reason": failed[(sc, c)],
+                              "seconds_before_failure": [t for t, _ in runs.get((sc, c), [])]}
                 continue
             rs = runs[(sc, c)]
             ts = [t for t, _ in rs]
@@ -99,7 +107,7 @@ def main():
     def ratio_target(name, sc):
         e = scenarios.get(sc, {}).get("pop3kit")
         if not e or not e.get("measured") or e.get("ratio_to_floor") is None:
-            checks.append({"target": name, "status": "NOT MEASURED"})
+            checks.append({"target": name, "status": "FAILED" if e and e.get("failed") else "NOT MEASURED"})
             return
         r = e["ratio_to_floor"]
         checks.append({"target": name, "value": r, "limit": TARGET_RATIO,
@@ -112,7 +120,7 @@ def main():
                     ("pop3kit-retr1", "30 MB message: pop3kit retr 1 peak RSS <= 16 MB")):
         e = scenarios.get("loopback-big", {}).get(c)
         if not e or not e.get("measured"):
-            checks.append({"target": name, "status": "NOT MEASURED"})
+            checks.append({"target": name, "status": "FAILED" if e and e.get("failed") else "NOT MEASURED"})
         else:
             v = e["peak_rss_mb_max"]
             checks.append({"target": name, "value": v, "limit": TARGET_RSS_MB,
