@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void die(const char *what) {
+static void die(const char* what) {
   fprintf(stderr, "floor: %s%s%s\n", what, errno ? ": " : "", errno ? strerror(errno) : "");
   exit(1);
 }
@@ -33,7 +33,7 @@ static char rbuf[1 << 18];
 static size_t rlen, rpos;
 
 /* Reads one line (blocking phase only). */
-static void read_line(char *out, size_t cap) {
+static void read_line(char* out, size_t cap) {
   size_t n = 0;
   for (;;) {
     if (rpos == rlen) {
@@ -52,7 +52,7 @@ static void read_line(char *out, size_t cap) {
   out[n] = 0;
 }
 
-static void write_all(const char *p, size_t n) {
+static void write_all(const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -64,7 +64,7 @@ static void write_all(const char *p, size_t n) {
   }
 }
 
-static void command(const char *cmd, const char *shown) {
+static void command(const char* cmd, const char* shown) {
   char line[1024];
   write_all(cmd, strlen(cmd));
   read_line(line, sizeof line);
@@ -75,12 +75,12 @@ static void command(const char *cmd, const char *shown) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 5) {
     fprintf(stderr, "usage: FLOOR_PASSWORD=... floor HOST PORT USER N\n");
     return 2;
   }
-  const char *pass = getenv("FLOOR_PASSWORD");
+  const char* pass = getenv("FLOOR_PASSWORD");
   if (!pass) {
     errno = 0;
     die("FLOOR_PASSWORD is not set");
@@ -118,16 +118,17 @@ int main(int argc, char **argv) {
 
   /* All RETR commands in one buffer. */
   size_t cap = (size_t)n * 24 + 16, clen = 0;
-  char *cmds = malloc(cap);
+  char* cmds = malloc(cap);
   if (!cmds) die("malloc");
-  for (long i = 1; i <= n; i++) clen += (size_t)sprintf(cmds + clen, "RETR %ld\r\n", i);
+  for (long i = 1; i <= n; i++)
+    clen += (size_t)sprintf(cmds + clen, "RETR %ld\r\n", i);
 
   if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) die("fcntl");
 
   static const char pat[5] = {'\r', '\n', '.', '\r', '\n'};
   long seen = 0;
-  int state = 0;            /* bytes of pat matched */
-  int at_start = 1;         /* next byte starts a response */
+  int state = 0;    /* bytes of pat matched */
+  int at_start = 1; /* next byte starts a response */
   unsigned long long bytes = 0;
   size_t cpos = 0;
 
@@ -137,7 +138,7 @@ int main(int argc, char **argv) {
     while (rpos < rlen && seen < n) {
       /* Fast path: skip to the next '\r' when nothing is matched. */
       if (state == 0 && !at_start) {
-        char *cr = memchr(rbuf + rpos, '\r', rlen - rpos);
+        char* cr = memchr(rbuf + rpos, '\r', rlen - rpos);
         if (!cr) {
           bytes += rlen - rpos;
           rpos = rlen;

@@ -31,10 +31,10 @@
 #define QUEUE_CAP (256L * 1024 * 1024)
 
 static long delay_ns;
-static struct addrinfo *target;
+static struct addrinfo* target;
 
 struct chunk {
-  struct chunk *next;
+  struct chunk* next;
   struct timespec due;
   size_t len; /* 0 = end of stream */
   char data[];
@@ -47,7 +47,7 @@ struct pipe_dir {
   struct chunk *head, *tail;
   long queued;
   int done; /* writer finished */
-  struct conn *conn;
+  struct conn* conn;
 };
 
 struct conn {
@@ -56,15 +56,16 @@ struct conn {
   int finished; /* writers finished */
 };
 
-static void add_ns(struct timespec *t, long ns) {
+static void add_ns(struct timespec* t, long ns) {
   t->tv_nsec += ns % 1000000000L;
   t->tv_sec += ns / 1000000000L + t->tv_nsec / 1000000000L;
   t->tv_nsec %= 1000000000L;
 }
 
-static void push(struct pipe_dir *d, struct chunk *c) {
+static void push(struct pipe_dir* d, struct chunk* c) {
   pthread_mutex_lock(&d->mu);
-  while (d->queued > QUEUE_CAP && !d->done) pthread_cond_wait(&d->space, &d->mu);
+  while (d->queued > QUEUE_CAP && !d->done)
+    pthread_cond_wait(&d->space, &d->mu);
   c->next = NULL;
   if (d->tail)
     d->tail->next = c;
@@ -76,13 +77,14 @@ static void push(struct pipe_dir *d, struct chunk *c) {
   pthread_mutex_unlock(&d->mu);
 }
 
-static void *reader(void *arg) {
-  struct pipe_dir *d = arg;
+static void* reader(void* arg) {
+  struct pipe_dir* d = arg;
   for (;;) {
-    struct chunk *c = malloc(sizeof *c + CHUNK);
+    struct chunk* c = malloc(sizeof *c + CHUNK);
     if (!c) abort();
     ssize_t r;
-    do r = read(d->from, c->data, CHUNK);
+    do
+      r = read(d->from, c->data, CHUNK);
     while (r < 0 && errno == EINTR);
     clock_gettime(CLOCK_MONOTONIC, &c->due);
     add_ns(&c->due, delay_ns);
@@ -93,20 +95,21 @@ static void *reader(void *arg) {
     }
     c->len = (size_t)r;
     if ((size_t)r < CHUNK / 2) {
-      struct chunk *s = realloc(c, sizeof *c + (size_t)r);
+      struct chunk* s = realloc(c, sizeof *c + (size_t)r);
       if (s) c = s;
     }
     push(d, c);
   }
 }
 
-static void *writer(void *arg) {
-  struct pipe_dir *d = arg;
+static void* writer(void* arg) {
+  struct pipe_dir* d = arg;
   int broken = 0;
   for (;;) {
     pthread_mutex_lock(&d->mu);
-    while (!d->head) pthread_cond_wait(&d->cv, &d->mu);
-    struct chunk *c = d->head;
+    while (!d->head)
+      pthread_cond_wait(&d->cv, &d->mu);
+    struct chunk* c = d->head;
     d->head = c->next;
     if (!d->head) d->tail = NULL;
     d->queued -= (long)c->len;
@@ -139,7 +142,7 @@ static void *writer(void *arg) {
   pthread_cond_broadcast(&d->space);
   pthread_mutex_unlock(&d->mu);
 
-  struct conn *cn = d->conn;
+  struct conn* cn = d->conn;
   pthread_mutex_lock(&cn->mu);
   int last = ++cn->finished == 2;
   pthread_mutex_unlock(&cn->mu);
@@ -153,7 +156,7 @@ static void *writer(void *arg) {
   return NULL;
 }
 
-static void start_dir(struct pipe_dir *d, struct conn *cn, int from, int to) {
+static void start_dir(struct pipe_dir* d, struct conn* cn, int from, int to) {
   d->from = from;
   d->to = to;
   d->conn = cn;
@@ -169,7 +172,7 @@ static void start_dir(struct pipe_dir *d, struct conn *cn, int from, int to) {
   pthread_attr_destroy(&a);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: latency_proxy TARGET_HOST TARGET_PORT DELAY_MS\n");
     return 2;
@@ -189,12 +192,12 @@ int main(int argc, char **argv) {
   struct sockaddr_in sa = {0};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(ls, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(ls, 64) != 0) {
+  if (bind(ls, (struct sockaddr*)&sa, sizeof sa) != 0 || listen(ls, 64) != 0) {
     perror("latency_proxy: bind/listen");
     return 1;
   }
   socklen_t sl = sizeof sa;
-  getsockname(ls, (struct sockaddr *)&sa, &sl);
+  getsockname(ls, (struct sockaddr*)&sa, &sl);
   printf("%d\n", ntohs(sa.sin_port));
   fflush(stdout);
   for (;;) {
@@ -213,7 +216,7 @@ int main(int argc, char **argv) {
     }
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct conn *cn = calloc(1, sizeof *cn);
+    struct conn* cn = calloc(1, sizeof *cn);
     pthread_mutex_init(&cn->mu, NULL);
     start_dir(&cn->up, cn, c, s);   /* client -> server */
     start_dir(&cn->down, cn, s, c); /* server -> client */
