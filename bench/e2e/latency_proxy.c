@@ -12,6 +12,10 @@
  * bandwidth; the queue is bounded only by a generous cap (256 MiB) against
  * runaway memory. An end of stream is passed on (shutdown) after the same
  * delay. Runs until killed.
+ *
+ * Not modelled: the TCP handshake (the client's connect() to the proxy returns
+ * at once), so a connection costs every client the same one round trip less
+ * than on a real link of that latency.
  */
 #define _GNU_SOURCE
 #include <errno.h>
