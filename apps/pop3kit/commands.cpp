@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <string>
-#include <unordered_map>
 
 #include "args.hpp"
 #include "exit_codes.hpp"
@@ -74,28 +73,15 @@ int run_list(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "list");
   Client client = open_session(url, inv.global, plan);
-  auto list = client.list();
+  // LIST and UIDL together (pipelined when the server allows). UIDL is
+  // optional (RFC 1939 §7): refused, the listing has no UIDs.
+  auto list = client.list_with_uidl();
   if (!list) throw failure_from(list.error());
-
-  // UIDL is optional (RFC 1939 §7): probe it rather than trust CAPA, and on
-  // -ERR print the listing without UIDs. Any other failure (connection lost,
-  // protocol violation) is a real error.
-  std::unordered_map<std::uint64_t, std::string> uids;
-  auto uidl = client.uidl();
-  if (uidl) {
-    uids.reserve(uidl->size());
-    for (auto& u : *uidl)
-      uids.emplace(u.number, std::move(u.uid));
-  } else if (!is_server_refusal(uidl.error()) || !client.connected()) {
-    throw failure_from(uidl.error());
-  }
-
   std::string out;
   for (const auto& m : *list) {
     // UIDs are 0x21-0x7E by the engine's checks: safe to print as they are.
-    const auto it = uids.find(m.number);
-    if (it != uids.end()) {
-      out += fmt::format("{} {} {}\n", m.number, m.size, it->second);
+    if (!m.uid.empty()) {
+      out += fmt::format("{} {} {}\n", m.number, m.size, m.uid);
     } else {
       out += fmt::format("{} {}\n", m.number, m.size);
     }
@@ -107,8 +93,17 @@ int run_list(const Invocation& inv) {
 
 int run_retr(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
-  const std::uint64_t number = parse_message_number(inv.numbers.at(0));
+  if (inv.output_dir.empty() && (inv.all || inv.numbers.size() != 1)) {
+    throw Failure(exit_code::usage,
+                  "several messages need a directory: add -o DIR (one file per message)");
+  }
+  if (!inv.all) (void)parse_message_numbers(inv.numbers);  // usage errors before connecting
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "retr");
+  if (!inv.output_dir.empty()) {
+    Client many = open_session(url, inv.global, plan);
+    return run_retr_many(inv, many);
+  }
+  const std::uint64_t number = parse_message_number(inv.numbers.at(0));
   Client client = open_session(url, inv.global, plan);
   stream_to_stdout([&](const Sink& sink) { return client.retrieve(number, sink); });
   finish_read_only(client);

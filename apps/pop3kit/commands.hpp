@@ -14,6 +14,9 @@ struct Invocation {
   std::string url;
   std::vector<std::string> numbers;  ///< retr/top: one; dele: one or more.
   std::string lines;                 ///< top: line count.
+  bool all = false;                  ///< retr: every message ("all").
+  std::string output_dir;            ///< retr -o DIR: one file per message.
+  bool name_by_uid = true;           ///< retr --name: files named by UID (else number).
 };
 
 // Each runs one subcommand and returns its exit code (0); failures are
@@ -24,5 +27,7 @@ int run_list(const Invocation& inv);
 int run_retr(const Invocation& inv);
 int run_top(const Invocation& inv);
 int run_dele(const Invocation& inv);
+/// retr with -o DIR (several numbers or "all"): pipelined, one file each.
+int run_retr_many(const Invocation& inv, Client& client);
 
 }  // namespace pop3kit::cli

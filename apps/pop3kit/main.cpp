@@ -94,9 +94,19 @@ int run(int argc, char** argv) {
   add_command(app, "stat", "Print the message count and total size: COUNT SIZE", inv);
   add_command(app, "list", "One line per message: NUMBER SIZE [UID] (UID when UIDL works)", inv);
   std::string number;
-  add_command(app, "retr", "Write message N to stdout, byte for byte (CRLF line ends)", inv)
-      ->add_option("N", number, "Message number (from 1)")
-      ->required();
+  auto* retr = add_command(
+      app, "retr",
+      "Write message N to stdout, byte for byte (CRLF line ends); with -o DIR, messages "
+      "N... or all, one file each",
+      inv);
+  retr->add_option("N", inv.numbers, "Message numbers (from 1), or all")->required();
+  retr->add_option("-o,--output", inv.output_dir,
+                   "Directory for the messages (created if missing), one file per message "
+                   "named by its UID (or number)");
+  retr->add_option_function<std::string>(
+          "--name", [&inv](const std::string& v) { inv.name_by_uid = v == "uid"; },
+          "File names: uid (default, when every message has a distinct UID) or number")
+      ->check(CLI::IsMember({"uid", "number"}));
   auto* top = add_command(app, "top", "Write the headers and first LINES body lines of N", inv);
   top->add_option("N", number, "Message number (from 1)")->required();
   top->add_option("LINES", inv.lines, "Number of body lines")->required();
@@ -116,9 +126,13 @@ int run(int argc, char** argv) {
   if (inv.global.ipv4_only && inv.global.ipv6_only) {
     throw Failure(exit_code::usage, "-4 and -6 exclude each other (see pop3kit --help)");
   }
-  if (!number.empty()) inv.numbers.push_back(number);
-
   const std::string name = app.get_subcommands().front()->get_name();
+  if (!number.empty()) inv.numbers.push_back(number);
+  if (name == "retr" && inv.numbers.size() == 1 && inv.numbers.front() == "all") {
+    inv.all = true;
+    inv.numbers.clear();
+  }
+
   if (name == "capa") return run_capa(inv);
   if (name == "stat") return run_stat(inv);
   if (name == "list") return run_list(inv);

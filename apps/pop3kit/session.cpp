@@ -83,6 +83,9 @@ Client open_session(const PopUrl& url, const GlobalOptions& options, const Login
 
   Client client(client_options(options));
   if (auto r = client.connect(url.host, url.port); !r) throw failure_from(r.error());
+  // CAPA first: it tells whether commands may be pipelined (USER and PASS
+  // then go out together). A server without CAPA is still usable.
+  if (auto caps = client.capa(); !caps && !client.connected()) throw failure_from(caps.error());
   if (plan.login) {
     LoginOptions login;
     login.method = plan.method;

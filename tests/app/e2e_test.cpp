@@ -6,9 +6,12 @@
 // independent of pop3kit, asks Dovecot directly where no model is needed
 // (UIDs, TOP).
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <filesystem>
+#include <fstream>
 
 #include <algorithm>
 #include <memory>
@@ -183,6 +186,61 @@ TEST_F(PopCommandTest, RetrIsByteExact) {
   const RunResult r =
       run_pop3kit({"retr", url("alice"), "1", "--allow-plaintext"}, password("alice-secret"));
   EXPECT_EQ(r.out, kMsg1);
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// retr all -o DIR: every message (pipelined), one file each, named by UID,
+// byte for byte what the server sends.
+TEST_F(PopCommandTest, RetrAllIntoDirectory) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("pop3kit-retr-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const RunResult r =
+      run_pop3kit({"retr", url("alice"), "all", "-o", dir.string(), "--allow-plaintext"},
+                  password("alice-secret"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = raw("alice", "alice-secret");
+  const auto uidl = split_lines(c->command("UIDL").empty() ? "" : c->multiline(), "\r\n");
+  ASSERT_EQ(uidl.size(), 3u);
+  for (int n = 1; n <= 3; ++n) {
+    const std::string uid = uidl[n - 1].substr(uidl[n - 1].find(' ') + 1);
+    ASSERT_EQ(c->command("RETR " + std::to_string(n)).rfind("+OK", 0), 0u);
+    EXPECT_EQ(read_file(dir / uid), c->multiline()) << "message " << n;
+  }
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(e.path().extension(), "") << e.path();  // no .part left behind
+    ++files;
+  }
+  EXPECT_EQ(files, 3u);
+  EXPECT_NE(r.out.find("retrieved 3 of 3 message(s)"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+// A message the server refuses is reported; the others are stored.
+TEST_F(PopCommandTest, RetrSeveralWithOneMissing) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("pop3kit-retr9-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const RunResult r = run_pop3kit({"retr", url("alice"), "1", "9", "3", "-o", dir.string(),
+                                   "--name", "number", "--allow-plaintext"},
+                                  password("alice-secret"));
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("RETR 9"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir / "1"), kMsg1);
+  EXPECT_TRUE(std::filesystem::exists(dir / "3"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "9"));
+  std::filesystem::remove_all(dir);
+  // Several numbers without -o: a usage error, before connecting.
+  EXPECT_EQ(
+      run_pop3kit({"retr", url("alice"), "1", "2", "--allow-plaintext"}, password("alice-secret"))
+          .exit_code,
+      64);
 }
 
 TEST_F(PopCommandTest, Top) {
