@@ -45,7 +45,11 @@ int run_capa(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::optional, "capa");
   Client client = open_session(url, inv.global, plan);
-  auto caps = client.capa();
+  // open_session asked CAPA before login; after login ask again, since
+  // servers may show more then.
+  auto caps = plan.login || client.capabilities().entries.empty()
+                  ? client.capa()
+                  : Result<Capabilities>(client.capabilities());
   if (!caps) throw failure_from(caps.error());
   std::string out;
   for (const auto& e : caps->entries) {

@@ -14,12 +14,15 @@ namespace pop3kit::test {
 namespace {
 
 const Step kGreeting{"", "+OK POP3 ready\r\n"};
+// pop3kit asks CAPA before logging in; these servers have none (so no
+// pipelining and no second CAPA after login).
+const Step kCapa{"CAPA", "-ERR not supported\r\n"};
 const Step kUser{"USER alice", "+OK\r\n"};
 const Step kPass{"PASS secret", "+OK logged in\r\n"};
 
 // Greeting and USER/PASS, then `rest`.
 std::vector<Step> logged_in(std::vector<Step> rest) {
-  std::vector<Step> s{kGreeting, kUser, kPass};
+  std::vector<Step> s{kGreeting, kCapa, kUser, kPass};
   s.insert(s.end(), rest.begin(), rest.end());
   return s;
 }
@@ -124,7 +127,7 @@ TEST(Scripted, DeleDuplicatesAreSentOnce) {
 TEST(Scripted, TemporaryLoginRefusalsAre75) {
   for (const char* answer : {"-ERR [IN-USE] mailbox locked\r\n", "-ERR [LOGIN-DELAY] wait\r\n",
                              "-ERR [SYS/TEMP] try later\r\n"}) {
-    ScriptedServer s({kGreeting, kUser, {"PASS secret", answer}});
+    ScriptedServer s({kGreeting, kCapa, kUser, {"PASS secret", answer}});
     const RunResult r = run({"stat", url(s), "--allow-plaintext"});
     EXPECT_EQ(r.exit_code, 75) << answer << r.err;
     expect_one_error_line(r);
@@ -132,7 +135,7 @@ TEST(Scripted, TemporaryLoginRefusalsAre75) {
 }
 
 TEST(Scripted, RefusedUserIs77) {
-  ScriptedServer s({kGreeting, {"USER alice", "-ERR [AUTH] no such user\r\n"}});
+  ScriptedServer s({kGreeting, kCapa, {"USER alice", "-ERR [AUTH] no such user\r\n"}});
   const RunResult r = run({"stat", url(s), "--allow-plaintext"});
   EXPECT_EQ(r.exit_code, 77) << r.err;
   expect_one_error_line(r);
@@ -163,7 +166,7 @@ TEST(Scripted, SilentServerTimesOut) {
 }
 
 TEST(Scripted, ApopWithoutTimestampDoesNotFallBack) {
-  ScriptedServer s(std::vector<Step>{kGreeting});
+  ScriptedServer s(std::vector<Step>{kGreeting, kCapa});
   const RunResult r = run({"stat", url(s, "alice;auth=+APOP")});
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
