@@ -1,12 +1,15 @@
 /* floor — the server's own limit for the end-to-end benchmark.
  *
- *   floor HOST PORT USER N        (password in the environment: FLOOR_PASSWORD)
+ *   floor HOST PORT USER N [OUTDIR]   (password in the environment: FLOOR_PASSWORD)
  *
  * Logs in with USER/PASS, sends RETR 1..N in one go (non-blocking, written as
  * fast as the socket takes it while reading), reads and discards everything,
  * counting "\r\n.\r\n" terminators across reads until it has seen N of them,
  * then QUIT. No parsing beyond that, no storage. Prints "N BYTES" (BYTES =
  * bytes of the RETR responses on the wire, status lines included) on stdout.
+ * With OUTDIR (the "floor+files" reference), each raw response is also written
+ * to OUTDIR/1..N (open, write, close; no parsing, no rename, no fsync): the
+ * server's limit plus this machine's cost of creating one file per message.
  * Exits non-zero on any error or -ERR.
  */
 #define _GNU_SOURCE
@@ -64,6 +67,18 @@ static void write_all(const char* p, size_t n) {
   }
 }
 
+static void write_file(int f, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(f, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      die("write to file");
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
 static void command(const char* cmd, const char* shown) {
   char line[1024];
   write_all(cmd, strlen(cmd));
@@ -76,8 +91,8 @@ static void command(const char* cmd, const char* shown) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: FLOOR_PASSWORD=... floor HOST PORT USER N\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: FLOOR_PASSWORD=... floor HOST PORT USER N [OUTDIR]\n");
     return 2;
   }
   const char* pass = getenv("FLOOR_PASSWORD");
@@ -131,10 +146,14 @@ int main(int argc, char** argv) {
   int at_start = 1; /* next byte starts a response */
   unsigned long long bytes = 0;
   size_t cpos = 0;
+  const char* outdir = argc == 6 ? argv[5] : NULL;
+  int out = -1;   /* file of the current message (OUTDIR only) */
+  size_t seg = 0; /* start of the current message's bytes in rbuf */
 
   /* Bytes already buffered after the PASS answer belong to RETR 1 (none in
    * practice, the server has not seen RETR yet). */
   for (;;) {
+    seg = rpos;
     while (rpos < rlen && seen < n) {
       /* Fast path: skip to the next '\r' when nothing is matched. */
       if (state == 0 && !at_start) {
@@ -156,10 +175,22 @@ int main(int argc, char** argv) {
           return 1;
         }
         at_start = 0;
+        if (outdir) {
+          char path[4096];
+          snprintf(path, sizeof path, "%s/%ld", outdir, seen + 1);
+          out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+          if (out < 0) die(path);
+          seg = rpos - 1;
+        }
         continue;
       }
       if (c == pat[state]) {
         if (++state == 5) {
+          if (out >= 0) {
+            write_file(out, rbuf + seg, rpos - seg);
+            close(out);
+            out = -1;
+          }
           seen++;
           state = 0;
           at_start = 1;
@@ -168,6 +199,7 @@ int main(int argc, char** argv) {
         state = c == '\r' ? 1 : 0;
       }
     }
+    if (out >= 0) write_file(out, rbuf + seg, rpos - seg);
     if (seen >= n) break;
     struct pollfd p = {fd, POLLIN | (cpos < clen ? POLLOUT : 0), 0};
     if (poll(&p, 1, 60000) <= 0) {

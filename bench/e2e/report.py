@@ -9,7 +9,7 @@ import os
 import statistics
 import sys
 
-ORDER = ["floor", "pop3kit", "mpop", "curl", "poplib", "pop3kit-retr1"]
+ORDER = ["floor", "floor+files", "pop3kit", "mpop", "curl", "poplib", "pop3kit-retr1"]
 TARGET_RATIO = 1.3
 TARGET_RSS_MB = 16.0
 
