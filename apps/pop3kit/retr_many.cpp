@@ -56,19 +56,20 @@ class DirectoryWriter final : public MessageHandler {
     return fd_ < 0 ? last_error() : std::error_code{};
   }
 
+  // Chunks end at every dot-stuffed line, so a message full of lines that
+  // start with "." comes in many small pieces: gather them and write in
+  // large blocks (one write for most messages).
   std::error_code data(std::uint64_t, std::string_view chunk) override {
-    while (!chunk.empty()) {
-      const ssize_t n = ::write(fd_, chunk.data(), chunk.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return last_error();
-      }
-      chunk.remove_prefix(static_cast<std::size_t>(n));
+    if (buffer_.size() + chunk.size() > kBlock) {
+      if (auto ec = flush()) return ec;
+      if (chunk.size() >= kBlock) return write_all(chunk);
     }
+    buffer_.append(chunk);
     return {};
   }
 
   std::error_code end(std::uint64_t, std::uint64_t octets) override {
+    if (auto ec = flush()) return ec;
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0 || ::rename(part_.c_str(), final_.c_str()) != 0) {
@@ -93,7 +94,28 @@ class DirectoryWriter final : public MessageHandler {
   const Error& first_failure() const { return first_failure_; }
 
  private:
+  static constexpr std::size_t kBlock = 256 * 1024;
+
+  std::error_code write_all(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return last_error();
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+  }
+
+  std::error_code flush() {
+    const auto ec = write_all(buffer_);
+    buffer_.clear();
+    return ec;
+  }
+
   void discard() {
+    buffer_.clear();
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -104,6 +126,7 @@ class DirectoryWriter final : public MessageHandler {
   std::string dir_;
   std::map<std::uint64_t, std::string> names_;
   std::string final_, part_;
+  std::string buffer_;
   int fd_ = -1;
   std::uint64_t stored_ = 0, octets_ = 0;
   std::set<std::uint64_t> failures_;
