@@ -2,6 +2,9 @@
 // helpers to log in and collect messages.
 #pragma once
 
+#include <chrono>
+#include <thread>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +53,17 @@ class DovecotTest : public ::testing::Test {
   }
 
   static test::DovecotServer& server() { return *server_; }
+
+  /// True once Dovecot's log shows `needle`. Its login process writes through
+  /// a separate log process, so a line can come a moment after the session
+  /// it describes ended: look for up to 5 s.
+  static bool log_shows(const std::string& needle) {
+    for (int i = 0; i < 100; ++i) {
+      if (server_->log_tail(200).find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
   static std::uint16_t port() { return server_->port(); }
 
   /// A client connected to the sandbox; fails the test if it cannot connect.
