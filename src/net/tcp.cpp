@@ -13,20 +13,17 @@
 
 #include "pop3kit/text.hpp"
 #include "pop3kit/transport.hpp"
+#include "wait.hpp"
 
 namespace pop3kit::net {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
+using detail::duration_text;
+using detail::wait_until;
 
 std::string errno_text(int err) {
   return std::strerror(err);
-}
-
-std::string seconds_text(std::chrono::milliseconds ms) {
-  const auto s = ms.count() / 1000;
-  const auto rest = ms.count() % 1000;
-  return rest == 0 ? std::to_string(s) + " s" : std::to_string(ms.count()) + " ms";
 }
 
 std::string address_text(const sockaddr* sa, std::uint16_t port) {
@@ -37,19 +34,6 @@ std::string address_text(const sockaddr* sa, std::uint16_t port) {
   }
   inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, host, sizeof host);
   return std::string(host) + ":" + std::to_string(port);
-}
-
-// Waits for `events` on fd until `deadline`. Returns 1 ready, 0 timed out, -1 error (errno).
-int wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return 0;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, left > 1'000'000'000 ? 1'000'000'000 : static_cast<int>(left));
-    if (r < 0 && errno == EINTR) continue;
-    return r;
-  }
 }
 
 Error io_failure(int err, const char* what, const std::string& peer) {
@@ -94,9 +78,10 @@ Result<std::size_t> TcpTransport::read_some(std::span<char> buf,
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return io_failure(errno, "reading from", peer_);
-    const int r = wait_for(fd_, POLLIN, deadline);
+    const int r = wait_until(fd_, POLLIN, deadline);
     if (r == 0) {
-      return Error(errc::timed_out, "no answer from " + peer_ + " within " + seconds_text(timeout));
+      return Error(errc::timed_out,
+                   "no answer from " + peer_ + " within " + duration_text(timeout));
     }
     if (r < 0) return io_failure(errno, "waiting for", peer_);
   }
@@ -111,10 +96,10 @@ Result<std::size_t> TcpTransport::write_some(std::string_view data,
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return io_failure(errno, "writing to", peer_);
-    const int r = wait_for(fd_, POLLOUT, deadline);
+    const int r = wait_until(fd_, POLLOUT, deadline);
     if (r == 0) {
       return Error(errc::timed_out,
-                   "could not write to " + peer_ + " within " + seconds_text(timeout));
+                   "could not write to " + peer_ + " within " + duration_text(timeout));
     }
     if (r < 0) return io_failure(errno, "waiting for", peer_);
   }
@@ -157,11 +142,11 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        const int r = wait_for(fd, POLLOUT, Clock::now() + timeout);
+        const int r = wait_until(fd, POLLOUT, Clock::now() + timeout);
         if (r == 0) {
           ::close(fd);
           last = Error(errc::timed_out,
-                       "connecting to " + peer + " timed out after " + seconds_text(timeout));
+                       "connecting to " + peer + " timed out after " + duration_text(timeout));
           continue;
         }
         socklen_t len = sizeof err;

@@ -14,11 +14,12 @@
 #include <cstring>
 
 #include "pop3kit/text.hpp"
+#include "wait.hpp"
 
 namespace pop3kit::net {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
 
 struct SslCtxFree {
   void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
@@ -131,19 +132,9 @@ std::string verify_reason(long code, const CertificateInfo& info, std::string_vi
   }
 }
 
-// Waits until the socket is ready for what OpenSSL asked. 1 ready, 0 timed
-// out, -1 error.
+// Waits until the socket is ready for what OpenSSL asked.
 int wait_for(int fd, int ssl_error, Clock::time_point deadline) {
-  const short events = ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return 0;
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1'000'000'000)));
-    if (r < 0 && errno == EINTR) continue;
-    return r;
-  }
+  return detail::wait_until(fd, ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline);
 }
 
 // OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when the
@@ -336,8 +327,8 @@ Result<std::size_t> TlsTransport::read_some(std::span<char> buf,
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       const int w = wait_for(impl_->tcp->native_handle(), err, deadline);
       if (w == 0) {
-        return Error(errc::timed_out, "no answer from " + impl_->peer + " within " +
-                                          std::to_string(timeout.count()) + " ms");
+        return Error(errc::timed_out,
+                     "no answer from " + impl_->peer + " within " + detail::duration_text(timeout));
       }
       if (w < 0) return Error(errc::io_error, "reading: " + std::string(std::strerror(errno)));
       continue;
@@ -368,7 +359,7 @@ Result<std::size_t> TlsTransport::write_some(std::string_view data,
       const int w = wait_for(impl_->tcp->native_handle(), err, deadline);
       if (w == 0) {
         return Error(errc::timed_out, "could not write to " + impl_->peer + " within " +
-                                          std::to_string(timeout.count()) + " ms");
+                                          detail::duration_text(timeout));
       }
       if (w < 0) return Error(errc::io_error, "writing: " + std::string(std::strerror(errno)));
       continue;
