@@ -69,6 +69,7 @@ LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed 
 
 ClientOptions client_options(const GlobalOptions& options) {
   ClientOptions out;
+  out.security = Security::plain;
   if (options.timeout) out.io_timeout = to_ms(*options.timeout);
   if (options.connect_timeout) out.connect_timeout = to_ms(*options.connect_timeout);
   if (options.ipv4_only) out.family = net::Family::ipv4;

@@ -41,9 +41,10 @@ enum class Security : std::uint8_t {
 };
 
 struct ClientOptions {
-  /// Connection protection for connect(host, port). The library's default is
-  /// plain for now; the `pop3kit` command chooses starttls for pop:// URLs.
-  Security security = Security::plain;
+  /// Connection protection for connect(host, port). Secure by default: STLS
+  /// is required, and a server without it fails before any credential is
+  /// sent. Plain TCP only when asked for here in so many words.
+  Security security = Security::starttls;
   /// Certificate checks and client certificate for tls and starttls.
   net::TlsOptions tls;
   /// Deadline for each TCP handshake attempt.

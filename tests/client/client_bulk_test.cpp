@@ -38,6 +38,7 @@ const std::string kCapaPlain = "+OK\r\nUSER\r\nUIDL\r\n.\r\n";
 
 Client session(const ScriptServer& server) {
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   Client c(o);
   auto r = c.connect("127.0.0.1", server.port());
@@ -120,6 +121,7 @@ TEST(ClientCapa, AskedAgainAfterLogin) {
                                "SASL PLAIN  XOAUTH2\r\n.\r\n"),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   Client c(o);
   ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
@@ -149,6 +151,7 @@ TEST(ClientCapa, Utf8OnlyWhenAdvertised) {
                        S::expect("CAPA"), S::send("+OK\r\nUTF8 USER\r\n.\r\n"), S::expect("UTF8"),
                        S::send("+OK\r\n"), S::wait_close()});
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   Client c(o);
   ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
@@ -200,6 +203,7 @@ TEST(ClientBulk, ListWithoutUidl) {
                        S::expect("LIST"), S::send("+OK\r\n1 10\r\n.\r\n"), S::expect("UIDL"),
                        S::send("-ERR not supported\r\n"), S::wait_close()});
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   Client c(o);
   ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
@@ -219,6 +223,7 @@ TEST(ClientCapa, MissingTopAndUidlSaidClearly) {
                        S::send("-ERR unknown command\r\n"), S::expect("RETR 1"),
                        S::send("+OK\r\nx\r\n.\r\n"), S::wait_close()});
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   Client c(o);
   ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());

@@ -14,6 +14,7 @@ using S = ScriptServer;
 
 ClientOptions quick() {
   ClientOptions o;
+  o.security = Security::plain;
   o.connect_timeout = 5s;
   o.io_timeout = 5s;
   return o;

@@ -18,6 +18,7 @@ const char* kCapa = "+OK\r\nUSER\r\nSASL PLAIN LOGIN SCRAM-SHA-256 XOAUTH2 OAUTH
 
 Client connected(const ScriptServer& server, bool plaintext_ok = true) {
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   o.allow_plaintext_password = plaintext_ok;
   Client c(o);
@@ -122,6 +123,7 @@ TEST(ClientSasl, PlusBindsToTheTlsChannel) {
       certs.cert(certs.good), certs.key(certs.good));
   srv = &server;
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   o.security = Security::tls;
   o.tls.ca_file = certs.ca;

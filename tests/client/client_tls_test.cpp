@@ -15,6 +15,7 @@ using S = ScriptServer;
 
 ClientOptions tls_options(Security security) {
   ClientOptions o;
+  o.security = Security::plain;
   o.io_timeout = 5s;
   o.security = security;
   o.tls.ca_file = TestCerts::get().ca;
@@ -180,6 +181,19 @@ TEST(ClientStls, StlsMissingFromCapaIsAHardFailure) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::tls_unavailable);
   EXPECT_NE(r.error().message.find("does not offer STLS"), std::string::npos);
+  expect_nothing_secret(server);
+}
+
+TEST(ClientStls, DefaultOptionsRequireStls) {
+  // Secure by default: a Client built with no options refuses a server that
+  // cannot do STLS, before anything secret is sent.
+  ScriptServer server(
+      {S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"), S::wait_close()});
+  Client c;
+  auto r = c.connect("127.0.0.1", server.port());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::tls_unavailable);
+  EXPECT_FALSE(c.login("u", "p").ok());
   expect_nothing_secret(server);
 }
 

@@ -98,6 +98,7 @@ class BulkTest : public DovecotTest, public ::testing::WithParamInterface<bool> 
   // Logged-in client; pipelined (after CAPA) when the parameter is true.
   std::unique_ptr<Client> session() {
     ClientOptions o;
+    o.security = Security::plain;
     o.pipelining =
         GetParam() ? ClientOptions::Pipelining::automatic : ClientOptions::Pipelining::off;
     o.trace = [this](proto::TraceDirection d, std::string_view line) {
@@ -237,6 +238,7 @@ TEST_P(BulkTest, SmallWindowManyMessages) {
                                     std::string(static_cast<std::size_t>(i) * 50, 'e') + "\r\n");
   }
   ClientOptions o;
+  o.security = Security::plain;
   o.pipelining = GetParam() ? ClientOptions::Pipelining::automatic : ClientOptions::Pipelining::off;
   o.pipeline_window = 64;
   auto c = connect(o);

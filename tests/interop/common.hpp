@@ -66,8 +66,16 @@ class DovecotTest : public ::testing::Test {
   }
   static std::uint16_t port() { return server_->port(); }
 
+  /// Options for the sandbox's plain TCP listener (the library's default is
+  /// starttls).
+  static ClientOptions plain_options() {
+    ClientOptions o;
+    o.security = Security::plain;
+    return o;
+  }
+
   /// A client connected to the sandbox; fails the test if it cannot connect.
-  static std::unique_ptr<Client> connect(ClientOptions options = {}) {
+  static std::unique_ptr<Client> connect(ClientOptions options = plain_options()) {
     auto c = std::make_unique<Client>(std::move(options));
     auto r = c->connect("127.0.0.1", port());
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : describe(r.error()));

@@ -185,7 +185,7 @@ TEST_F(LoginTest, CommandsBeforeLoginAreRefused) {
 
 TEST_F(LoginTest, ConnectByNameAndIpv6) {
   {
-    Client c;
+    Client c(plain_options());
     auto r = c.connect("localhost", port());
     ASSERT_TRUE(r.ok()) << describe(r.error());
     EXPECT_TRUE(c.login(kUser, kPassword).ok());
@@ -196,11 +196,11 @@ TEST_F(LoginTest, ConnectByNameAndIpv6) {
     return std::string((std::istreambuf_iterator<char>(in)), {});
   }();
   if (conf.find("::1") != std::string::npos) {
-    Client c;
+    Client c(plain_options());
     auto r = c.connect("::1", port());
     ASSERT_TRUE(r.ok()) << describe(r.error());
     EXPECT_TRUE(c.login(kUser, kPassword).ok());
-    ClientOptions v6only;
+    ClientOptions v6only = plain_options();
     v6only.family = net::Family::ipv6;
     Client c6(v6only);
     auto r6 = c6.connect("localhost", port());
@@ -213,7 +213,7 @@ TEST_F(LoginTest, ConnectByNameAndIpv6) {
 
 TEST_F(LoginTest, ConnectToClosedPortFails) {
   // Nothing listens on port 1 (tcpmux) on a test machine.
-  Client c;
+  Client c(plain_options());
   auto r = c.connect("127.0.0.1", 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, make_error_code(errc::connect_failed)) << describe(r.error());

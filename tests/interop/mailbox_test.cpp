@@ -156,6 +156,7 @@ TEST_F(MailboxTest, RetrIsByteExactWithSmallReceiveBuffer) {
   for (const auto& s : samples)
     server().add_message(kUser, s.bytes);
   ClientOptions options;
+  options.security = Security::plain;
   options.limits.receive_buffer = 1024;
   auto c = connect(options);
   ASSERT_TRUE(c);
