@@ -5,7 +5,7 @@
 
 #include "pop3kit/client.hpp"
 #include "script_server.hpp"
-#include "test_certs.hpp"
+#include "support/test_certs.hpp"
 
 namespace pop3kit::test {
 namespace {

@@ -1,5 +1,7 @@
 #include "support/dovecot.hpp"
 
+#include "support/test_certs.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -108,8 +110,28 @@ std::string DovecotServer::script() {
   return POP3KIT_DOVECOT_SANDBOX;
 }
 
-std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users,
-                                                    std::string* error) {
+const char* to_string(ServerCert cert) noexcept {
+  switch (cert) {
+    case ServerCert::none:
+      return "none";
+    case ServerCert::good:
+      return "good";
+    case ServerCert::expired:
+      return "expired";
+    case ServerCert::not_yet_valid:
+      return "not_yet_valid";
+    case ServerCert::self_signed:
+      return "self_signed";
+    case ServerCert::wrong_host:
+      return "wrong_host";
+    case ServerCert::unknown_ca:
+      return "unknown_ca";
+  }
+  return "?";
+}
+
+std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users, std::string* error,
+                                                    ServerCert tls_cert) {
   std::unique_ptr<DovecotServer> server(new DovecotServer);
   try {
     const fs::path top = make_temp_dir();
@@ -119,6 +141,15 @@ std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users,
     for (const auto& u : users) {
       args.emplace_back("--user");
       args.push_back(u.name + ":" + u.password);
+    }
+    const bool tls = tls_cert != ServerCert::none;
+    if (tls) {
+      // The script copies the certificate and key into the sandbox.
+      const TestCerts& certs = TestCerts::get();
+      const std::string name = to_string(tls_cert);
+      args.emplace_back("--tls");
+      args.push_back(certs.cert(name));
+      args.push_back(certs.key(name));
     }
     const RunResult r = run(args);
     if (r.status != 0) {
@@ -132,9 +163,13 @@ std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users,
       server->dir_.clear();
       return nullptr;
     }
-    const std::string port = last_line(r.output);
-    const unsigned long p = std::strtoul(port.c_str(), nullptr, 10);
-    if (p == 0 || p > 65535) {
+    // "PORT", or "PORT TLS_PORT" with --tls.
+    std::istringstream ports(last_line(r.output));
+    unsigned long p = 0;
+    unsigned long tp = 0;
+    ports >> p;
+    if (tls) ports >> tp;
+    if (p == 0 || p > 65535 || (tls && (tp == 0 || tp > 65535))) {
       if (error != nullptr) *error = "dovecot-sandbox start printed no port:\n" + r.output;
       run({"/bin/bash", script(), "stop", server->dir_.string()});
       std::error_code ec;
@@ -143,7 +178,16 @@ std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users,
       return nullptr;
     }
     server->port_ = static_cast<std::uint16_t>(p);
+    server->tls_port_ = static_cast<std::uint16_t>(tp);
+    server->cert_ = tls_cert;
     server->running_ = true;
+    if (tls) {
+      // Next to the served certificate, so that everything a client needs
+      // lives (and is removed) with the sandbox.
+      const TestCerts& certs = TestCerts::get();
+      fs::copy_file(certs.ca, server->ca_file(), fs::copy_options::overwrite_existing);
+      fs::copy_file(certs.other_ca, server->other_ca_file(), fs::copy_options::overwrite_existing);
+    }
 
     // Watchdog: a separate session that waits for EOF on a pipe. If this
     // process dies without the destructor, the pipe closes and the watchdog
@@ -219,6 +263,18 @@ void DovecotServer::stop() noexcept {
          dir_.string()});
   } catch (...) {
   }
+}
+
+fs::path DovecotServer::ca_file() const {
+  return cert_ == ServerCert::none ? fs::path() : dir_ / "tls" / "ca.pem";
+}
+
+fs::path DovecotServer::other_ca_file() const {
+  return cert_ == ServerCert::none ? fs::path() : dir_ / "tls" / "other-ca.pem";
+}
+
+fs::path DovecotServer::cert_file() const {
+  return cert_ == ServerCert::none ? fs::path() : dir_ / "tls" / "server.pem";
 }
 
 fs::path DovecotServer::maildir(std::string_view user) const {

@@ -6,6 +6,12 @@
 // server and removes the directory too if the test process dies without
 // running the destructor (crash, abort, ctest timeout).
 //
+// With a ServerCert other than none the server also speaks TLS: STLS on port() and
+// implicit TLS on tls_port(), with a certificate made by TestCerts (good or
+// deliberately bad). The PEM files it needs to be trusted (the test CA, the
+// CA of the "unknown" authority, the served certificate) are copied into
+// dir()/tls, so a test, or a command it runs, can name them as files.
+//
 // Tests must not skip when Dovecot cannot start: DovecotServer::start()
 // returns the reason (with the tail of Dovecot's log) and the test fails.
 #pragma once
@@ -24,17 +30,44 @@ struct MailUser {
   std::string password;
 };
 
+/// The certificate a sandbox serves (TestCerts names them the same way).
+enum class ServerCert {
+  none,           ///< No TLS at all: ssl = no, no STLS, no TLS port.
+  good,           ///< localhost, 127.0.0.1, ::1; issued by the test CA.
+  expired,        ///< By the test CA, expired yesterday.
+  not_yet_valid,  ///< By the test CA, valid from 30 days on.
+  self_signed,    ///< localhost, signed by its own key.
+  wrong_host,     ///< By the test CA for mail.example.org and *.example.org.
+  unknown_ca,     ///< localhost, issued by another CA (other_ca_file()).
+};
+
+/// TestCerts' name of `cert` ("good", "expired", ...); "none" for none.
+const char* to_string(ServerCert cert) noexcept;
+
 class DovecotServer {
  public:
   /// Starts a server with `users` (default: demo / demo-password). On failure
-  /// returns nullptr and sets `*error` to a message with the log tail.
-  static std::unique_ptr<DovecotServer> start(std::vector<MailUser> users, std::string* error);
+  /// returns nullptr and sets `*error` to a message with the log tail. Any
+  /// `tls` but none turns TLS on, serving that certificate.
+  static std::unique_ptr<DovecotServer> start(std::vector<MailUser> users, std::string* error,
+                                              ServerCert tls = ServerCert::none);
 
   ~DovecotServer();
   DovecotServer(const DovecotServer&) = delete;
   DovecotServer& operator=(const DovecotServer&) = delete;
 
+  /// The plain POP3 port (offers STLS when TLS is on).
   std::uint16_t port() const noexcept { return port_; }
+  /// The implicit TLS (pop3s) port; 0 without TLS.
+  std::uint16_t tls_port() const noexcept { return tls_port_; }
+  /// The certificate served, ServerCert::none without TLS.
+  ServerCert server_cert() const noexcept { return cert_; }
+  /// PEM files in dir()/tls (empty paths without TLS): the test CA, which
+  /// issued good, expired, not_yet_valid and wrong_host; the CA that issued
+  /// unknown_ca; and the certificate the server presents.
+  std::filesystem::path ca_file() const;
+  std::filesystem::path other_ca_file() const;
+  std::filesystem::path cert_file() const;
   /// The sandbox directory (config, log, maildirs).
   const std::filesystem::path& dir() const noexcept { return dir_; }
   /// USER's Maildir.
@@ -66,6 +99,8 @@ class DovecotServer {
 
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
+  ServerCert cert_ = ServerCert::none;
   int watchdog_fd_ = -1;  // write end of the watchdog's pipe
   int watchdog_pid_ = -1;
   bool running_ = false;

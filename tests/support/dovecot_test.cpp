@@ -144,6 +144,48 @@ TEST(DovecotFixture, DefaultUserAndCleanStop) {
   EXPECT_FALSE(fs::exists(dir));
 }
 
+TEST_F(DovecotFixtureTest, NoTlsUnlessAskedFor) {
+  EXPECT_EQ(server_->tls_port(), 0);
+  EXPECT_EQ(server_->server_cert(), ServerCert::none);
+  EXPECT_TRUE(server_->ca_file().empty());
+  RawPop3 c(server_->port());
+  c.line();
+  ASSERT_EQ(c.command("CAPA").rfind("+OK", 0), 0u);
+  EXPECT_EQ(c.multiline().find("STLS"), std::string::npos);
+}
+
+// The TLS sessions themselves are tested with the library
+// (tests/interop/tls_test.cpp); here only what the fixture promises.
+TEST(DovecotFixture, TlsOffersStlsAndAnImplicitTlsPort) {
+  std::string error;
+  auto server = DovecotServer::start({}, &error, ServerCert::good);
+  ASSERT_NE(server, nullptr) << error;
+  EXPECT_NE(server->tls_port(), 0);
+  EXPECT_NE(server->tls_port(), server->port());
+  EXPECT_EQ(server->server_cert(), ServerCert::good);
+  for (const fs::path& f : {server->ca_file(), server->other_ca_file(), server->cert_file()}) {
+    EXPECT_EQ(f.parent_path(), server->dir() / "tls");
+    EXPECT_TRUE(fs::is_regular_file(f)) << f;
+  }
+  std::ifstream port_file(server->dir() / "tls-port");
+  unsigned port = 0;
+  port_file >> port;
+  EXPECT_EQ(port, server->tls_port());
+  {
+    // Plain text still works on the plain port, beside STLS.
+    RawPop3 c(server->port());
+    c.line();
+    ASSERT_EQ(c.command("CAPA").rfind("+OK", 0), 0u);
+    EXPECT_NE(c.multiline().find("STLS"), std::string::npos);
+    c.command("USER demo");
+    EXPECT_EQ(c.command("PASS demo-password").rfind("+OK", 0), 0u) << server->log_tail();
+  }
+  // The TLS port expects a handshake, not a greeting: a plain client hears
+  // nothing before it speaks.
+  RawPop3 t(server->tls_port(), 300);
+  EXPECT_THROW(t.line(), std::runtime_error);
+}
+
 TEST(DovecotFixture, BadUserSpecFailsWithMessage) {
   std::string error;
   auto server = DovecotServer::start({{"bad name", "x"}}, &error);

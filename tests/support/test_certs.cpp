@@ -1,4 +1,4 @@
-#include "test_certs.hpp"
+#include "support/test_certs.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -6,7 +6,9 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 
 namespace pop3kit::test {
@@ -79,8 +81,12 @@ void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
 
 TestCerts make() {
   TestCerts t;
-  char tmpl[] = "/tmp/pop3kit-certs.XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  // Below $TMPDIR like the Dovecot sandboxes, so that a CI run that points
+  // TMPDIR at its scratch directory finds nothing left elsewhere.
+  std::string tmpl = "/tmp";
+  if (const char* d = std::getenv("TMPDIR"); d != nullptr && *d != '\0') tmpl = d;
+  tmpl += "/pop3kit-certs.XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + tmpl);
   t.dir = tmpl;
   const char* san = "DNS:localhost,IP:127.0.0.1,IP:::1";
   EVP_PKEY* ca_key = new_key();
@@ -125,7 +131,51 @@ TestCerts make() {
   return t;
 }
 
+X509* read_cert(const std::string& pem_file) {
+  FILE* f = std::fopen(pem_file.c_str(), "r");
+  if (f == nullptr) throw std::runtime_error("cannot read " + pem_file);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) throw std::runtime_error("no certificate in " + pem_file);
+  return cert;
+}
+
+std::string hex_pairs(const unsigned char* md, unsigned int n) {
+  static const char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    if (i > 0) out += ':';
+    out += digits[md[i] >> 4];
+    out += digits[md[i] & 0x0f];
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string TestCerts::sha256(const std::string& pem_file) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(read_cert(pem_file), X509_free);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), md, &n) != 1)
+    throw std::runtime_error("X509_digest failed");
+  return hex_pairs(md, n);
+}
+
+std::string TestCerts::spki_sha256(const std::string& pem_file) {
+  // The whole DER SubjectPublicKeyInfo, as RFC 7469 and curl's
+  // --pinnedpubkey hash it (X509_pubkey_digest would hash only the key bits).
+  std::unique_ptr<X509, decltype(&X509_free)> cert(read_cert(pem_file), X509_free);
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
+  if (len <= 0) throw std::runtime_error("i2d_X509_PUBKEY failed");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  const int ok = EVP_Digest(der, static_cast<std::size_t>(len), md, &n, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  if (ok != 1) throw std::runtime_error("EVP_Digest failed");
+  return hex_pairs(md, n);
+}
 
 const TestCerts& TestCerts::get() {
   // Removed with the process, like a fixture's temporary directory.
