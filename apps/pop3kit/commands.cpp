@@ -39,6 +39,17 @@ void stream_to_stdout(Fetch&& fetch) {
   if (!r) throw failure_from(r.error());
 }
 
+// One line per capability, as the server sent it (sanitised).
+std::string format_capabilities(const Capabilities& caps) {
+  std::string out;
+  for (const auto& e : caps.entries) {
+    out += sanitize(e.name, kCapaWidth);
+    if (!e.arguments.empty()) out += ' ' + sanitize(e.arguments, kCapaWidth);
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_capa(const Invocation& inv) {
@@ -52,11 +63,24 @@ int run_capa(const Invocation& inv) {
                   : Result<Capabilities>(client.capabilities());
   if (!caps) throw failure_from(caps.error());
   std::string out;
-  for (const auto& e : caps->entries) {
-    out += sanitize(e.name, kCapaWidth);
-    if (!e.arguments.empty()) out += ' ' + sanitize(e.arguments, kCapaWidth);
-    out += '\n';
+  if (client.tls_active()) {
+    // With TLS the listing comes in sections: what the server said before
+    // STLS (unprotected: an attacker could have changed it), the certificate
+    // (fingerprints in --pin syntax), then the capabilities over TLS.
+    if (!client.capabilities_before_tls().entries.empty()) {
+      out += "# capabilities before STLS (unprotected)\n";
+      out += format_capabilities(client.capabilities_before_tls());
+    }
+    if (const net::CertificateInfo* cert = client.certificate(); cert != nullptr) {
+      out += fmt::format(
+          "# certificate\nsubject: {}\nissuer: {}\nvalid from: {}\nvalid until: {}\n"
+          "fingerprint: cert:{}\nkey fingerprint: spki:{}\n",
+          sanitize(cert->subject, kCapaWidth), sanitize(cert->issuer, kCapaWidth), cert->not_before,
+          cert->not_after, cert->sha256, cert->spki_sha256);
+    }
+    out += plan.login ? "# capabilities over TLS, after login\n" : "# capabilities over TLS\n";
   }
+  out += format_capabilities(*caps);
   print_stdout(out);
   finish_read_only(client);
   return exit_code::ok;

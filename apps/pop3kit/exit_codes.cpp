@@ -16,6 +16,13 @@ int exit_code_for(const Error& error) noexcept {
     case errc::connect_failed:
     case errc::greeting_refused:
       return exit_code::unavailable;
+    // TLS required but not offered, a failed handshake, a rejected
+    // certificate: retrying unchanged will not help, and nothing secret was
+    // sent.
+    case errc::tls_unavailable:
+    case errc::tls_failed:
+    case errc::certificate_invalid:
+      return exit_code::unavailable;
     case errc::timed_out:
     case errc::connection_closed:
     case errc::io_error:
@@ -60,16 +67,17 @@ const char* exit_status_help() noexcept {
          "  0   success\n"
          "  64  usage error: bad option, argument or URL\n"
          "  68  the host name does not resolve\n"
-         "  69  unavailable: connection refused, greeting refused, or the server answered\n"
-         "      -ERR (e.g. RETR of a message that does not exist, a refused DELE)\n"
+         "  69  unavailable: connection refused, greeting refused, no STLS, TLS handshake\n"
+         "      failed, certificate rejected, or the server answered -ERR (e.g. RETR of a\n"
+         "      message that does not exist, a refused DELE)\n"
          "  70  internal error in pop3kit\n"
          "  74  cannot write to standard output (e.g. broken pipe, disk full)\n"
          "  75  temporary failure, try again later: timeout, dropped connection,\n"
          "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY]\n"
          "  76  the server broke the POP3 protocol\n"
          "  77  login refused (wrong user name or password)\n"
-         "  78  configuration: no password, password command failed, a password over\n"
-         "      plain TCP without --allow-plaintext, unsupported SASL mechanism\n";
+         "  78  configuration: no password or token, its command failed, a password over\n"
+         "      plain TCP without --allow-plaintext-password, unsupported SASL mechanism\n";
 }
 
 }  // namespace pop3kit::cli

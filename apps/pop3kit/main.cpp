@@ -27,20 +27,32 @@ const char* const kDescription =
     "pop3kit: talk to a POP3 server.\n"
     "\n"
     "URL is a POP URL (RFC 2384): pop://USER;auth=TYPE@HOST:PORT (pop3:// also works,\n"
-    "default port 110, IPv6 as [::1], %XX escapes in USER). Without ;auth= the login is\n"
-    "USER/PASS; ;auth=* means the same for now; ;auth=+APOP logs in with APOP. SASL\n"
-    "mechanisms (;auth=PLAIN, ...) are not supported yet. Without USER@, capa works\n"
-    "without logging in; the other commands need a user.";
+    "default port 110, IPv6 as [::1], %XX escapes in USER); pops://... (or pop3s://) is\n"
+    "POP3 over implicit TLS, default port 995. Without ;auth= (or with ;auth=*) pop3kit\n"
+    "picks the strongest method the server offers: SCRAM-SHA-256-PLUS, SCRAM-SHA-256,\n"
+    "SCRAM-SHA-1, PLAIN, LOGIN, USER/PASS (or OAUTHBEARER/XOAUTH2 when a token is given).\n"
+    "A named method (;auth=SCRAM-SHA-256, ;auth=+APOP, ;auth=XOAUTH2, ...) is used or the\n"
+    "login fails. Without USER@, capa works without logging in; the other commands need\n"
+    "a user.";
 
 const char* const kFooter =
-    "PASSWORD:\n"
-    "  Never on the command line and never in the URL. pop3kit reads it from the\n"
-    "  environment variable POP3KIT_PASSWORD, or from the first line printed by\n"
-    "  --password-command CMD (run with /bin/sh -c; it wins over the variable).\n"
-    "  pop3kit has no TLS yet: USER/PASS sends the password in clear text, so it\n"
-    "  is refused unless --allow-plaintext is given. APOP sends an MD5 digest\n"
-    "  instead and needs no flag, but APOP is weak (MD5, CVE-2007-1558): anyone\n"
-    "  who can see or tamper with the connection may recover the password.\n"
+    "SECURITY:\n"
+    "  pop:// connections must switch to TLS with STLS before anything secret is sent;\n"
+    "  a server that does not offer STLS is refused (exit 69). --plaintext allows a\n"
+    "  pop:// connection without TLS. Even then USER/PASS, PLAIN, LOGIN, XOAUTH2 and\n"
+    "  OAUTHBEARER, which send a password or token anyone on the path could reuse, also\n"
+    "  need --allow-plaintext-password; SCRAM, CRAM-MD5 and APOP do not. APOP is weak\n"
+    "  (MD5, CVE-2007-1558) and CRAM-MD5 little better: used only when named.\n"
+    "  Certificates are checked against the system's authorities (or --ca-file/--ca-dir)\n"
+    "  and the host name; --pin adds a fingerprint check, --pin-only lets a matching pin\n"
+    "  replace the authority, name and date checks (for self-signed servers).\n"
+    "  `pop3kit capa` shows the certificate and its fingerprints.\n"
+    "\n"
+    "PASSWORD AND TOKEN:\n"
+    "  Never on the command line and never in the URL. pop3kit reads the password from\n"
+    "  the environment variable POP3KIT_PASSWORD, or from the first line printed by\n"
+    "  --password-command CMD (run with /bin/sh -c; it wins over the variable). An\n"
+    "  OAuth 2 access token comes the same way from POP3KIT_TOKEN or --token-command.\n"
     "\n"
     "DELE:\n"
     "  pop3kit dele URL N... marks each message, then sends QUIT; the messages are\n"
@@ -67,17 +79,63 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
       ->check(CLI::Range(0.001, 1e6));
   app.add_flag("-4", g.ipv4_only, "Use IPv4 only");
   app.add_flag("-6", g.ipv6_only, "Use IPv6 only");
-  app.add_flag("--allow-plaintext", g.allow_plaintext,
-               "Allow USER/PASS to send the password in clear text over plain TCP");
+  app.add_flag("--plaintext", g.plaintext,
+               "pop:// without TLS (default: STLS is required); see SECURITY");
+  app.add_flag("--allow-plaintext-password", g.plaintext_password,
+               "With --plaintext: let USER/PASS, PLAIN, LOGIN and OAuth send their secret "
+               "in clear text");
+  // Replaced by the two flags above; say so instead of "unknown option".
+  app.add_flag_callback("--allow-plaintext",
+                        [] {
+                          throw Failure(
+                              exit_code::usage,
+                              "--allow-plaintext was replaced by --plaintext (no TLS) plus "
+                              "--allow-plaintext-password (send the password over it)");
+                        })
+      ->group("");
   app.add_option_function<std::string>(
       "--password-command", [&g](const std::string& c) { g.password_command = c; },
       "Command printing the password on its first line (run with /bin/sh -c)");
+  app.add_option_function<std::string>(
+      "--token-command", [&g](const std::string& c) { g.token_command = c; },
+      "Command printing an OAuth 2 access token on its first line (XOAUTH2, OAUTHBEARER)");
+  app.add_option_function<std::string>(
+         "--ca-file", [&g](const std::string& v) { g.ca_file = v; },
+         "Trust the authorities in this PEM file instead of the system's")
+      ->check(CLI::ExistingFile);
+  app.add_option_function<std::string>(
+         "--ca-dir", [&g](const std::string& v) { g.ca_dir = v; },
+         "Trust the authorities in this hashed directory (c_rehash) instead of the system's")
+      ->check(CLI::ExistingDirectory);
+  app.add_option_function<std::string>(
+         "--cert", [&g](const std::string& v) { g.client_cert = v; },
+         "Client certificate (PEM) for servers that ask, and for ;auth=EXTERNAL")
+      ->check(CLI::ExistingFile);
+  app.add_option_function<std::string>(
+         "--key", [&g](const std::string& v) { g.client_key = v; },
+         "Private key of --cert (PEM; default: read from the --cert file)")
+      ->check(CLI::ExistingFile);
+  // One value per --pin (so "--pin X URL" leaves URL alone), repeatable.
+  app.add_option_function<std::vector<std::string>>(
+         "--pin",
+         [&g](const std::vector<std::string>& v) {
+           g.pins.insert(g.pins.end(), v.begin(), v.end());
+         },
+         "Require this SHA-256 fingerprint: cert:HEX (the certificate) or spki:HEX (its public "
+         "key); repeatable, any one may match")
+      ->allow_extra_args(false);
+  app.add_flag("--pin-only", g.pin_only,
+               "A matching --pin replaces the authority, host name and date checks");
+  app.add_option_function<std::string>(
+         "--tls-min", [&g](const std::string& v) { g.tls_min = v; },
+         "Lowest TLS version to accept: 1.2 (default) or 1.3")
+      ->check(CLI::IsMember({"1.2", "1.3"}));
 }
 
 // A subcommand with the URL positional and the global options.
 CLI::App* add_command(CLI::App& app, const char* name, const char* help, Invocation& inv) {
   CLI::App* sub = app.add_subcommand(name, help);
-  sub->add_option("URL", inv.url, "pop://user@host[:port]")->required();
+  sub->add_option("URL", inv.url, "pop://user@host[:port] or pops://user@host[:port]")->required();
   add_global_options(*sub, inv.global);
   return sub;
 }

@@ -22,7 +22,19 @@ namespace {
 
 // The first line is kept up to this size; a longer "password" is surely the
 // wrong command (a whole file), and holding it would only waste memory.
+// OAuth access tokens are longer (JWTs of several KB are common).
 constexpr std::size_t kMaxPassword = 4096;
+constexpr std::size_t kMaxToken = 65536;
+
+// What a secret command produces: the words in messages and its size limit.
+struct SecretKind {
+  const char* noun;    // "password"
+  const char* option;  // "--password-command"
+  const char* env;     // "POP3KIT_PASSWORD"
+  std::size_t max;
+};
+constexpr SecretKind kPassword{"password", "--password-command", kPasswordEnv, kMaxPassword};
+constexpr SecretKind kToken{"token", "--token-command", kTokenEnv, kMaxToken};
 
 Failure config_error(const std::string& message) {
   return Failure(exit_code::config, message);
@@ -61,15 +73,13 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-}  // namespace
-
-std::string run_password_command(const std::string& command) {
-  if (command.empty()) throw config_error("--password-command is empty");
+std::string run_secret_command(const std::string& command, const SecretKind& kind) {
+  if (command.empty()) throw config_error(fmt::format("{} is empty", kind.option));
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw config_error(
-        fmt::format("cannot run the password command: pipe: {}", std::strerror(errno)));
+        fmt::format("cannot run the {} command: pipe: {}", kind.noun, std::strerror(errno)));
   }
   Fd read_end(fds[0]);
   Fd write_end(fds[1]);
@@ -94,7 +104,7 @@ std::string run_password_command(const std::string& command) {
                              const_cast<char* const*>(argv), environ);
   write_end.reset();  // Only the child writes: EOF arrives when it exits.
   if (rc != 0) {
-    throw config_error(fmt::format("cannot run the password command: {}", std::strerror(rc)));
+    throw config_error(fmt::format("cannot run the {} command: {}", kind.noun, std::strerror(rc)));
   }
 
   // Read everything (so the child never blocks on a full pipe) but keep only
@@ -113,7 +123,7 @@ std::string run_password_command(const std::string& command) {
     for (ssize_t i = 0; i < n && !line_done; ++i) {
       if (buf[i] == '\n') {
         line_done = true;
-      } else if (first_line.size() < kMaxPassword) {
+      } else if (first_line.size() < kind.max) {
         first_line.push_back(buf[i]);
       } else {
         too_long = true;
@@ -125,45 +135,61 @@ std::string run_password_command(const std::string& command) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
-      throw config_error(fmt::format("password command: waitpid: {}", std::strerror(errno)));
+      throw config_error(fmt::format("{} command: waitpid: {}", kind.noun, std::strerror(errno)));
     }
   }
   if (WIFSIGNALED(status)) {
     throw config_error(
-        fmt::format("the password command was killed by signal {}", WTERMSIG(status)));
+        fmt::format("the {} command was killed by signal {}", kind.noun, WTERMSIG(status)));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw config_error(fmt::format("the password command failed (exit status {})",
+    throw config_error(fmt::format("the {} command failed (exit status {})", kind.noun,
                                    WIFEXITED(status) ? WEXITSTATUS(status) : -1));
   }
   if (!first_line.empty() && first_line.back() == '\r') first_line.pop_back();
   if (too_long) {
-    throw config_error(fmt::format("the password command printed a first line longer than {} bytes",
-                                   kMaxPassword));
+    throw config_error(fmt::format("the {} command printed a first line longer than {} bytes",
+                                   kind.noun, kind.max));
   }
   if (first_line.empty()) {
-    throw config_error("the password command printed no password (its first line is empty)");
+    throw config_error(
+        fmt::format("the {0} command printed no {0} (its first line is empty)", kind.noun));
   }
   // A NUL or CR could not be sent in a POP3 command; say so here instead of
   // as a confusing error from the protocol layer.
   if (first_line.find('\0') != std::string::npos || first_line.find('\r') != std::string::npos) {
-    throw config_error("the password printed by the password command contains a NUL or CR");
+    throw config_error(
+        fmt::format("the {0} printed by the {0} command contains a NUL or CR", kind.noun));
   }
   return first_line;
 }
 
-std::string obtain_password(const std::optional<std::string>& command) {
-  if (command) return run_password_command(*command);
-  const char* env = std::getenv(kPasswordEnv);
+std::string obtain_secret(const std::optional<std::string>& command, const SecretKind& kind) {
+  if (command) return run_secret_command(*command, kind);
+  const char* env = std::getenv(kind.env);
   if (env == nullptr || *env == '\0') {
     throw config_error(
-        fmt::format("no password: set {} or use --password-command CMD", kPasswordEnv));
+        fmt::format("no {}: set {} or use {} CMD", kind.noun, kind.env, kind.option));
   }
-  std::string password(env);
-  if (password.find('\r') != std::string::npos || password.find('\n') != std::string::npos) {
-    throw config_error(fmt::format("{} contains a line break", kPasswordEnv));
+  std::string secret(env);
+  if (secret.find('\r') != std::string::npos || secret.find('\n') != std::string::npos) {
+    throw config_error(fmt::format("{} contains a line break", kind.env));
   }
-  return password;
+  return secret;
+}
+
+}  // namespace
+
+std::string run_password_command(const std::string& command) {
+  return run_secret_command(command, kPassword);
+}
+
+std::string obtain_password(const std::optional<std::string>& command) {
+  return obtain_secret(command, kPassword);
+}
+
+std::string obtain_token(const std::optional<std::string>& command) {
+  return obtain_secret(command, kToken);
 }
 
 }  // namespace pop3kit::cli

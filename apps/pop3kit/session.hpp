@@ -1,15 +1,17 @@
 // pop3kit command — from URL and options to a logged-in Client.
 //
 // The order of the checks is deliberate: everything that can be decided from
-// the command line (URL, login method, plaintext policy) is decided before
-// the password is read, and the password is read before connecting, so that
-// a configuration mistake never costs a connection, and never a login
-// attempt the server would count against the account.
+// the command line (URL, connection security, login method, plaintext policy,
+// TLS options) is decided before any secret is read, and secrets are read
+// before connecting, so that a configuration mistake never costs a
+// connection, and never a login attempt the server would count against the
+// account.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pop3kit/client.hpp"
 #include "pop3kit/url.hpp"
@@ -18,13 +20,26 @@ namespace pop3kit::cli {
 
 /// Options shared by every subcommand.
 struct GlobalOptions {
-  bool verbose = false;                         ///< -v: protocol trace on stderr.
-  std::optional<double> timeout;                ///< --timeout SECONDS (each read/write).
-  std::optional<double> connect_timeout;        ///< --connect-timeout SECONDS.
-  bool ipv4_only = false;                       ///< -4
-  bool ipv6_only = false;                       ///< -6
-  bool allow_plaintext = false;                 ///< --allow-plaintext
+  bool verbose = false;                   ///< -v: protocol trace on stderr.
+  std::optional<double> timeout;          ///< --timeout SECONDS (each read/write).
+  std::optional<double> connect_timeout;  ///< --connect-timeout SECONDS.
+  bool ipv4_only = false;                 ///< -4
+  bool ipv6_only = false;                 ///< -6
+  /// --plaintext: pop:// without TLS (default: STLS required).
+  bool plaintext = false;
+  /// --allow-plaintext-password: with --plaintext, let USER/PASS, PLAIN,
+  /// LOGIN, XOAUTH2 and OAUTHBEARER send their reusable secret in the clear.
+  bool plaintext_password = false;
   std::optional<std::string> password_command;  ///< --password-command CMD
+  std::optional<std::string> token_command;     ///< --token-command CMD
+  // TLS (pops://, and pop:// with STLS).
+  std::optional<std::string> ca_file;      ///< --ca-file PEM
+  std::optional<std::string> ca_dir;       ///< --ca-dir DIR
+  std::optional<std::string> client_cert;  ///< --cert PEM
+  std::optional<std::string> client_key;   ///< --key PEM
+  std::vector<std::string> pins;           ///< --pin [cert:|spki:]SHA256 (repeatable)
+  bool pin_only = false;                   ///< --pin-only: a matching pin replaces CA checks.
+  std::optional<std::string> tls_min;      ///< --tls-min 1.2|1.3
 };
 
 /// Whether a subcommand logs in.
@@ -33,22 +48,40 @@ enum class LoginNeed {
   required,  ///< stat, list, retr, top, dele: the URL must name a user.
 };
 
-struct LoginPlan {
-  bool login = false;
-  LoginMethod method = LoginMethod::user_pass;
+/// How the login goes.
+enum class LoginKind : std::uint8_t {
+  none,       ///< No login (capa without a user).
+  automatic,  ///< ";auth=*" or no ";auth=": the strongest the server offers.
+  apop,       ///< ";auth=+APOP".
+  sasl,       ///< ";auth=MECH": that mechanism or failure, never a substitute.
 };
 
-/// Decides how to log in. Throws Failure: 64 when `need` is required and the
-/// URL has no user; 78 for a SASL mechanism (not supported yet) and for
-/// USER/PASS over plain TCP without --allow-plaintext.
+struct LoginPlan {
+  bool login = false;
+  LoginKind kind = LoginKind::none;
+  std::string mechanism;  ///< LoginKind::sasl: upper-case mechanism name.
+  bool needs_password = false;
+  bool needs_token = false;  ///< OAuth (XOAUTH2, OAUTHBEARER; automatic with --token-command).
+  Security security = Security::starttls;
+};
+
+/// Decides how to connect and log in, from the URL and the options alone.
+/// Throws Failure: 64 for a missing user when `need` is required, for
+/// --plaintext with pops://, for TLS options with --plaintext, for
+/// --allow-plaintext-password without --plaintext, for a malformed pin; 78
+/// for an unknown mechanism, for a mechanism that sends a reusable secret
+/// over plain TCP without --allow-plaintext-password, for -PLUS or EXTERNAL
+/// without TLS, and for OAuth without --token-command/POP3KIT_TOKEN.
 LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed need,
                      const std::string& command);
 
-/// ClientOptions for the global options (timeouts, address family, trace).
-ClientOptions client_options(const GlobalOptions& options);
+/// ClientOptions for the global options (timeouts, address family, trace,
+/// TLS options) and the plan's security.
+ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan = {});
 
-/// Reads the password (if the plan logs in), connects and logs in. Throws
-/// Failure with the exit code of the library error.
+/// Reads the secrets the plan needs, connects (TLS or STLS as planned), asks
+/// CAPA, and logs in. Throws Failure with the exit code of the library error;
+/// a failed login names the mechanism tried.
 Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
 
 /// Ends a session that changed nothing: QUIT, with its outcome ignored (the

@@ -3,8 +3,10 @@
 //   pop://user;auth=TYPE@host:port
 //
 // TYPE is "+APOP", "*" (any method the client judges safe) or a SASL
-// mechanism name; without ";auth=" the login is USER/PASS. "pop3://" is a
-// synonym of "pop://"; the scheme, ";AUTH=" and TYPE are case-insensitive.
+// mechanism name; without ";auth=" it is "*" (RFC 2384 §3). The `pop3kit`
+// command also takes "USER" for USER/PASS by name. "pop3://" is a
+// synonym of "pop://"; "pops://" and "pop3s://" mean implicit TLS (RFC 8314,
+// default port 995); the scheme, ";AUTH=" and TYPE are case-insensitive.
 // The port defaults to 110; IPv6 literals go in brackets ("pop://[::1]:110").
 // User names may carry %XX escapes (";", "@", ":", "%" and spaces must be
 // escaped); an escaped control character (CR, LF, NUL, ...) is refused, as it
@@ -21,10 +23,11 @@
 namespace pop3kit {
 
 struct PopUrl {
-  std::string user;  ///< Decoded; may be empty (no login part).
-  std::string auth;  ///< "" (USER/PASS), "+APOP", "*", or a mechanism (upper case).
-  std::string host;  ///< Without brackets for IPv6 literals.
-  std::uint16_t port = 110;
+  std::string user;          ///< Decoded; may be empty (no login part).
+  std::string auth;          ///< "" (same as "*"), "+APOP", "*", or a mechanism (upper case).
+  std::string host;          ///< Without brackets for IPv6 literals.
+  std::uint16_t port = 110;  ///< 995 for pops:// without a port.
+  bool tls = false;          ///< pops:// or pop3s://: TLS from the first byte.
 };
 
 /// Parses a POP URL. Errors (errc::invalid_argument, one-line message saying

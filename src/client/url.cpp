@@ -3,7 +3,8 @@
 // Grammar (RFC 2384 §3, with RFC 3986 host syntax for IPv6 literals):
 //
 //   pop-url   = scheme "://" [ user [ ";AUTH=" type ] "@" ] host [ ":" port ] [ "/" ]
-//   scheme    = "pop" / "pop3"                  ; case-insensitive
+//   scheme    = "pop" / "pop3"                  ; case-insensitive, port 110
+//             / "pops" / "pop3s"                ; implicit TLS, port 995
 //   type      = "*" / "+APOP" / sasl-mechanism  ; case-insensitive
 //
 // The parser is strict on purpose: a URL names where a password goes, so
@@ -259,9 +260,15 @@ Result<PopUrl> parse_pop_url(std::string_view url) {
     rest = url.substr(6);
   } else if (istarts_with(url, "pop3://")) {
     rest = url.substr(7);
+  } else if (istarts_with(url, "pops://") || istarts_with(url, "pop3s://")) {
+    // Not in RFC 2384; the common spelling for POP3 over implicit TLS
+    // (RFC 8314 §3.3, port 995), as curl and mpop use it.
+    rest = url.substr(url.find("://") + 3);
+    out.tls = true;
+    out.port = 995;
   } else if (const auto sep = url.find("://"); sep != std::string_view::npos) {
     return bad("unsupported URL scheme \"" + std::string(url.substr(0, sep)) +
-               "\" (expected pop://user@host)");
+               "\" (expected pop://user@host or pops://user@host)");
   } else {
     return bad("not a POP URL (expected pop://user@host or pop://user;auth=+APOP@host:port)");
   }

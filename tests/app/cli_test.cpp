@@ -65,54 +65,145 @@ TEST(Args, HostPort) {
   EXPECT_EQ(host_port(parse_url_arg("pop://[::1]:2")), "[::1]:2");
 }
 
-GlobalOptions plaintext_allowed() {
+GlobalOptions plaintext(bool password_too) {
   GlobalOptions g;
-  g.allow_plaintext = true;
+  g.plaintext = true;
+  g.plaintext_password = password_too;
   return g;
+}
+
+LoginPlan plan(const std::string& url, const GlobalOptions& g = {}) {
+  return plan_login(parse_url_arg(url), g, LoginNeed::required, "list");
 }
 
 TEST(Plan, NoUserMeansNoLoginForCapa) {
   const LoginPlan p = plan_login(parse_url_arg("pop://h"), {}, LoginNeed::optional, "capa");
   EXPECT_FALSE(p.login);
+  EXPECT_EQ(p.security, Security::starttls);
 }
 
 TEST(Plan, NoUserIsUsageErrorWhenLoginNeeded) {
   const std::string m = failure(exit_code::usage, [] {
-    plan_login(parse_url_arg("pop://h:5"), plaintext_allowed(), LoginNeed::required, "stat");
+    plan_login(parse_url_arg("pop://h:5"), plaintext(true), LoginNeed::required, "stat");
   });
   EXPECT_NE(m.find("stat"), std::string::npos) << m;
   EXPECT_NE(m.find("pop://USER@h:5"), std::string::npos) << m;
 }
 
-TEST(Plan, UserPassNeedsAllowPlaintext) {
-  for (const char* url : {"pop://u@h", "pop://u;auth=*@h"}) {
-    const std::string m = failure(exit_code::config, [&] {
-      plan_login(parse_url_arg(url), {}, LoginNeed::required, "list");
-    });
-    EXPECT_NE(m.find("--allow-plaintext"), std::string::npos) << m;
-    const LoginPlan p =
-        plan_login(parse_url_arg(url), plaintext_allowed(), LoginNeed::required, "list");
-    EXPECT_TRUE(p.login);
-    EXPECT_EQ(p.method, LoginMethod::user_pass);
+TEST(Plan, SecurityFromSchemeAndFlag) {
+  EXPECT_EQ(plan("pop://u@h").security, Security::starttls);
+  EXPECT_EQ(plan("pops://u@h").security, Security::tls);
+  EXPECT_EQ(plan("pop3s://u@h").security, Security::tls);
+  EXPECT_EQ(plan("pop://u@h", plaintext(false)).security, Security::plain);
+  // Contradictions are usage errors.
+  failure(exit_code::usage, [] { plan("pops://u@h", plaintext(false)); });
+  GlobalOptions second_only;
+  second_only.plaintext_password = true;
+  failure(exit_code::usage, [&] { plan("pop://u@h", second_only); });
+  GlobalOptions ca_plain = plaintext(false);
+  ca_plain.ca_file = "ca.pem";
+  failure(exit_code::usage, [&] { plan("pop://u@h", ca_plain); });
+}
+
+TEST(Plan, PinsAreChecked) {
+  GlobalOptions g;
+  g.pins = {"cert:" + std::string(64, 'a'), "spki:" + std::string(64, 'B'), std::string(64, '0')};
+  EXPECT_EQ(plan("pops://u@h", g).security, Security::tls);
+  std::string colons;
+  for (int i = 0; i < 32; ++i)
+    colons += (i ? ":" : "") + std::string("Ab");
+  g.pins = {colons};
+  EXPECT_NO_THROW(plan("pops://u@h", g));
+  for (const std::string& bad : std::vector<std::string>{
+           "cert:abc", "sha256:" + std::string(64, 'a'), "cert:" + std::string(63, 'a') + "g"}) {
+    g.pins = {bad};
+    failure(exit_code::usage, [&] { plan("pops://u@h", g); });
   }
-  // capa with a user logs in, so the same rule applies.
-  failure(exit_code::config,
-          [] { plan_login(parse_url_arg("pop://u@h"), {}, LoginNeed::optional, "capa"); });
+  GlobalOptions only;
+  only.pin_only = true;
+  failure(exit_code::usage, [&] { plan("pops://u@h", only); });
 }
 
-TEST(Plan, ApopNeedsNoPlaintextFlag) {
-  const LoginPlan p =
-      plan_login(parse_url_arg("pop://u;auth=+APOP@h"), {}, LoginNeed::required, "list");
-  EXPECT_TRUE(p.login);
-  EXPECT_EQ(p.method, LoginMethod::apop);
+TEST(Plan, AutomaticByDefaultAndWithStar) {
+  for (const char* url : {"pop://u@h", "pop://u;auth=*@h", "pops://u@h"}) {
+    const LoginPlan p = plan(url);
+    EXPECT_TRUE(p.login);
+    EXPECT_EQ(p.kind, LoginKind::automatic);
+    EXPECT_TRUE(p.needs_password);
+    EXPECT_FALSE(p.needs_token);
+  }
+  // Over plain TCP too: the choice then skips reusable-password methods.
+  EXPECT_EQ(plan("pop://u@h", plaintext(false)).kind, LoginKind::automatic);
 }
 
-TEST(Plan, SaslIsNotSupportedYet) {
-  const std::string m = failure(exit_code::config, [] {
-    plan_login(parse_url_arg("pop://u;auth=scram-sha-256@h"), plaintext_allowed(),
-               LoginNeed::required, "list");
-  });
-  EXPECT_NE(m.find("SASL mechanism SCRAM-SHA-256 is not supported yet"), std::string::npos) << m;
+TEST(Plan, ReusablePasswordOverPlainNeedsSecondOptIn) {
+  for (const char* url : {"pop://u;auth=PLAIN@h", "pop://u;auth=LOGIN@h", "pop://u;auth=USER@h",
+                          "pop://u;auth=XOAUTH2@h", "pop://u;auth=OAUTHBEARER@h"}) {
+    const std::string m = failure(exit_code::config, [&] { plan(url, plaintext(false)); });
+    EXPECT_NE(m.find("--allow-plaintext-password"), std::string::npos) << m;
+    EXPECT_EQ(plan(url, plaintext(true)).kind, LoginKind::sasl);
+    // Over TLS no opt-in is needed.
+    EXPECT_EQ(plan(url).kind, LoginKind::sasl);
+  }
+  // Methods that never send the password need only --plaintext.
+  for (const char* url :
+       {"pop://u;auth=SCRAM-SHA-256@h", "pop://u;auth=SCRAM-SHA-1@h", "pop://u;auth=CRAM-MD5@h"}) {
+    const LoginPlan p = plan(url, plaintext(false));
+    EXPECT_EQ(p.kind, LoginKind::sasl);
+    EXPECT_TRUE(p.needs_password);
+  }
+  const LoginPlan apop = plan("pop://u;auth=+APOP@h", plaintext(false));
+  EXPECT_EQ(apop.kind, LoginKind::apop);
+  EXPECT_TRUE(apop.needs_password);
+}
+
+TEST(Plan, MechanismRules) {
+  const LoginPlan p = plan("pop://u;auth=scram-sha-256@h");
+  EXPECT_EQ(p.kind, LoginKind::sasl);
+  EXPECT_EQ(p.mechanism, "SCRAM-SHA-256");
+  const std::string m = failure(exit_code::config, [] { plan("pop://u;auth=GSSAPI@h"); });
+  EXPECT_NE(m.find("GSSAPI is not supported"), std::string::npos) << m;
+  // Channel binding and EXTERNAL need TLS; EXTERNAL needs a certificate.
+  failure(exit_code::config, [] { plan("pop://u;auth=SCRAM-SHA-256-PLUS@h", plaintext(true)); });
+  failure(exit_code::config, [] { plan("pop://u;auth=EXTERNAL@h", plaintext(true)); });
+  failure(exit_code::config, [] { plan("pops://u;auth=EXTERNAL@h"); });
+  GlobalOptions cert;
+  cert.client_cert = "client.pem";
+  const LoginPlan ext = plan("pops://u;auth=EXTERNAL@h", cert);
+  EXPECT_FALSE(ext.needs_password);
+  EXPECT_FALSE(ext.needs_token);
+  // OAuth takes the token, not the password.
+  const LoginPlan oauth = plan("pops://u;auth=OAUTHBEARER@h");
+  EXPECT_TRUE(oauth.needs_token);
+  EXPECT_FALSE(oauth.needs_password);
+  GlobalOptions token;
+  token.token_command = "echo t";
+  const LoginPlan auto_token = plan("pops://u@h", token);
+  EXPECT_EQ(auto_token.kind, LoginKind::automatic);
+  EXPECT_TRUE(auto_token.needs_token);
+  EXPECT_FALSE(auto_token.needs_password);
+}
+
+TEST(ClientOptionsFromGlobals, TlsOptions) {
+  GlobalOptions g;
+  g.ca_file = "ca.pem";
+  g.ca_dir = "certs";
+  g.client_cert = "me.pem";
+  g.pins = {"cert:" + std::string(64, 'a')};
+  g.pin_only = true;
+  g.tls_min = "1.3";
+  const ClientOptions o = client_options(g, plan("pops://u@h", g));
+  EXPECT_EQ(o.security, Security::tls);
+  EXPECT_EQ(o.tls.ca_file, "ca.pem");
+  EXPECT_EQ(o.tls.ca_dir, "certs");
+  EXPECT_EQ(o.tls.client_cert_file, "me.pem");
+  EXPECT_EQ(o.tls.client_key_file, "me.pem");  // the key may sit in the certificate's file
+  EXPECT_EQ(o.tls.pins, g.pins);
+  EXPECT_TRUE(o.tls.pins_replace_ca);
+  EXPECT_EQ(o.tls.min_version, net::TlsVersion::tls1_3);
+  EXPECT_FALSE(o.allow_plaintext_password);
+  EXPECT_TRUE(
+      client_options(plaintext(true), plan("pop://u@h", plaintext(true))).allow_plaintext_password);
 }
 
 TEST(ClientOptionsFromGlobals, DefaultsAndOverrides) {

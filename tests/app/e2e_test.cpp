@@ -135,7 +135,8 @@ DovecotServer* PopCommandTest::server_ = nullptr;
 std::string PopCommandTest::error_;
 
 TEST_F(PopCommandTest, CapaWithoutLogin) {
-  const RunResult r = run_pop3kit({"capa", "pop://127.0.0.1:" + std::to_string(server_->port())});
+  const RunResult r =
+      run_pop3kit({"capa", "pop://127.0.0.1:" + std::to_string(server_->port()), "--plaintext"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = split_lines(r.out);
   EXPECT_NE(std::find(lines.begin(), lines.end(), "UIDL"), lines.end()) << r.out;
@@ -145,7 +146,8 @@ TEST_F(PopCommandTest, CapaWithoutLogin) {
 
 TEST_F(PopCommandTest, Stat) {
   const RunResult r =
-      run_pop3kit({"stat", url("alice"), "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"stat", url("alice"), "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::uint64_t size =
       dovecot_list_size(kMsg1) + dovecot_list_size(kMsg2) + dovecot_list_size(kMsg3);
@@ -154,7 +156,8 @@ TEST_F(PopCommandTest, Stat) {
 
 TEST_F(PopCommandTest, ListWithUids) {
   const RunResult r =
-      run_pop3kit({"list", url("alice"), "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"list", url("alice"), "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto c = raw("alice", "alice-secret");
   ASSERT_EQ(c->command("UIDL").rfind("+OK", 0), 0u);
@@ -174,8 +177,9 @@ TEST_F(PopCommandTest, ListWithUids) {
 TEST_F(PopCommandTest, RetrIsByteExact) {
   for (int n = 1; n <= 3; ++n) {
     const std::string& src = n == 1 ? kMsg1 : n == 2 ? kMsg2 : kMsg3;
-    const RunResult r = run_pop3kit({"retr", url("alice"), std::to_string(n), "--allow-plaintext"},
-                                    password("alice-secret"));
+    const RunResult r = run_pop3kit(
+        {"retr", url("alice"), std::to_string(n), "--plaintext", "--allow-plaintext-password"},
+        password("alice-secret"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, dovecot_retr_body(src)) << "message " << n;
     auto c = raw("alice", "alice-secret");
@@ -184,7 +188,8 @@ TEST_F(PopCommandTest, RetrIsByteExact) {
   }
   // A CRLF message stored as CRLF comes back identical to the source.
   const RunResult r =
-      run_pop3kit({"retr", url("alice"), "1", "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"retr", url("alice"), "1", "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   EXPECT_EQ(r.out, kMsg1);
 }
 
@@ -199,9 +204,9 @@ TEST_F(PopCommandTest, RetrAllIntoDirectory) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("pop3kit-retr-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  const RunResult r =
-      run_pop3kit({"retr", url("alice"), "all", "-o", dir.string(), "--allow-plaintext"},
-                  password("alice-secret"));
+  const RunResult r = run_pop3kit({"retr", url("alice"), "all", "-o", dir.string(), "--plaintext",
+                                   "--allow-plaintext-password"},
+                                  password("alice-secret"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto c = raw("alice", "alice-secret");
   const auto uidl = split_lines(c->command("UIDL").empty() ? "" : c->multiline(), "\r\n");
@@ -227,7 +232,7 @@ TEST_F(PopCommandTest, RetrSeveralWithOneMissing) {
       std::filesystem::temp_directory_path() / ("pop3kit-retr9-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const RunResult r = run_pop3kit({"retr", url("alice"), "1", "9", "3", "-o", dir.string(),
-                                   "--name", "number", "--allow-plaintext"},
+                                   "--name", "number", "--plaintext", "--allow-plaintext-password"},
                                   password("alice-secret"));
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
@@ -238,21 +243,24 @@ TEST_F(PopCommandTest, RetrSeveralWithOneMissing) {
   std::filesystem::remove_all(dir);
   // Several numbers without -o: a usage error, before connecting.
   EXPECT_EQ(
-      run_pop3kit({"retr", url("alice"), "1", "2", "--allow-plaintext"}, password("alice-secret"))
+      run_pop3kit({"retr", url("alice"), "1", "2", "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"))
           .exit_code,
       64);
 }
 
 TEST_F(PopCommandTest, Top) {
   const RunResult r =
-      run_pop3kit({"top", url("alice"), "3", "2", "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"top", url("alice"), "3", "2", "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "From: c@example.org\r\nSubject: three\r\n\r\nbody 1\r\nbody 2\r\n");
   auto c = raw("alice", "alice-secret");
   ASSERT_EQ(c->command("TOP 3 2").rfind("+OK", 0), 0u);
   EXPECT_EQ(r.out, c->multiline());
   const RunResult headers =
-      run_pop3kit({"top", url("alice"), "3", "0", "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"top", url("alice"), "3", "0", "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   ASSERT_EQ(headers.exit_code, 0) << headers.err;
   EXPECT_EQ(headers.out, "From: c@example.org\r\nSubject: three\r\n\r\n");
 }
@@ -263,12 +271,14 @@ TEST_F(PopCommandTest, DeleThenListShowsItGone) {
     server_->add_message("carol", m);
   const std::size_t before = server_->message_files("carol").size();
   const RunResult d =
-      run_pop3kit({"dele", url("carol"), "2", "--allow-plaintext"}, password("carol-secret"));
+      run_pop3kit({"dele", url("carol"), "2", "--plaintext", "--allow-plaintext-password"},
+                  password("carol-secret"));
   ASSERT_EQ(d.exit_code, 0) << d.err;
   EXPECT_EQ(d.out, "deleted 1 message(s)\n");
   EXPECT_EQ(server_->message_files("carol").size(), before - 1);
   const RunResult l =
-      run_pop3kit({"list", url("carol"), "--allow-plaintext"}, password("carol-secret"));
+      run_pop3kit({"list", url("carol"), "--plaintext", "--allow-plaintext-password"},
+                  password("carol-secret"));
   ASSERT_EQ(l.exit_code, 0) << l.err;
   const auto lines = split_lines(l.out);
   ASSERT_EQ(lines.size(), 2u) << l.out;
@@ -283,7 +293,8 @@ TEST_F(PopCommandTest, RefusedDeleDeletesNothing) {
     server_->add_message("dave", m);
   const std::size_t before = server_->message_files("dave").size();
   const RunResult r =
-      run_pop3kit({"dele", url("dave"), "1", "9", "--allow-plaintext"}, password("dave-secret"));
+      run_pop3kit({"dele", url("dave"), "1", "9", "--plaintext", "--allow-plaintext-password"},
+                  password("dave-secret"));
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("DELE 9"), std::string::npos) << r.err;
@@ -291,80 +302,128 @@ TEST_F(PopCommandTest, RefusedDeleDeletesNothing) {
   EXPECT_EQ(r.out, "");
   // Message 1 was marked, but without QUIT the server removed nothing.
   EXPECT_EQ(server_->message_files("dave").size(), before);
-  const RunResult s =
-      run_pop3kit({"stat", url("dave"), "--allow-plaintext"}, password("dave-secret"));
+  const RunResult s = run_pop3kit(
+      {"stat", url("dave"), "--plaintext", "--allow-plaintext-password"}, password("dave-secret"));
   EXPECT_EQ(s.out.rfind("2 ", 0), 0u) << s.out << s.err;
 }
 
 TEST_F(PopCommandTest, RetrOfMissingMessage) {
   const RunResult r =
-      run_pop3kit({"retr", url("alice"), "99", "--allow-plaintext"}, password("alice-secret"));
+      run_pop3kit({"retr", url("alice"), "99", "--plaintext", "--allow-plaintext-password"},
+                  password("alice-secret"));
   EXPECT_EQ(r.exit_code, 69);
   expect_one_error_line(r);
   EXPECT_EQ(r.out, "");
 }
 
 TEST_F(PopCommandTest, PasswordWithSpacesFromCommand) {
-  const RunResult r = run_pop3kit({"stat", url("bob"), "--allow-plaintext", "--password-command",
-                                   "printf '%s\\n' 'pass with spaces'"});
+  const RunResult r = run_pop3kit({"stat", url("bob"), "--plaintext", "--allow-plaintext-password",
+                                   "--password-command", "printf '%s\\n' 'pass with spaces'"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1 " + std::to_string(dovecot_list_size(kMsg1)) + "\n");
 }
 
 TEST_F(PopCommandTest, FailingPasswordCommandIs78) {
-  const RunResult r =
-      run_pop3kit({"stat", url("bob"), "--allow-plaintext", "--password-command", "exit 1"});
+  const RunResult r = run_pop3kit({"stat", url("bob"), "--plaintext", "--allow-plaintext-password",
+                                   "--password-command", "exit 1"});
   EXPECT_EQ(r.exit_code, 78);
   expect_one_error_line(r);
 }
 
 TEST_F(PopCommandTest, ApopNeedsNoPlaintextFlag) {
-  const RunResult r = run_pop3kit({"stat", url("alice;auth=+APOP")}, password("alice-secret"));
+  const RunResult r =
+      run_pop3kit({"stat", url("alice;auth=+APOP"), "--plaintext"}, password("alice-secret"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("3 ", 0), 0u) << r.out;
 }
 
 TEST_F(PopCommandTest, WrongPasswordIs77) {
   const RunResult r =
-      run_pop3kit({"list", url("alice"), "--allow-plaintext"}, password("wrong-password"));
+      run_pop3kit({"list", url("alice"), "--plaintext", "--allow-plaintext-password"},
+                  password("wrong-password"));
   EXPECT_EQ(r.exit_code, 77) << r.err;
   expect_one_error_line(r);
   EXPECT_EQ(r.err.find("wrong-password"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
-  const RunResult a = run_pop3kit({"list", url("alice;auth=+APOP")}, password("wrong-password"));
+  const RunResult a =
+      run_pop3kit({"list", url("alice;auth=+APOP"), "--plaintext"}, password("wrong-password"));
   EXPECT_EQ(a.exit_code, 77) << a.err;
   expect_one_error_line(a);
 }
 
-TEST_F(PopCommandTest, PlaintextNeedsFlag) {
-  // No password and no flag: the flag is what is missing, and nothing is sent.
-  RunResult r = run_pop3kit({"list", url("alice")});
-  EXPECT_EQ(r.exit_code, 78);
+TEST_F(PopCommandTest, StlsIsRequiredByDefault) {
+  // The sandbox has no TLS: without --plaintext, nothing secret is sent and
+  // the error says why.
+  const RunResult r = run_pop3kit({"list", url("dave")}, password("dave-secret"));
+  EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
-  EXPECT_NE(r.err.find("--allow-plaintext"), std::string::npos) << r.err;
-  r = run_pop3kit({"list", url("alice")}, password("alice-secret"));
-  EXPECT_EQ(r.exit_code, 78);
-  // With the flag but no password.
-  r = run_pop3kit({"list", url("alice"), "--allow-plaintext"});
+  EXPECT_NE(r.err.find("does not offer STLS"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pops://"), std::string::npos) << r.err;
+}
+
+TEST_F(PopCommandTest, PlaintextAloneUsesScram) {
+  // --plaintext without the second opt-in: the choice skips USER/PASS, PLAIN
+  // and LOGIN and lands on SCRAM, which never sends the password.
+  const RunResult r =
+      run_pop3kit({"-v", "stat", url("bob"), "--plaintext"}, password("pass with spaces"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("C: AUTH SCRAM-SHA-256"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("C: USER"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("pass with spaces"), std::string::npos) << r.err;
+}
+
+TEST_F(PopCommandTest, ReusablePasswordOverPlaintextNeedsSecondFlag) {
+  for (const char* auth : {"alice;auth=USER", "alice;auth=PLAIN", "alice;auth=LOGIN"}) {
+    // Refused before the password is read or a connection is made.
+    RunResult r = run_pop3kit({"list", url(auth), "--plaintext"});
+    EXPECT_EQ(r.exit_code, 78) << auth << ": " << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("--allow-plaintext-password"), std::string::npos) << r.err;
+    r = run_pop3kit({"stat", url(auth), "--plaintext", "--allow-plaintext-password"},
+                    password("alice-secret"));
+    EXPECT_EQ(r.exit_code, 0) << auth << ": " << r.err;
+    EXPECT_EQ(r.out.rfind("3 ", 0), 0u) << r.out;
+  }
+  // The old flag says what replaced it.
+  const RunResult old = run_pop3kit({"list", url("alice"), "--allow-plaintext"});
+  EXPECT_EQ(old.exit_code, 64) << old.err;
+  EXPECT_NE(old.err.find("--plaintext"), std::string::npos) << old.err;
+  // Without a password: the password is what is missing.
+  const RunResult r = run_pop3kit({"list", url("alice"), "--plaintext"});
   EXPECT_EQ(r.exit_code, 78);
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("POP3KIT_PASSWORD"), std::string::npos) << r.err;
 }
 
-TEST_F(PopCommandTest, SaslIsNotSupportedYet) {
-  const RunResult r =
-      run_pop3kit({"list", url("alice;auth=PLAIN"), "--allow-plaintext"}, password("alice-secret"));
-  EXPECT_EQ(r.exit_code, 78);
-  EXPECT_EQ(r.err,
-            "pop3kit: SASL mechanism PLAIN is not supported yet (use no \";auth=\" for "
-            "USER/PASS, or \";auth=+APOP\")\n");
+TEST_F(PopCommandTest, NamedSaslMechanisms) {
+  for (const char* mech : {"CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"}) {
+    const RunResult r =
+        run_pop3kit({"-v", "stat", url(std::string("alice;auth=") + mech), "--plaintext"},
+                    password("alice-secret"));
+    EXPECT_EQ(r.exit_code, 0) << mech << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("C: AUTH ") + mech), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("alice-secret"), std::string::npos) << r.err;
+  }
+  // A wrong password names the mechanism and says the credentials were refused.
+  const RunResult bad = run_pop3kit({"stat", url("alice;auth=SCRAM-SHA-256"), "--plaintext"},
+                                    password("wrong-password"));
+  EXPECT_EQ(bad.exit_code, 77) << bad.err;
+  expect_one_error_line(bad);
+  EXPECT_NE(bad.err.find("login with SCRAM-SHA-256 failed"), std::string::npos) << bad.err;
+  // A mechanism pop3kit does not know is refused before connecting.
+  const RunResult unknown =
+      run_pop3kit({"stat", url("alice;auth=GSSAPI"), "--plaintext"}, password("alice-secret"));
+  EXPECT_EQ(unknown.exit_code, 78) << unknown.err;
+  EXPECT_NE(unknown.err.find("GSSAPI is not supported"), std::string::npos) << unknown.err;
 }
 
 TEST_F(PopCommandTest, UsageErrors) {
   EXPECT_EQ(run_pop3kit({}).exit_code, 64);
   EXPECT_EQ(run_pop3kit({"frobnicate", url("alice")}).exit_code, 64);
   EXPECT_EQ(run_pop3kit({"retr", url("alice")}).exit_code, 64);
-  EXPECT_EQ(run_pop3kit({"retr", url("alice"), "0", "--allow-plaintext"}).exit_code, 64);
+  EXPECT_EQ(run_pop3kit({"retr", url("alice"), "0", "--plaintext", "--allow-plaintext-password"})
+                .exit_code,
+            64);
   EXPECT_EQ(run_pop3kit({"list", "pop://alice:pw@127.0.0.1"}).exit_code, 64);
   EXPECT_EQ(run_pop3kit({"stat", "pop://127.0.0.1:" + std::to_string(server_->port())}).exit_code,
             64);
@@ -377,12 +436,13 @@ TEST_F(PopCommandTest, UsageErrors) {
 TEST_F(PopCommandTest, Ipv6LiteralAndFamilies) {
   if (!have_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this host";
   const std::string port = std::to_string(server_->port());
-  RunResult r = run_pop3kit({"stat", "pop://alice@[::1]:" + port, "--allow-plaintext", "-6"},
-                            password("alice-secret"));
+  RunResult r = run_pop3kit(
+      {"stat", "pop://alice@[::1]:" + port, "--plaintext", "--allow-plaintext-password", "-6"},
+      password("alice-secret"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("3 ", 0), 0u) << r.out;
   // -4 with a name: IPv4 only ("localhost" may have no IPv6 address here).
-  r = run_pop3kit({"capa", "pop://localhost:" + port, "-4"});
+  r = run_pop3kit({"capa", "pop://localhost:" + port, "-4", "--plaintext"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -400,7 +460,8 @@ TEST_F(PopCommandTest, ConnectionRefusedIs69) {
 
 TEST_F(PopCommandTest, VerboseTraceRedactsPassword) {
   const RunResult r =
-      run_pop3kit({"-v", "stat", url("bob"), "--allow-plaintext"}, password("pass with spaces"));
+      run_pop3kit({"-v", "stat", url("bob;auth=USER"), "--plaintext", "--allow-plaintext-password"},
+                  password("pass with spaces"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("C: USER bob\n"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("C: PASS <redacted>\n"), std::string::npos) << r.err;
@@ -409,7 +470,7 @@ TEST_F(PopCommandTest, VerboseTraceRedactsPassword) {
   EXPECT_EQ(r.err.find("pass with spaces"), std::string::npos) << r.err;
   // -v after the subcommand works too; APOP's digest is redacted as well.
   const RunResult a =
-      run_pop3kit({"stat", url("alice;auth=+APOP"), "-v"}, password("alice-secret"));
+      run_pop3kit({"stat", url("alice;auth=+APOP"), "-v", "--plaintext"}, password("alice-secret"));
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_NE(a.err.find("C: APOP alice <redacted>\n"), std::string::npos) << a.err;
   EXPECT_EQ(a.err.find("alice-secret"), std::string::npos) << a.err;
@@ -418,7 +479,8 @@ TEST_F(PopCommandTest, VerboseTraceRedactsPassword) {
 TEST_F(PopCommandTest, FullDiskIs74) {
   RunOptions o = password("alice-secret");
   o.stdout_to = StdoutTo::dev_full;
-  const RunResult r = run_pop3kit({"retr", url("alice"), "2", "--allow-plaintext"}, o);
+  const RunResult r =
+      run_pop3kit({"retr", url("alice"), "2", "--plaintext", "--allow-plaintext-password"}, o);
   EXPECT_EQ(r.exit_code, 74) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
@@ -427,7 +489,8 @@ TEST_F(PopCommandTest, FullDiskIs74) {
 TEST_F(PopCommandTest, BrokenPipeIs74) {
   RunOptions o = password("alice-secret");
   o.stdout_to = StdoutTo::closed_pipe;
-  const RunResult r = run_pop3kit({"retr", url("alice"), "1", "--allow-plaintext"}, o);
+  const RunResult r =
+      run_pop3kit({"retr", url("alice"), "1", "--plaintext", "--allow-plaintext-password"}, o);
   EXPECT_EQ(r.exit_code, 74) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("Broken pipe"), std::string::npos) << r.err;

@@ -56,6 +56,7 @@ RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& op
     // Child: only async-signal-safe work would be strictly correct after
     // fork in a threaded program; the test binary is single-threaded.
     ::unsetenv("POP3KIT_PASSWORD");
+    ::unsetenv("POP3KIT_TOKEN");
     for (const auto& [name, value] : options.env) {
       if (value) {
         ::setenv(name.c_str(), value->c_str(), 1);

@@ -23,7 +23,7 @@ enum class StdoutTo {
 
 struct RunOptions {
   /// Environment changes: a value sets the variable, nullopt removes it.
-  /// POP3KIT_PASSWORD is always removed first unless given here.
+  /// POP3KIT_PASSWORD and POP3KIT_TOKEN are always removed first unless given here.
   std::map<std::string, std::optional<std::string>> env;
   StdoutTo stdout_to = StdoutTo::capture;
   int timeout_seconds = 60;  ///< Then the child is killed (exit 128 + 9).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pop3kit/sasl.hpp"
 #include "run_pop3kit.hpp"
 #include "scripted_server.hpp"
 
@@ -60,7 +61,7 @@ TEST(Scripted, ListWithoutUidl) {
       {"UIDL", "-ERR command not supported\r\n"},
       {"QUIT", "+OK bye\r\n"},
   }));
-  const RunResult r = run({"list", url(s), "--allow-plaintext"});
+  const RunResult r = run({"list", url(s), "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1 120\n2 200\n");
   EXPECT_EQ(s.error(), "");
@@ -73,7 +74,7 @@ TEST(Scripted, RetrIsBinarySafe) {
   const std::string wire = std::string("Subject: x\r\n\r\nNUL:\0:end\r\n", 26) +
                            "bare\rCR \xFF\xFE\r\n..starts with a dot\r\n...\r\n.\r\n";
   ScriptedServer s(logged_in({{"RETR 1", "+OK\r\n" + wire}, {"QUIT", "+OK\r\n"}}));
-  const RunResult r = run({"retr", url(s), "1", "--allow-plaintext"});
+  const RunResult r = run({"retr", url(s), "1", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, body);
   EXPECT_EQ(s.error(), "");
@@ -85,7 +86,7 @@ TEST(Scripted, QuitErrorMeansDeletionsNotConfirmed) {
       {"DELE 2", "+OK\r\n"},
       {"QUIT", "-ERR some deleted messages not removed\r\n"},
   }));
-  const RunResult r = run({"dele", url(s), "1", "2", "--allow-plaintext"});
+  const RunResult r = run({"dele", url(s), "1", "2", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("QUIT"), std::string::npos) << r.err;
@@ -95,7 +96,7 @@ TEST(Scripted, QuitErrorMeansDeletionsNotConfirmed) {
 
 TEST(Scripted, ConnectionLostAtQuitIsTemporary) {
   ScriptedServer s(logged_in({{"DELE 1", "+OK\r\n"}, {"QUIT", "", true}}));
-  const RunResult r = run({"dele", url(s), "1", "--allow-plaintext"});
+  const RunResult r = run({"dele", url(s), "1", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 75) << r.err;
   expect_one_error_line(r);
   EXPECT_EQ(r.out, "");
@@ -106,7 +107,8 @@ TEST(Scripted, RefusedDeleClosesWithoutQuit) {
       {"DELE 1", "+OK\r\n"},
       {"DELE 2", "-ERR no such message\r\n"},
   }));
-  const RunResult r = run({"dele", url(s), "1", "2", "3", "--allow-plaintext"});
+  const RunResult r =
+      run({"dele", url(s), "1", "2", "3", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("no such message"), std::string::npos) << r.err;
@@ -118,7 +120,8 @@ TEST(Scripted, RefusedDeleClosesWithoutQuit) {
 
 TEST(Scripted, DeleDuplicatesAreSentOnce) {
   ScriptedServer s(logged_in({{"DELE 2", "+OK\r\n"}, {"DELE 1", "+OK\r\n"}, {"QUIT", "+OK\r\n"}}));
-  const RunResult r = run({"dele", url(s), "2", "1", "2", "--allow-plaintext"});
+  const RunResult r =
+      run({"dele", url(s), "2", "1", "2", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "deleted 2 message(s)\n");
   EXPECT_EQ(s.error(), "");
@@ -128,7 +131,7 @@ TEST(Scripted, TemporaryLoginRefusalsAre75) {
   for (const char* answer : {"-ERR [IN-USE] mailbox locked\r\n", "-ERR [LOGIN-DELAY] wait\r\n",
                              "-ERR [SYS/TEMP] try later\r\n"}) {
     ScriptedServer s({kGreeting, kCapa, kUser, {"PASS secret", answer}});
-    const RunResult r = run({"stat", url(s), "--allow-plaintext"});
+    const RunResult r = run({"stat", url(s), "--plaintext", "--allow-plaintext-password"});
     EXPECT_EQ(r.exit_code, 75) << answer << r.err;
     expect_one_error_line(r);
   }
@@ -136,38 +139,39 @@ TEST(Scripted, TemporaryLoginRefusalsAre75) {
 
 TEST(Scripted, RefusedUserIs77) {
   ScriptedServer s({kGreeting, kCapa, {"USER alice", "-ERR [AUTH] no such user\r\n"}});
-  const RunResult r = run({"stat", url(s), "--allow-plaintext"});
+  const RunResult r = run({"stat", url(s), "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 77) << r.err;
   expect_one_error_line(r);
 }
 
 TEST(Scripted, GreetingRefusedIs69) {
   ScriptedServer s(std::vector<Step>{{"", "-ERR too many connections\r\n", true}});
-  const RunResult r = run({"capa", "pop://127.0.0.1:" + std::to_string(s.port())});
+  const RunResult r = run({"capa", "pop://127.0.0.1:" + std::to_string(s.port()), "--plaintext"});
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
 }
 
 TEST(Scripted, ProtocolViolationIs76) {
   ScriptedServer s(logged_in({{"STAT", "+OK banana split\r\n"}}));
-  const RunResult r = run({"stat", url(s), "--allow-plaintext"});
+  const RunResult r = run({"stat", url(s), "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 76) << r.err;
   expect_one_error_line(r);
   ScriptedServer g(std::vector<Step>{{"", "HELLO there\r\n"}});
-  const RunResult rg = run({"capa", "pop://127.0.0.1:" + std::to_string(g.port())});
+  const RunResult rg = run({"capa", "pop://127.0.0.1:" + std::to_string(g.port()), "--plaintext"});
   EXPECT_EQ(rg.exit_code, 76) << rg.err;
 }
 
 TEST(Scripted, SilentServerTimesOut) {
   ScriptedServer s(logged_in({{"STAT", ""}}));
-  const RunResult r = run({"stat", url(s), "--allow-plaintext", "--timeout", "0.3"});
+  const RunResult r =
+      run({"stat", url(s), "--plaintext", "--allow-plaintext-password", "--timeout", "0.3"});
   EXPECT_EQ(r.exit_code, 75) << r.err;
   expect_one_error_line(r);
 }
 
 TEST(Scripted, ApopWithoutTimestampDoesNotFallBack) {
   ScriptedServer s(std::vector<Step>{kGreeting, kCapa});
-  const RunResult r = run({"stat", url(s, "alice;auth=+APOP")});
+  const RunResult r = run({"stat", url(s, "alice;auth=+APOP"), "--plaintext"});
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("APOP"), std::string::npos) << r.err;
@@ -180,7 +184,8 @@ TEST(Scripted, ServerTextIsSanitised) {
   ScriptedServer s({{"", "+OK \x1b[2J hello\r\n"},
                     {"CAPA", "+OK\r\nTOP\r\nX-EVIL \x1b]0;title\x07 here\r\n.\r\n"},
                     {"QUIT", "+OK\r\n"}});
-  const RunResult r = run({"-v", "capa", "pop://127.0.0.1:" + std::to_string(s.port())});
+  const RunResult r =
+      run({"-v", "capa", "pop://127.0.0.1:" + std::to_string(s.port()), "--plaintext"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(has_control(r.out)) << r.out;
   EXPECT_FALSE(has_control(r.err)) << r.err;
@@ -190,10 +195,120 @@ TEST(Scripted, ServerTextIsSanitised) {
   EXPECT_NE(r.out.find("]0;title\\x07 here\n"), std::string::npos) << r.out;
 
   ScriptedServer e(logged_in({{"RETR 1", "-ERR \x1b[31mno\x1b[0m such message\r\n"}}));
-  const RunResult re = run({"retr", url(e), "1", "--allow-plaintext"});
+  const RunResult re = run({"retr", url(e), "1", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(re.exit_code, 69) << re.err;
   expect_one_error_line(re);
   EXPECT_FALSE(has_control(re.err)) << re.err;
+}
+
+// --- Security policy and login methods through the command ---------------
+
+// No password, token or SASL response crossed the connection.
+void expect_nothing_secret(const std::vector<std::string>& lines) {
+  for (const std::string& l : lines) {
+    EXPECT_FALSE(l.starts_with("USER") || l.starts_with("PASS") || l.starts_with("AUTH") ||
+                 l.starts_with("APOP"))
+        << l;
+  }
+}
+
+TEST(ScriptedSecurity, DefaultRefusesServerWithoutStls) {
+  ScriptedServer s({kGreeting, {"CAPA", "+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"}});
+  const RunResult r = run({"stat", url(s)});
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("does not offer STLS"), std::string::npos) << r.err;
+  expect_nothing_secret(s.received());
+}
+
+TEST(ScriptedSecurity, StlsRefusedIsAHardFailureWithoutRetry) {
+  ScriptedServer s({kGreeting,
+                    {"CAPA", "+OK\r\nSTLS\r\nUSER\r\n.\r\n"},
+                    {"STLS", "-ERR [SYS/TEMP] no TLS today\r\n"}});
+  const RunResult r = run({"stat", url(s)});
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  expect_one_error_line(r);
+  EXPECT_EQ(s.received(), (std::vector<std::string>{"CAPA", "STLS"}));
+}
+
+TEST(ScriptedSecurity, PlaintextAloneNeverSendsAReusablePassword) {
+  // The server offers only methods that send the password itself.
+  ScriptedServer s({kGreeting, {"CAPA", "+OK\r\nUSER\r\nSASL PLAIN LOGIN\r\n.\r\n"}});
+  const RunResult r = run({"stat", url(s), "--plaintext"});
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("--allow-plaintext-password"), std::string::npos) << r.err;
+  expect_nothing_secret(s.received());
+}
+
+TEST(ScriptedSecurity, TokenCommandChoosesOauthbearerAndTraceRedactsIt) {
+  const std::string token = "ya29.a0-test-token-value";
+  ScriptedServer s({kGreeting,
+                    {"CAPA", "+OK\r\nUSER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n"},
+                    {"AUTH OAUTHBEARER ", "+OK welcome\r\n"},
+                    {"CAPA", "+OK\r\nUSER\r\n.\r\n"},
+                    {"STAT", "+OK 0 0\r\n"},
+                    {"QUIT", "+OK\r\n"}});
+  const RunResult r =
+      run_pop3kit({"-v", "stat", url(s), "--plaintext", "--allow-plaintext-password",
+                   "--token-command", "printf '%s\\n' " + token},
+                  {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0 0\n");
+  const auto lines = s.received();
+  ASSERT_GE(lines.size(), 2u);
+  const std::string& auth = lines[1];
+  ASSERT_TRUE(auth.starts_with("AUTH OAUTHBEARER ")) << auth;
+  const std::string b64 = auth.substr(std::string("AUTH OAUTHBEARER ").size());
+  const auto decoded = pop3kit::auth::base64_decode(b64);
+  ASSERT_TRUE(decoded);
+  EXPECT_NE(decoded->find("auth=Bearer " + token), std::string::npos);
+  // The trace shows the command, never the token or its base64 form.
+  EXPECT_NE(r.err.find("C: AUTH OAUTHBEARER"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(b64), std::string::npos) << r.err;
+}
+
+TEST(ScriptedSecurity, Xoauth2ErrorChallengeGetsEmptyAnswerAndNamesTheMethod) {
+  const std::string token = "env-token-value-123";
+  // {"status":"401"} as the error challenge; the client answers with an
+  // empty line and the server then refuses.
+  ScriptedServer s({kGreeting,
+                    {"CAPA", "+OK\r\nSASL XOAUTH2\r\n.\r\n"},
+                    {"AUTH XOAUTH2 ", "+ eyJzdGF0dXMiOiI0MDEifQ==\r\n"},
+                    {"", "-ERR [AUTH] invalid token\r\n"}});
+  RunOptions o;
+  o.env["POP3KIT_TOKEN"] = token;
+  const RunResult r = run_pop3kit(
+      {"-v", "stat", url(s, "alice;auth=XOAUTH2"), "--plaintext", "--allow-plaintext-password"}, o);
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  EXPECT_NE(r.err.find("pop3kit: login with XOAUTH2 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the server refused the credentials"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(token), std::string::npos) << r.err;
+  const auto lines = s.received();
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "");  // the empty answer to the error challenge
+}
+
+TEST(ScriptedSecurity, LoginFailuresAreClassified) {
+  struct Case {
+    const char* reply;
+    int exit_code;
+    const char* words;
+  };
+  for (const Case& c : {Case{"-ERR [AUTH] bad password\r\n", 77, "refused the credentials"},
+                        Case{"-ERR [SYS/TEMP] backend down\r\n", 75, "temporary"},
+                        Case{"-ERR [IN-USE] mailbox locked\r\n", 75, "temporary"},
+                        Case{"-ERR [LOGIN-DELAY] wait\r\n", 75, "temporary"}}) {
+    ScriptedServer s({kGreeting, kCapa, kUser, {"PASS secret", c.reply}});
+    const RunResult r =
+        run({"stat", url(s, "alice;auth=USER"), "--plaintext", "--allow-plaintext-password"});
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.reply << r.err;
+    expect_one_error_line(r);
+    EXPECT_NE(r.err.find("login with USER/PASS failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.words), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("secret"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

@@ -46,6 +46,20 @@ TEST(PopUrl, Pop3SchemeIsSynonymAndSchemeIsCaseInsensitive) {
   EXPECT_EQ(ok("Pop3://bob@host:995").port, 995);
 }
 
+TEST(PopUrl, PopsMeansImplicitTlsOnPort995) {
+  PopUrl u = ok("pops://alice@mail.example.org");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, 995);
+  EXPECT_EQ(u.user, "alice");
+  u = ok("POP3S://alice;auth=SCRAM-SHA-256@[::1]:1995");
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, 1995);
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.auth, "SCRAM-SHA-256");
+  EXPECT_FALSE(ok("pop://alice@host").tls);
+  EXPECT_FALSE(ok("pop3://alice@host").tls);
+}
+
 TEST(PopUrl, AuthTypes) {
   EXPECT_EQ(ok("pop://rg;AUTH=+APOP@mail.eudora.com:8110").auth, "+APOP");
   EXPECT_EQ(ok("pop://rg;auth=+apop@host").auth, "+APOP");
@@ -99,7 +113,7 @@ TEST(PopUrl, TrailingSlashIsAccepted) {
 
 TEST(PopUrl, RefusesOtherSchemes) {
   EXPECT_NE(refused("imap://u@host").find("imap"), std::string::npos);
-  refused("pops://u@host");
+  refused("popss://u@host");
   refused("http://host");
   refused("mail.example.org");
   refused("");
