@@ -35,9 +35,12 @@ inline std::string describe(const Error& e) {
 /// there it is one per test).
 class DovecotTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    server_ =
-        test::DovecotServer::start({{kUser, kPassword}, {kUser2, kPassword2}}, &error_).release();
+  static void SetUpTestSuite() { start_server(); }
+  /// Starts the suite's server; a suite that wants TLS calls it from its own
+  /// SetUpTestSuite with the certificate to serve.
+  static void start_server(test::ServerCert tls = test::ServerCert::none) {
+    server_ = test::DovecotServer::start({{kUser, kPassword}, {kUser2, kPassword2}}, &error_, tls)
+                  .release();
   }
   static void TearDownTestSuite() {
     delete server_;
