@@ -45,7 +45,7 @@ struct CertificateInfo {
   std::string not_before;  ///< "2026-11-26 03:51:36 UTC"
   std::string not_after;
   std::string sha256;       ///< Of the DER certificate, "AB:CD:..."
-  std::string spki_sha256;  ///< Of the DER public key, "AB:CD:..."
+  std::string spki_sha256;  ///< Of the DER SubjectPublicKeyInfo (RFC 7469), "AB:CD:..."
 };
 
 /// A TLS session over a TCP connection.

@@ -80,7 +80,16 @@ CertificateInfo describe(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) == 1) info.sha256 = hex_colons(md, len);
-  if (X509_pubkey_digest(cert, EVP_sha256(), md, &len) == 1) info.spki_sha256 = hex_colons(md, len);
+  // The whole DER SubjectPublicKeyInfo (algorithm and key), as RFC 7469 and
+  // curl's --pinnedpubkey hash it, so that pins made with the usual openssl
+  // pipeline match. X509_pubkey_digest() would hash only the key bits.
+  unsigned char* der = nullptr;
+  const int der_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (der_len > 0 &&
+      EVP_Digest(der, static_cast<std::size_t>(der_len), md, &len, EVP_sha256(), nullptr) == 1) {
+    info.spki_sha256 = hex_colons(md, len);
+  }
+  OPENSSL_free(der);
   return info;
 }
 
