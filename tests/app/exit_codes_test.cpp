@@ -36,6 +36,13 @@ TEST(ExitCodes, Transport) {
   EXPECT_EQ(code(errc::io_error), 75);
 }
 
+TEST(ExitCodes, Tls) {
+  // Nothing secret was sent and retrying unchanged will not help.
+  EXPECT_EQ(code(errc::tls_unavailable), 69);
+  EXPECT_EQ(code(errc::tls_failed), 69);
+  EXPECT_EQ(code(errc::certificate_invalid), 69);
+}
+
 TEST(ExitCodes, Server) {
   EXPECT_EQ(code(errc::greeting_refused), 69);
   EXPECT_EQ(code(errc::server_error), 69);
