@@ -231,10 +231,39 @@ class Client {
   /// errc::unsupported for APOP without a valid timestamp and no fallback.
   Result<void> login(std::string_view user, std::string_view password, LoginOptions options = {});
 
+  /// login(), then list_with_uidl(), in as few round trips as the server
+  /// allows. When the server pipelines (pipelining(): PIPELINING in the CAPA
+  /// asked before login), LIST and UIDL go out in the same write as PASS (or
+  /// APOP), after the CAPA that login() asks again when it must: the whole
+  /// login and listing cost one round trip after USER's, which travels in that
+  /// write too. Without PIPELINING it runs lock-step, with the same results
+  /// (and pipelines the listing if the CAPA asked after login lists
+  /// PIPELINING).
+  ///
+  /// A failed login is reported as login() reports it: the answers to the
+  /// commands that went out with it (the server refuses them before login)
+  /// are read and dropped, never taken for a listing. With
+  /// LoginOptions::allow_fallback, a refused APOP is followed by USER/PASS on
+  /// the same connection, with the listing again.
+  ///
+  /// Errors: those of login(); after a successful login, those of
+  /// list_with_uidl(). state() tells which: proto::State::transaction after
+  /// an error means the login succeeded and the listing failed.
+  Result<std::vector<MessageEntry>> login_and_list(std::string_view user, std::string_view password,
+                                                   LoginOptions options = {});
+  /// login(), then stat(), in the same way as login_and_list(): STAT goes out
+  /// with PASS (or APOP) when the server pipelines. Errors: those of login();
+  /// after a successful login (state() is proto::State::transaction), those
+  /// of stat().
+  Result<MailboxStat> login_and_stat(std::string_view user, std::string_view password,
+                                     LoginOptions options = {});
+
   /// CAPA (RFC 2449). The answer is also kept (capabilities()) and decides
   /// pipelining. When CAPA was asked before login, login() asks again after
   /// it if the server may show more then (values marked USER, or no
-  /// PIPELINING yet). Errors: errc::server_error when the server has no CAPA.
+  /// PIPELINING yet); when the server pipelines, that CAPA goes out in the
+  /// same write as PASS (or APOP) and is read only if the login succeeds.
+  /// Errors: errc::server_error when the server has no CAPA.
   Result<Capabilities> capa();
   /// UTF8 (RFC 6856): before login, only when the last capa() listed UTF8
   /// (errc::unsupported otherwise, and nothing is sent).
@@ -290,15 +319,31 @@ class Client {
   proto::State state() const noexcept;
 
  private:
-  Result<void> flush();
-  Result<void> after_login();
-  Result<proto::Event> next();
-  Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
-  Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
-  Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
   using Queue = std::function<std::error_code(std::size_t index)>;
   using OnEvent = std::function<Result<bool>(std::size_t index, const proto::Event& ev)>;
-  Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event);
+  // Commands for after a login (a few: their octets stay far below the
+  // pipeline window), with how their answers are handled (as in pipeline()).
+  struct FollowUp {
+    std::size_t count = 0;
+    Queue queue;
+    OnEvent on_event;
+  };
+
+  Result<void> flush();
+  Result<void> login_then(std::string_view user, std::string_view password,
+                          const LoginOptions& options, const FollowUp* then);
+  bool capa_again_after_login() const noexcept;
+  std::error_code queue_riders(bool capa_again, const FollowUp* then);
+  Result<void> after_login(bool riding, bool capa_again, const FollowUp* then);
+  Result<void> drain();
+  Result<proto::Event> next();
+  Result<proto::Status> wait_status(proto::Command c);
+  Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
+  Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
+  Result<Capabilities> read_capa(const proto::Status& status);
+  Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
+  Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,
+                        std::size_t queued = 0);
   Result<void> check_numbers(std::span<const std::uint64_t> numbers, proto::Command c) const;
   Result<void> fetch_many(std::span<const std::uint64_t> numbers, proto::Command c,
                           std::uint64_t lines, MessageHandler& handler);

@@ -1,6 +1,8 @@
 // Bulk operations: many commands in flight when the server pipelines.
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include "client_detail.hpp"
 #include "pop3kit/client.hpp"
@@ -30,9 +32,10 @@ Result<void> Client::check_numbers(std::span<const std::uint64_t> numbers, Comma
 // PIPELINING); answers come back in the same order, so the item an event
 // belongs to is the oldest one not yet complete. on_event returns true when
 // it has seen the last event of its item's answer.
-Result<void> Client::pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event) {
+// `queued` commands are already on their way (sent with a login).
+Result<void> Client::pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,
+                              std::size_t queued) {
   const bool deep = pipelining();
-  std::size_t queued = 0;
   std::size_t done = 0;
   while (done < count) {
     while (queued < count && (engine_->outstanding() == 0 ||
@@ -124,35 +127,91 @@ Result<std::vector<Result<void>>> Client::dele_many(std::span<const std::uint64_
   return results;
 }
 
-Result<std::vector<MessageEntry>> Client::list_with_uidl() {
-  if (auto r = check_numbers({}, Command::list); !r) return std::move(r).error();
+namespace {
+
+// LIST and UIDL answers (LIST first), merged into one entry per message.
+// LIST's refusal is turned into an Error at once (by `refused`): its text is
+// a view into the receive buffer, gone once UIDL's answer is read.
+struct Listing {
+  explicit Listing(std::function<Error(const proto::Status&)> f) : refused(std::move(f)) {}
+
+  std::function<Error(const proto::Status&)> refused;
   std::vector<MessageEntry> entries;
   std::map<std::uint64_t, std::string> uids;
-  Result<void> list_error;
-  auto r = pipeline(
-      2, [&](std::size_t i) { return i == 0 ? engine_->list() : engine_->uidl(); },
-      [&](std::size_t i, const proto::Event& ev) -> Result<bool> {
-        if (const auto* st = std::get_if<proto::Status>(&ev)) {
-          if (st->ok) return false;
-          if (i == 0) list_error = server_error(*st, "LIST");
-          return true;  // UIDL refused: no uids, not an error
-        }
-        if (const auto* e = std::get_if<proto::ListEntry>(&ev)) {
-          entries.push_back({e->number, e->size, {}});
-          return false;
-        }
-        if (const auto* u = std::get_if<proto::UidlEntry>(&ev)) {
-          uids[u->number] = std::string(u->uid);
-          return false;
-        }
-        return std::holds_alternative<proto::End>(ev);
-      });
-  if (!r) return std::move(r).error();
-  if (!list_error) return std::move(list_error).error();
-  for (auto& e : entries) {
-    if (auto it = uids.find(e.number); it != uids.end()) e.uid = std::move(it->second);
+  std::optional<Error> list_error;
+
+  std::error_code queue(proto::Engine& engine, std::size_t i) const {
+    return i == 0 ? engine.list() : engine.uidl();
   }
-  return entries;
+  Result<bool> on_event(std::size_t i, const proto::Event& ev) {
+    if (const auto* st = std::get_if<proto::Status>(&ev)) {
+      if (st->ok) return false;
+      if (i == 0) list_error = refused(*st);
+      return true;  // UIDL refused: no uids, not an error
+    }
+    if (const auto* e = std::get_if<proto::ListEntry>(&ev)) {
+      entries.push_back({e->number, e->size, {}});
+      return false;
+    }
+    if (const auto* u = std::get_if<proto::UidlEntry>(&ev)) {
+      uids[u->number] = std::string(u->uid);
+      return false;
+    }
+    return std::holds_alternative<proto::End>(ev);
+  }
+  std::vector<MessageEntry> merged() {
+    for (auto& e : entries) {
+      if (auto it = uids.find(e.number); it != uids.end()) e.uid = std::move(it->second);
+    }
+    return std::move(entries);
+  }
+};
+
+}  // namespace
+
+Result<std::vector<MessageEntry>> Client::list_with_uidl() {
+  if (auto r = check_numbers({}, Command::list); !r) return std::move(r).error();
+  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); }};
+  auto r = pipeline(
+      2, [&](std::size_t i) { return listing.queue(*engine_, i); },
+      [&](std::size_t i, const proto::Event& ev) { return listing.on_event(i, ev); });
+  if (!r) return std::move(r).error();
+  if (listing.list_error) return std::move(*listing.list_error);
+  return listing.merged();
+}
+
+Result<std::vector<MessageEntry>> Client::login_and_list(std::string_view user,
+                                                         std::string_view password,
+                                                         LoginOptions options) {
+  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); }};
+  const FollowUp then{
+      2, [&](std::size_t i) { return listing.queue(*engine_, i); },
+      [&](std::size_t i, const proto::Event& ev) { return listing.on_event(i, ev); }};
+  if (auto r = login_then(user, password, options, &then); !r) return std::move(r).error();
+  if (listing.list_error) return std::move(*listing.list_error);
+  return listing.merged();
+}
+
+Result<MailboxStat> Client::login_and_stat(std::string_view user, std::string_view password,
+                                           LoginOptions options) {
+  MailboxStat stat;
+  std::optional<Error> stat_error;
+  const FollowUp then{1, [&](std::size_t) { return engine_->stat(); },
+                      [&](std::size_t, const proto::Event& ev) -> Result<bool> {
+                        if (const auto* st = std::get_if<proto::Status>(&ev)) {
+                          if (st->ok) return false;
+                          stat_error = server_error(*st, "STAT");
+                          return true;
+                        }
+                        if (const auto* r = std::get_if<proto::StatReply>(&ev)) {
+                          stat = {r->count, r->size};
+                          return true;
+                        }
+                        return Error(errc::unexpected_data, "unexpected event after STAT");
+                      }};
+  if (auto r = login_then(user, password, options, &then); !r) return std::move(r).error();
+  if (stat_error) return std::move(*stat_error);
+  return stat;
 }
 
 }  // namespace pop3kit

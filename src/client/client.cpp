@@ -255,10 +255,7 @@ Result<proto::Event> Client::next() {
   }
 }
 
-Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
-  if (!transport_) return Error(errc::not_connected, "not connected");
-  if (queued) return refused(queued, c, engine_->state());
-  if (auto r = flush(); !r) return std::move(r).error();
+Result<proto::Status> Client::wait_status(Command c) {
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto* st = std::get_if<proto::Status>(&*ev);
@@ -269,6 +266,13 @@ Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
   return *st;
 }
 
+Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  if (queued) return refused(queued, c, engine_->state());
+  if (auto r = flush(); !r) return std::move(r).error();
+  return wait_status(c);
+}
+
 Result<void> Client::simple(std::error_code queued, Command c, std::string_view what) {
   auto st = send_and_wait(queued, c);
   if (!st) return std::move(st).error();
@@ -276,16 +280,47 @@ Result<void> Client::simple(std::error_code queued, Command c, std::string_view 
   return {};
 }
 
+// Reads and drops every answer still outstanding (those of commands that
+// went out with a login the server refused).
+Result<void> Client::drain() {
+  while (engine_->outstanding() > 0) {
+    auto ev = next();
+    if (!ev) return std::move(ev).error();
+  }
+  return {};
+}
+
 Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options) {
+  return login_then(user, password, options, nullptr);
+}
+
+// With PIPELINING, everything after the first login command that does not
+// depend on an answer goes out in one write: USER, PASS, the CAPA asked again
+// after login, and the follow-ups. Their answers come back in order, so a
+// refused USER or PASS is seen before any of the others, which are then read
+// and dropped (-ERR, or whatever the server says before login).
+Result<void> Client::login_then(std::string_view user, std::string_view password,
+                                const LoginOptions& options, const FollowUp* then) {
   if (!transport_) return Error(errc::not_connected, "not connected");
+  const bool together = pipelining();
+  const bool capa_again = capa_again_after_login();
   if (options.method == LoginMethod::apop) {
     if (!greeting_.apop_timestamp.empty()) {
       const std::string digest = auth::apop_digest(greeting_.apop_timestamp, password);
       if (digest.empty()) return Error(errc::unsupported, "MD5 is not available from OpenSSL");
-      auto st = send_and_wait(engine_->apop(user, digest), Command::apop);
+      if (auto ec = engine_->apop(user, digest))
+        return refused(ec, Command::apop, engine_->state());
+      if (together) {
+        if (auto ec = queue_riders(capa_again, then))
+          return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
+      }
+      auto st = send_and_wait({}, Command::apop);
       if (!st) return std::move(st).error();
-      if (st->ok) return after_login();
+      if (st->ok) return after_login(together, capa_again, then);
       Error e = server_error(*st, "APOP login refused");
+      if (together) {
+        if (auto d = drain(); !d) return d;
+      }
       if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
       if (!options.allow_fallback) {
         e.code = make_error_code(errc::auth_failed);
@@ -296,11 +331,11 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
                    "APOP is not possible: the server's greeting has no valid timestamp");
     }
   }
-  // With PIPELINING, USER and PASS go out together: one round trip.
-  const bool together = pipelining();
   if (auto ec = engine_->user(user)) return refused(ec, Command::user, engine_->state());
   if (together) {
     if (auto ec = engine_->pass(password)) return refused(ec, Command::pass, engine_->state());
+    if (auto ec = queue_riders(capa_again, then))
+      return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
   }
   auto st = send_and_wait({}, Command::user);
   if (!st) return std::move(st).error();
@@ -308,41 +343,67 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
     Error e = server_error(*st, "user name refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
     if (together) {
-      auto pass_status = send_and_wait({}, Command::pass);  // its -ERR, read and dropped
-      if (!pass_status) return std::move(pass_status).error();
+      if (auto d = drain(); !d) return d;  // PASS's -ERR and the rest, read and dropped
     }
     return e;
   }
-  st = send_and_wait(together ? std::error_code{} : engine_->pass(password), Command::pass);
+  st =
+      together ? wait_status(Command::pass) : send_and_wait(engine_->pass(password), Command::pass);
   if (!st) return std::move(st).error();
   if (!st->ok) {
     // A refused PASS is a failed login, whatever else the text says.
     Error e = server_error(*st, "login refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
+    if (together) {
+      if (auto d = drain(); !d) return d;
+    }
     return e;
   }
-  return after_login();
+  return after_login(together, capa_again, then);
 }
 
-Result<void> Client::after_login() {
-  // What a server shows can change once the user is known: values marked
-  // USER (RFC 2449 §6.5, §6.7), and some servers (Gmail) list PIPELINING
-  // only after login. Asked again only when CAPA was asked before.
-  if (caps_.entries.empty()) return {};
+// What a server shows can change once the user is known: values marked
+// USER (RFC 2449 §6.5, §6.7), and some servers (Gmail) list PIPELINING
+// only after login. Asked again only when CAPA was asked before.
+bool Client::capa_again_after_login() const noexcept {
+  if (caps_.entries.empty()) return false;
   const auto delay = caps_.login_delay();
   const auto expire = caps_.expire();
-  const bool refresh =
-      !caps_.has("PIPELINING") || (delay && delay->per_user) || (expire && expire->per_user);
-  if (!refresh) return {};
-  auto again = capa();
-  if (!again && !connected()) return std::move(again).error();
-  return {};  // a -ERR to the second CAPA keeps what the first one said
+  return !caps_.has("PIPELINING") || (delay && delay->per_user) || (expire && expire->per_user);
+}
+
+std::error_code Client::queue_riders(bool capa_again, const FollowUp* then) {
+  if (capa_again) {
+    if (auto ec = engine_->capa()) return ec;
+  }
+  for (std::size_t i = 0; then != nullptr && i < then->count; ++i) {
+    if (auto ec = then->queue(i)) return ec;
+  }
+  return {};
+}
+
+// `riding`: CAPA (when capa_again) and the follow-ups went out with the
+// login and their answers are next; else they are sent now.
+Result<void> Client::after_login(bool riding, bool capa_again, const FollowUp* then) {
+  if (capa_again) {
+    auto st = riding ? wait_status(Command::capa) : send_and_wait(engine_->capa(), Command::capa);
+    if (!st) return std::move(st).error();
+    // A -ERR to the second CAPA keeps what the first one said.
+    if (auto again = read_capa(*st); !again && !connected()) return std::move(again).error();
+  }
+  if (then == nullptr) return {};
+  // Lock-step here may still pipeline: the new CAPA may list PIPELINING.
+  return pipeline(then->count, then->queue, then->on_event, riding ? then->count : 0);
 }
 
 Result<Capabilities> Client::capa() {
   auto st = send_and_wait(engine_ ? engine_->capa() : std::error_code{}, Command::capa);
   if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "CAPA");
+  return read_capa(*st);
+}
+
+Result<Capabilities> Client::read_capa(const proto::Status& status) {
+  if (!status.ok) return server_error(status, "CAPA");
   Capabilities caps;
   for (;;) {
     auto ev = next();

@@ -110,7 +110,7 @@ Result<void> Client::authenticate(std::string_view mechanism,
       e.message = what + ": " + e.message;
       return fail(std::move(e));
     }
-    return after_login();
+    return after_login(false, capa_again_after_login(), nullptr);
   }
 }
 

@@ -1,0 +1,235 @@
+// Login round trips: what can go out with the last login command does
+// (login_and_list, login_and_stat, the CAPA asked again after login).
+//
+// Round trips are counted by the scripted server: it reads every command of
+// a batch before it answers any of them, so a client that waited for an
+// answer before sending the next command would stall (and time out). quiet()
+// proves the other way round: the client waits where it must.
+#include <gtest/gtest.h>
+
+#include "pop3kit/client.hpp"
+#include "script_server.hpp"
+
+namespace pop3kit::test {
+namespace {
+
+using namespace std::chrono_literals;
+using S = ScriptServer;
+
+const std::string kCapaPipelining = "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n";
+const std::string kCapaPlain = "+OK\r\nUSER\r\nUIDL\r\n.\r\n";
+const std::string kListing = "+OK\r\n1 10\r\n2 20\r\n.\r\n+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n";
+
+// Connected, CAPA asked (as the pop3kit command does), not logged in.
+Client connected(const ScriptServer& server) {
+  ClientOptions o;
+  o.security = Security::plain;
+  o.io_timeout = 5s;
+  Client c(o);
+  auto r = c.connect("127.0.0.1", server.port());
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(c.capa().ok());
+  return c;
+}
+
+void expect_listing(const Result<std::vector<MessageEntry>>& l) {
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  ASSERT_EQ(l->size(), 2U);
+  EXPECT_EQ((*l)[0].number, 1U);
+  EXPECT_EQ((*l)[0].size, 10U);
+  EXPECT_EQ((*l)[0].uid, "aaa");
+  EXPECT_EQ((*l)[1].number, 2U);
+  EXPECT_EQ((*l)[1].size, 20U);
+  EXPECT_EQ((*l)[1].uid, "bbb");
+}
+
+// Greeting, CAPA, then one round trip for USER, PASS, LIST and UIDL.
+TEST(LoginPipeline, UserPassListUidlInOneRoundTrip) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
+                       S::expect("UIDL"), S::send("+OK\r\n+OK\r\n" + kListing), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  Client c = connected(server);
+  expect_listing(c.login_and_list("u", "p"));
+  EXPECT_EQ(c.state(), proto::State::transaction);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// EXPIRE marked USER: CAPA must be asked again after login. It rides in the
+// same write, after PASS, and its answer replaces the first one.
+TEST(LoginPipeline, CapaAgainRidesWithTheLogin) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nUSER\r\nPIPELINING\r\nEXPIRE 31 USER\r\n.\r\n"),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("CAPA"),
+                       S::expect("LIST"), S::expect("UIDL"),
+                       S::send("+OK\r\n+OK\r\n+OK\r\nPIPELINING\r\nEXPIRE 0\r\n.\r\n" + kListing),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  expect_listing(c.login_and_list("u", "p"));
+  ASSERT_TRUE(c.capabilities().expire().has_value());
+  EXPECT_EQ(c.capabilities().expire()->value, 0U);
+  EXPECT_FALSE(c.capabilities().expire()->per_user);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// login() alone: the CAPA asked again goes with PASS too.
+TEST(LoginPipeline, LoginAloneSendsCapaWithPass) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nPIPELINING\r\nLOGIN-DELAY 900 USER\r\n.\r\n"),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("CAPA"),
+                       S::send("+OK\r\n+OK\r\n+OK\r\nPIPELINING\r\nLOGIN-DELAY 60\r\n.\r\n"),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  ASSERT_TRUE(c.login("u", "p").ok());
+  EXPECT_EQ(c.capabilities().login_delay()->value, 60U);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// A refused PASS: the answers to LIST and UIDL (here -ERR, and a listing a
+// careless server sends before login) are read and dropped; the login's
+// error is reported; the session stays in step (QUIT still works).
+TEST(LoginPipeline, RefusedPassDropsTheQueuedAnswers) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
+                       S::expect("UIDL"),
+                       S::send("+OK\r\n-ERR [AUTH] invalid password\r\n"
+                               "-ERR not logged in\r\n+OK\r\n1 zzz\r\n.\r\n"),
+                       S::expect("QUIT"), S::send("+OK bye\r\n")});
+  Client c = connected(server);
+  auto l = c.login_and_list("u", "p");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().code, errc::auth_failed);
+  EXPECT_EQ(l.error().message, "login refused: server says \"[AUTH] invalid password\"");
+  EXPECT_EQ(c.state(), proto::State::authorization);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(LoginPipeline, RefusedUserDropsTheQueuedAnswers) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("STAT"),
+                       S::send("-ERR [SYS/TEMP] try later\r\n-ERR\r\n-ERR\r\n"), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  Client c = connected(server);
+  auto st = c.login_and_stat("u", "p");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, errc::temporary_failure);
+  EXPECT_EQ(st.error().message, "user name refused: server says \"[SYS/TEMP] try later\"");
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Logged in, then LIST refused: the listing's error, in TRANSACTION state.
+TEST(LoginPipeline, ListRefusedAfterLogin) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
+                       S::expect("UIDL"),
+                       S::send("+OK\r\n+OK\r\n-ERR [SYS/TEMP] index busy\r\n+OK\r\n1 a\r\n.\r\n"),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  auto l = c.login_and_list("u", "p");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().code, errc::temporary_failure);
+  EXPECT_EQ(l.error().message, "LIST: server says \"[SYS/TEMP] index busy\"");
+  EXPECT_EQ(c.state(), proto::State::transaction);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(LoginPipeline, StatWithPass) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("STAT"),
+                       S::send("+OK\r\n+OK\r\n+OK 2 30\r\n"), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  Client c = connected(server);
+  auto st = c.login_and_stat("u", "p");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->count, 2U);
+  EXPECT_EQ(st->size, 30U);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Without PIPELINING: one command at a time, same results. The CAPA asked
+// again after login still lists no PIPELINING, so LIST and UIDL go one by one.
+TEST(LoginPipeline, WithoutPipeliningLockStep) {
+  ScriptServer server(
+      {S::send("+OK\r\n"),  S::expect("CAPA"), S::send(kCapaPlain),
+       S::expect("USER u"), S::quiet(50ms),    S::send("+OK\r\n"),
+       S::expect("PASS p"), S::quiet(50ms),    S::send("+OK\r\n"),
+       S::expect("CAPA"),   S::quiet(50ms),    S::send(kCapaPlain),
+       S::expect("LIST"),   S::quiet(50ms),    S::send("+OK\r\n1 10\r\n2 20\r\n.\r\n"),
+       S::expect("UIDL"),   S::quiet(50ms),    S::send("+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n"),
+       S::expect("QUIT"),   S::send("+OK\r\n")});
+  Client c = connected(server);
+  expect_listing(c.login_and_list("u", "p"));
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Without PIPELINING a refused PASS sends nothing more.
+TEST(LoginPipeline, WithoutPipeliningRefusedPassSendsNothingMore) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPlain),
+                       S::expect("USER u"), S::send("+OK\r\n"), S::expect("PASS p"),
+                       S::send("-ERR nope\r\n"), S::wait_close()});
+  Client c = connected(server);
+  auto l = c.login_and_list("u", "p");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().code, errc::auth_failed);
+  c.close();
+  EXPECT_EQ(server.finish().size(), 3U);  // CAPA USER PASS
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Gmail lists PIPELINING only after login: lock-step login, then the
+// listing pipelined on the strength of the CAPA asked after it.
+TEST(LoginPipeline, PipeliningShownOnlyAfterLogin) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPlain),
+                       S::expect("USER u"), S::quiet(50ms), S::send("+OK\r\n"), S::expect("PASS p"),
+                       S::quiet(50ms), S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send(kCapaPipelining), S::expect("LIST"), S::expect("UIDL"),
+                       S::send(kListing), S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  expect_listing(c.login_and_list("u", "p"));
+  EXPECT_TRUE(c.pipelining());
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// APOP: the listing goes with APOP. Refused with fallback allowed: the
+// dropped answers, then USER/PASS with the listing again.
+TEST(LoginPipeline, ApopRefusedThenUserPassWithFallback) {
+  ScriptServer server(
+      {S::send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"), S::expect("CAPA"),
+       S::send(kCapaPipelining), S::expect("APOP u "), S::expect("LIST"), S::expect("UIDL"),
+       S::send("-ERR [AUTH] wrong digest\r\n-ERR\r\n-ERR\r\n"), S::expect("USER u"),
+       S::expect("PASS p"), S::expect("LIST"), S::expect("UIDL"),
+       S::send("+OK\r\n+OK\r\n" + kListing), S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  LoginOptions lo;
+  lo.method = LoginMethod::apop;
+  lo.allow_fallback = true;
+  expect_listing(c.login_and_list("u", "p", lo));
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+TEST(LoginPipeline, ApopWithListing) {
+  ScriptServer server({S::send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"),
+                       S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("APOP u c4c9334bac560ecc979e58001b3e22fb"), S::expect("LIST"),
+                       S::expect("UIDL"), S::send("+OK\r\n" + kListing), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  Client c = connected(server);
+  LoginOptions lo;
+  lo.method = LoginMethod::apop;
+  expect_listing(c.login_and_list("u", "tanstaaf", lo));
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+}  // namespace
+}  // namespace pop3kit::test
