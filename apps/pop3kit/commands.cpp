@@ -100,13 +100,11 @@ int run_stat(const Invocation& inv) {
 int run_list(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "list");
-  Client client = open_session(url, inv.global, plan);
-  // LIST and UIDL together (pipelined when the server allows). UIDL is
-  // optional (RFC 1939 §7): refused, the listing has no UIDs.
-  auto list = client.list_with_uidl();
-  if (!list) throw failure_from(list.error());
+  // LIST and UIDL together, and with the login when the server pipelines.
+  // UIDL is optional (RFC 1939 §7): refused, the listing has no UIDs.
+  ListedSession s = open_session_listing(url, inv.global, plan);
   std::string out;
-  for (const auto& m : *list) {
+  for (const auto& m : s.listing) {
     // UIDs are 0x21-0x7E by the engine's checks: safe to print as they are.
     if (!m.uid.empty()) {
       out += fmt::format("{} {} {}\n", m.number, m.size, m.uid);
@@ -115,7 +113,7 @@ int run_list(const Invocation& inv) {
     }
   }
   print_stdout(out);
-  finish_read_only(client);
+  finish_read_only(s.client);
   return exit_code::ok;
 }
 
@@ -127,10 +125,7 @@ int run_retr(const Invocation& inv) {
   }
   if (!inv.all) (void)parse_message_numbers(inv.numbers);  // usage errors before connecting
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "retr");
-  if (!inv.output_dir.empty()) {
-    Client many = open_session(url, inv.global, plan);
-    return run_retr_many(inv, many);
-  }
+  if (!inv.output_dir.empty()) return run_retr_many(inv, url, plan);
   const std::uint64_t number = parse_message_number(inv.numbers.at(0));
   Client client = open_session(url, inv.global, plan);
   stream_to_stdout([&](const Sink& sink) { return client.retrieve(number, sink); });

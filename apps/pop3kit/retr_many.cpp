@@ -1,8 +1,6 @@
 // pop3kit command — `retr URL N... | all -o DIR`: many messages, one file each,
 // through the pipelined bulk retrieval.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -14,6 +12,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "directory_writer.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
 
@@ -39,113 +38,22 @@ std::string file_name_for_uid(std::string_view uid) {
   return out;
 }
 
-// Writes each message to DIR/NAME.part, then renames it to DIR/NAME once it
-// is complete: a file under its final name is always a whole message.
-class DirectoryWriter final : public MessageHandler {
- public:
-  DirectoryWriter(std::string dir, std::map<std::uint64_t, std::string> names)
-      : dir_(std::move(dir)), names_(std::move(names)) {}
-  ~DirectoryWriter() override { discard(); }
-  DirectoryWriter(const DirectoryWriter&) = delete;
-  DirectoryWriter& operator=(const DirectoryWriter&) = delete;
-
-  std::error_code begin(std::uint64_t number) override {
-    final_ = dir_ + "/" + names_.at(number);
-    part_ = final_ + ".part";
-    fd_ = ::open(part_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    return fd_ < 0 ? last_error() : std::error_code{};
-  }
-
-  // Chunks end at every dot-stuffed line, so a message full of lines that
-  // start with "." comes in many small pieces: gather them and write in
-  // large blocks (one write for most messages).
-  std::error_code data(std::uint64_t, std::string_view chunk) override {
-    if (buffer_.size() + chunk.size() > kBlock) {
-      if (auto ec = flush()) return ec;
-      if (chunk.size() >= kBlock) return write_all(chunk);
-    }
-    buffer_.append(chunk);
-    return {};
-  }
-
-  std::error_code end(std::uint64_t, std::uint64_t octets) override {
-    if (auto ec = flush()) return ec;
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0 || ::rename(part_.c_str(), final_.c_str()) != 0) {
-      const auto ec = last_error();
-      ::unlink(part_.c_str());
-      return ec;
-    }
-    ++stored_;
-    octets_ += octets;
-    return {};
-  }
-
-  void failed(std::uint64_t number, const Error& error) override {
-    discard();
-    if (failures_.empty()) first_failure_ = error;
-    failures_.insert(number);
-  }
-
-  std::uint64_t stored() const { return stored_; }
-  std::uint64_t octets() const { return octets_; }
-  const std::set<std::uint64_t>& failures() const { return failures_; }
-  const Error& first_failure() const { return first_failure_; }
-
- private:
-  static constexpr std::size_t kBlock = 256 * 1024;
-
-  std::error_code write_all(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return last_error();
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-  }
-
-  std::error_code flush() {
-    const auto ec = write_all(buffer_);
-    buffer_.clear();
-    return ec;
-  }
-
-  void discard() {
-    buffer_.clear();
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-      ::unlink(part_.c_str());
-    }
-  }
-
-  std::string dir_;
-  std::map<std::uint64_t, std::string> names_;
-  std::string final_, part_;
-  std::string buffer_;
-  int fd_ = -1;
-  std::uint64_t stored_ = 0, octets_ = 0;
-  std::set<std::uint64_t> failures_;
-  Error first_failure_;
-};
-
 }  // namespace
 
-int run_retr_many(const Invocation& inv, Client& client) {
+int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& plan) {
+  // Before connecting: a directory that cannot be made costs no login.
   if (::mkdir(inv.output_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw Failure(exit_code::cant_create, fmt::format("cannot create the directory '{}': {}",
                                                       inv.output_dir, last_error().message()));
   }
-  // LIST and UIDL (pipelined) give the numbers for "all" and the file names.
-  auto listing = client.list_with_uidl();
-  if (!listing) throw failure_from(listing.error());
+  // LIST and UIDL, sent with the login when the server pipelines, give the
+  // numbers for "all" and the file names.
+  ListedSession session = open_session_listing(url, inv.global, plan);
+  Client& client = session.client;
+  const std::vector<MessageEntry>& listing = session.listing;
   std::vector<std::uint64_t> numbers;
   if (inv.all) {
-    for (const auto& m : *listing)
+    for (const auto& m : listing)
       numbers.push_back(m.number);
   } else {
     numbers = parse_message_numbers(inv.numbers);
@@ -154,10 +62,10 @@ int run_retr_many(const Invocation& inv, Client& client) {
   // identical messages to share a UID), else by number.
   std::set<std::string> seen;
   bool by_uid = inv.name_by_uid;
-  for (const auto& m : *listing)
+  for (const auto& m : listing)
     by_uid = by_uid && !m.uid.empty() && seen.insert(m.uid).second;
   std::map<std::uint64_t, std::string> names;
-  for (const auto& m : *listing) {
+  for (const auto& m : listing) {
     names[m.number] = by_uid ? file_name_for_uid(m.uid) : std::to_string(m.number);
   }
   for (const std::uint64_t n : numbers) {
@@ -167,12 +75,13 @@ int run_retr_many(const Invocation& inv, Client& client) {
   DirectoryWriter writer(inv.output_dir, std::move(names));
   if (auto r = client.retrieve_many(numbers, writer); !r) throw failure_from(r.error());
   finish_read_only(client);
+  writer.finish();
   print_stdout(fmt::format("retrieved {} of {} message(s), {} octets, into {}\n", writer.stored(),
                            numbers.size(), writer.octets(), inv.output_dir));
-  if (!writer.failures().empty()) {
+  if (writer.failures() != 0) {
     throw Failure(exit_code_for(writer.first_failure()),
-                  fmt::format("{} message(s) not retrieved; the first: {}",
-                              writer.failures().size(), writer.first_failure().message));
+                  fmt::format("{} message(s) not retrieved; the first: {}", writer.failures(),
+                              writer.first_failure().message));
   }
   return exit_code::ok;
 }

@@ -336,6 +336,65 @@ Client open_session(const PopUrl& url, const GlobalOptions& options, const Login
   return client;
 }
 
+ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
+                                   const LoginPlan& plan) {
+  // Only USER/PASS and APOP can carry the listing (Client::login_and_list);
+  // SASL and OAuth log in as open_session does, then list.
+  if (!plan.login || plan.needs_token ||
+      (plan.kind != LoginKind::automatic && plan.kind != LoginKind::apop)) {
+    ListedSession s{open_session(url, options, plan), {}};
+    auto listing = s.client.list_with_uidl();
+    if (!listing) throw failure_from(listing.error());
+    s.listing = std::move(*listing);
+    return s;
+  }
+  // As open_session, up to the login.
+  std::string password;
+  const Wipe wipe_password{password};
+  if (plan.needs_password) password = obtain_password(options.password_command);
+  Client client(client_options(options, plan));
+  if (auto r = client.connect(url.host, url.port); !r) throw connect_failure(r.error());
+  if (options.verbose && client.certificate() != nullptr) {
+    const net::CertificateInfo& cert = *client.certificate();
+    std::fputs(fmt::format("* TLS certificate: {} (issuer {}), SHA-256 {}\n",
+                           sanitize(cert.subject, kTraceWidth), sanitize(cert.issuer, kTraceWidth),
+                           cert.sha256)
+                   .c_str(),
+               stderr);
+  }
+  if (client.capabilities().entries.empty()) {
+    if (auto caps = client.capa(); !caps && !client.connected()) throw failure_from(caps.error());
+  }
+  std::string tried = plan.kind == LoginKind::apop ? "APOP" : client.choose_mechanism();
+  if (tried.empty()) {
+    throw config(
+        fmt::format("{} offers no login method that keeps the password off this unencrypted "
+                    "connection; use TLS (drop --plaintext), or add --allow-plaintext-password",
+                    host_port(url)));
+  }
+  Result<std::vector<MessageEntry>> listing{std::vector<MessageEntry>{}};
+  if (tried == "USER" || tried == "APOP") {
+    LoginOptions login;
+    if (tried == "APOP") login.method = LoginMethod::apop;
+    listing = client.login_and_list(url.user, password, login);
+    // In TRANSACTION state the login succeeded and the listing failed.
+    if (!listing && client.state() != proto::State::transaction) {
+      throw login_failure(tried, listing.error());
+    }
+  } else {
+    auth::SaslCredentials creds;
+    creds.authcid = url.user;
+    creds.password = password;
+    creds.host = url.host;
+    creds.port = url.port;
+    const Wipe wipe_creds{creds.password};
+    if (auto r = client.authenticate(tried, creds); !r) throw login_failure(tried, r.error());
+    listing = client.list_with_uidl();
+  }
+  if (!listing) throw failure_from(listing.error());
+  return ListedSession{std::move(client), std::move(*listing)};
+}
+
 void finish_read_only(Client& client) {
   if (client.connected()) (void)client.quit();
 }

@@ -84,6 +84,19 @@ ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan
 /// a failed login names the mechanism tried.
 Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
 
+/// A logged-in session and its mailbox listing.
+struct ListedSession {
+  Client client;
+  std::vector<MessageEntry> listing;  ///< LIST with UIDL (uids empty without UIDL).
+};
+
+/// open_session(), then the listing (Client::list_with_uidl), with LIST and
+/// UIDL in the same write as PASS or APOP when the server pipelines
+/// (Client::login_and_list): the listing costs no round trip of its own.
+/// Throws as open_session does, and for a refused listing.
+ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
+                                   const LoginPlan& plan);
+
 /// Ends a session that changed nothing: QUIT, with its outcome ignored (the
 /// work is done; a failed QUIT of a read-only session loses nothing).
 void finish_read_only(Client& client);
