@@ -340,8 +340,9 @@ ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& optio
                                    const LoginPlan& plan) {
   // Only USER/PASS and APOP can carry the listing (Client::login_and_list);
   // SASL and OAuth log in as open_session does, then list.
+  const bool user_by_name = plan.kind == LoginKind::sasl && plan.mechanism == "USER";
   if (!plan.login || plan.needs_token ||
-      (plan.kind != LoginKind::automatic && plan.kind != LoginKind::apop)) {
+      (plan.kind != LoginKind::automatic && plan.kind != LoginKind::apop && !user_by_name)) {
     ListedSession s{open_session(url, options, plan), {}};
     auto listing = s.client.list_with_uidl();
     if (!listing) throw failure_from(listing.error());
@@ -365,7 +366,9 @@ ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& optio
   if (client.capabilities().entries.empty()) {
     if (auto caps = client.capa(); !caps && !client.connected()) throw failure_from(caps.error());
   }
-  std::string tried = plan.kind == LoginKind::apop ? "APOP" : client.choose_mechanism();
+  std::string tried = plan.kind == LoginKind::apop ? "APOP"
+                      : user_by_name               ? "USER"
+                                                   : client.choose_mechanism();
   if (tried.empty()) {
     throw config(
         fmt::format("{} offers no login method that keeps the password off this unencrypted "

@@ -47,11 +47,11 @@ class RetrDirTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  RunResult run(const ScriptedServer& s) const {
+  RunResult run(const ScriptedServer& s, const std::string& user = "alice") const {
     RunOptions o;
     o.env["POP3KIT_PASSWORD"] = "secret";
-    return run_pop3kit({"retr", "pop://alice@127.0.0.1:" + std::to_string(s.port()), "all", "-o",
-                        dir_.string(), "--plaintext", "--allow-plaintext-password"},
+    return run_pop3kit({"retr", "pop://" + user + "@127.0.0.1:" + std::to_string(s.port()), "all",
+                        "-o", dir_.string(), "--plaintext", "--allow-plaintext-password"},
                        o);
   }
 
@@ -75,6 +75,21 @@ TEST_F(RetrDirTest, ListingGoesWithTheLogin) {
   EXPECT_EQ(read("uid-one"), "one\r\n");
   EXPECT_EQ(read("uid-two"), "two\r\n");
   EXPECT_NE(r.out.find("retrieved 2 of 2 message(s), 10 octets"), std::string::npos) << r.out;
+}
+
+// USER/PASS asked for by name (";auth=USER") carries the listing too.
+TEST_F(RetrDirTest, UserByNameCarriesTheListing) {
+  ScriptedServer s(pipelined_login({
+      {"RETR 1", ""},
+      {"RETR 2", "+OK\r\none\r\n.\r\n-ERR [SYS/PERM] gone\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  }));
+  const RunResult r = run(s, "alice;auth=USER");
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  EXPECT_EQ(s.error(), "");
+  EXPECT_EQ(read("uid-one"), "one\r\n");
+  EXPECT_FALSE(fs::exists(dir_ / "uid-two"));
+  EXPECT_NE(r.err.find("RETR 2: server says \"[SYS/PERM] gone\""), std::string::npos) << r.err;
 }
 
 // The first message's .part cannot be created (a directory is in the way):
