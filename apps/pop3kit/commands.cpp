@@ -89,11 +89,10 @@ int run_capa(const Invocation& inv) {
 int run_stat(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "stat");
-  Client client = open_session(url, inv.global, plan);
-  auto st = client.stat();
-  if (!st) throw failure_from(st.error());
-  print_stdout(fmt::format("{} {}\n", st->count, st->size));
-  finish_read_only(client);
+  // STAT goes out with the login when the server pipelines.
+  StatSession s = open_session_stat(url, inv.global, plan);
+  print_stdout(fmt::format("{} {}\n", s.stat.count, s.stat.size));
+  finish_read_only(s.client);
   return exit_code::ok;
 }
 

@@ -7,6 +7,9 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <optional>
+#include <utility>
 
 #include "args.hpp"
 #include "exit_codes.hpp"
@@ -153,13 +156,6 @@ Failure connect_failure(const Error& error) {
   return f;
 }
 
-// Overwrites a secret when it goes out of scope (best effort: the library
-// and the environment may hold copies).
-struct Wipe {
-  std::string& s;
-  ~Wipe() { std::fill(s.begin(), s.end(), '\0'); }
-};
-
 }  // namespace
 
 LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed need,
@@ -260,14 +256,30 @@ ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan
   return out;
 }
 
-Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
+namespace {
+
+// The secrets a plan needs, read before connecting and wiped when done
+// (best effort: the library and the environment may hold copies).
+struct Secrets {
   std::string password;
   std::string token;
-  const Wipe wipe_password{password};
-  const Wipe wipe_token{token};
-  if (plan.needs_password) password = obtain_password(options.password_command);
-  if (plan.needs_token) token = obtain_token(options.token_command);
+  Secrets(const GlobalOptions& options, const LoginPlan& plan) {
+    if (plan.needs_password) password = obtain_password(options.password_command);
+    if (plan.needs_token) token = obtain_token(options.token_command);
+  }
+  ~Secrets() {
+    std::fill(password.begin(), password.end(), '\0');
+    std::fill(token.begin(), token.end(), '\0');
+  }
+  Secrets(const Secrets&) = delete;
+  Secrets& operator=(const Secrets&) = delete;
+};
 
+// Connects (TLS or STLS as planned) and makes sure CAPA was asked: it
+// decides the mechanism and whether commands may be pipelined. After STLS the
+// library has already asked it over TLS. A server without CAPA is still
+// usable (USER/PASS only).
+Client connect_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
   Client client(client_options(options, plan));
   if (auto r = client.connect(url.host, url.port); !r) throw connect_failure(r.error());
   if (options.verbose && client.certificate() != nullptr) {
@@ -278,124 +290,129 @@ Client open_session(const PopUrl& url, const GlobalOptions& options, const Login
                    .c_str(),
                stderr);
   }
-  // CAPA before login: it decides the mechanism and whether commands may be
-  // pipelined. After STLS the library has already asked it over TLS. A
-  // server without CAPA is still usable (USER/PASS only).
   if (client.capabilities().entries.empty()) {
     if (auto caps = client.capa(); !caps && !client.connected()) throw failure_from(caps.error());
   }
-  if (!plan.login) return client;
-
-  Result<void> r;
-  std::string tried;
-  switch (plan.kind) {
-    case LoginKind::automatic:
-      if (plan.needs_token) {
-        tried = choose_oauth(client);
-        if (tried.empty()) {
-          throw Failure(exit_code::unavailable,
-                        fmt::format("a token was given, but {} offers neither OAUTHBEARER nor "
-                                    "XOAUTH2 (name a mechanism with ;auth=)",
-                                    host_port(url)));
-        }
-      } else {
-        tried = client.choose_mechanism();
-        if (tried.empty()) {
-          throw config(fmt::format(
-              "{} offers no login method that keeps the password off this unencrypted "
-              "connection; use TLS (drop --plaintext), or add --allow-plaintext-password",
-              host_port(url)));
-        }
-      }
-      break;
-    case LoginKind::apop:
-      tried = "APOP";
-      break;
-    case LoginKind::sasl:
-      tried = plan.mechanism;
-      break;
-    case LoginKind::none:
-      return client;
-  }
-  if (tried == "USER") {
-    r = client.login(url.user, password);
-  } else if (tried == "APOP") {
-    r = client.login(url.user, password, LoginOptions{.method = LoginMethod::apop});
-  } else {
-    auth::SaslCredentials creds;
-    creds.authcid = url.user;
-    creds.password = password;
-    creds.token = token;
-    creds.host = url.host;
-    creds.port = url.port;
-    r = client.authenticate(tried, creds);
-    std::fill(creds.password.begin(), creds.password.end(), '\0');
-    std::fill(creds.token.begin(), creds.token.end(), '\0');
-  }
-  if (!r) throw login_failure(tried, r.error());
   return client;
 }
 
-ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
-                                   const LoginPlan& plan) {
-  // Only USER/PASS and APOP can carry the listing (Client::login_and_list);
-  // SASL and OAuth log in as open_session does, then list.
-  const bool user_by_name = plan.kind == LoginKind::sasl && plan.mechanism == "USER";
-  if (!plan.login || plan.needs_token ||
-      (plan.kind != LoginKind::automatic && plan.kind != LoginKind::apop && !user_by_name)) {
-    ListedSession s{open_session(url, options, plan), {}};
-    auto listing = s.client.list_with_uidl();
-    if (!listing) throw failure_from(listing.error());
-    s.listing = std::move(*listing);
-    return s;
+// The method for this session: "USER", "APOP" or a SASL mechanism.
+std::string choose_method(const Client& client, const PopUrl& url, const LoginPlan& plan) {
+  switch (plan.kind) {
+    case LoginKind::apop:
+      return "APOP";
+    case LoginKind::sasl:
+      return plan.mechanism;
+    case LoginKind::automatic:
+    case LoginKind::none:
+      break;
   }
-  // As open_session, up to the login.
-  std::string password;
-  const Wipe wipe_password{password};
-  if (plan.needs_password) password = obtain_password(options.password_command);
-  Client client(client_options(options, plan));
-  if (auto r = client.connect(url.host, url.port); !r) throw connect_failure(r.error());
-  if (options.verbose && client.certificate() != nullptr) {
-    const net::CertificateInfo& cert = *client.certificate();
-    std::fputs(fmt::format("* TLS certificate: {} (issuer {}), SHA-256 {}\n",
-                           sanitize(cert.subject, kTraceWidth), sanitize(cert.issuer, kTraceWidth),
-                           cert.sha256)
-                   .c_str(),
-               stderr);
+  if (plan.needs_token) {
+    std::string m = choose_oauth(client);
+    if (m.empty()) {
+      throw Failure(exit_code::unavailable,
+                    fmt::format("a token was given, but {} offers neither OAUTHBEARER nor "
+                                "XOAUTH2 (name a mechanism with ;auth=)",
+                                host_port(url)));
+    }
+    return m;
   }
-  if (client.capabilities().entries.empty()) {
-    if (auto caps = client.capa(); !caps && !client.connected()) throw failure_from(caps.error());
-  }
-  std::string tried = plan.kind == LoginKind::apop ? "APOP"
-                      : user_by_name               ? "USER"
-                                                   : client.choose_mechanism();
-  if (tried.empty()) {
+  std::string m = client.choose_mechanism();
+  if (m.empty()) {
     throw config(
         fmt::format("{} offers no login method that keeps the password off this unencrypted "
                     "connection; use TLS (drop --plaintext), or add --allow-plaintext-password",
                     host_port(url)));
   }
-  Result<std::vector<MessageEntry>> listing{std::vector<MessageEntry>{}};
-  if (tried == "USER" || tried == "APOP") {
-    LoginOptions login;
-    if (tried == "APOP") login.method = LoginMethod::apop;
-    listing = client.login_and_list(url.user, password, login);
-    // In TRANSACTION state the login succeeded and the listing failed.
-    if (!listing && client.state() != proto::State::transaction) {
-      throw login_failure(tried, listing.error());
-    }
-  } else {
-    auth::SaslCredentials creds;
-    creds.authcid = url.user;
-    creds.password = password;
-    creds.host = url.host;
-    creds.port = url.port;
-    const Wipe wipe_creds{creds.password};
-    if (auto r = client.authenticate(tried, creds); !r) throw login_failure(tried, r.error());
-    listing = client.list_with_uidl();
+  return m;
+}
+
+Result<void> authenticate(Client& client, const std::string& mechanism, const PopUrl& url,
+                          const Secrets& secrets) {
+  auth::SaslCredentials creds;
+  creds.authcid = url.user;
+  creds.password = secrets.password;
+  creds.token = secrets.token;
+  creds.host = url.host;
+  creds.port = url.port;
+  auto r = client.authenticate(mechanism, creds);
+  std::fill(creds.password.begin(), creds.password.end(), '\0');
+  std::fill(creds.token.begin(), creds.token.end(), '\0');
+  return r;
+}
+
+// Connects and logs in; then `next` (a Client query such as a listing) when
+// given. USER/PASS and APOP send it in the same write as the login when the
+// server pipelines (`with_login`, a Client::login_and_* call); SASL logs in
+// first and then asks it.
+template <class T>
+std::pair<Client, std::optional<T>> session_then(
+    const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
+    const std::function<Result<T>(Client&, const std::string& user, const std::string& password,
+                                  LoginOptions)>* with_login,
+    const std::function<Result<T>(Client&)>* next) {
+  const Secrets secrets(options, plan);
+  Client client = connect_session(url, options, plan);
+  std::optional<T> value;
+  auto finish = [&]() {
+    if (next == nullptr) return;
+    auto v = (*next)(client);
+    if (!v) throw failure_from(v.error());
+    value = std::move(*v);
+  };
+  if (!plan.login) {
+    finish();
+    return {std::move(client), std::move(value)};
   }
-  if (!listing) throw failure_from(listing.error());
+  const std::string method = choose_method(client, url, plan);
+  if (method == "USER" || method == "APOP") {
+    LoginOptions login;
+    if (method == "APOP") login.method = LoginMethod::apop;
+    if (with_login != nullptr) {
+      auto v = (*with_login)(client, url.user, secrets.password, login);
+      // In TRANSACTION state the login worked and the query failed.
+      if (!v && client.state() != proto::State::transaction) throw login_failure(method, v.error());
+      if (!v) throw failure_from(v.error());
+      value = std::move(*v);
+      return {std::move(client), std::move(value)};
+    }
+    if (auto r = client.login(url.user, secrets.password, login); !r) {
+      throw login_failure(method, r.error());
+    }
+  } else if (auto r = authenticate(client, method, url, secrets); !r) {
+    throw login_failure(method, r.error());
+  }
+  finish();
+  return {std::move(client), std::move(value)};
+}
+
+}  // namespace
+
+Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
+  return session_then<int>(url, options, plan, nullptr, nullptr).first;
+}
+
+ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
+                                   const LoginPlan& plan) {
+  using Listing = std::vector<MessageEntry>;
+  const std::function<Result<Listing>(Client&, const std::string&, const std::string&,
+                                      LoginOptions)>
+      with_login = [](Client& c, const std::string& user, const std::string& password,
+                      LoginOptions login) { return c.login_and_list(user, password, login); };
+  const std::function<Result<Listing>(Client&)> next = [](Client& c) { return c.list_with_uidl(); };
+  auto [client, listing] = session_then<Listing>(url, options, plan, &with_login, &next);
   return ListedSession{std::move(client), std::move(*listing)};
+}
+
+StatSession open_session_stat(const PopUrl& url, const GlobalOptions& options,
+                              const LoginPlan& plan) {
+  const std::function<Result<MailboxStat>(Client&, const std::string&, const std::string&,
+                                          LoginOptions)>
+      with_login = [](Client& c, const std::string& user, const std::string& password,
+                      LoginOptions login) { return c.login_and_stat(user, password, login); };
+  const std::function<Result<MailboxStat>(Client&)> next = [](Client& c) { return c.stat(); };
+  auto [client, stat] = session_then<MailboxStat>(url, options, plan, &with_login, &next);
+  return StatSession{std::move(client), *stat};
 }
 
 void finish_read_only(Client& client) {

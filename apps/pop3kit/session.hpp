@@ -97,6 +97,17 @@ struct ListedSession {
 ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
                                    const LoginPlan& plan);
 
+/// A logged-in session and its STAT answer.
+struct StatSession {
+  Client client;
+  MailboxStat stat;
+};
+
+/// open_session(), then STAT, sent with PASS or APOP when the server
+/// pipelines (Client::login_and_stat). Throws as open_session_listing().
+StatSession open_session_stat(const PopUrl& url, const GlobalOptions& options,
+                              const LoginPlan& plan);
+
 /// Ends a session that changed nothing: QUIT, with its outcome ignored (the
 /// work is done; a failed QUIT of a read-only session loses nothing).
 void finish_read_only(Client& client);
