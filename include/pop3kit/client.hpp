@@ -330,6 +330,7 @@ class Client {
   };
 
   Result<void> flush();
+  bool drain_after_refusal();
   Result<void> login_then(std::string_view user, std::string_view password,
                           const LoginOptions& options, const FollowUp* then);
   bool capa_again_after_login() const noexcept;

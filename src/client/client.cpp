@@ -290,6 +290,16 @@ Result<void> Client::drain() {
   return {};
 }
 
+// After a refused login, the answers to what rode along with it. Many
+// servers hang up after a refused PASS; the refusal is still what the caller
+// must hear (a wrong password is not a dropped connection to retry), so a
+// failure here only closes the connection. False when it is gone.
+bool Client::drain_after_refusal() {
+  if (drain()) return true;
+  close();
+  return false;
+}
+
 Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options) {
   return login_then(user, password, options, nullptr);
 }
@@ -318,8 +328,10 @@ Result<void> Client::login_then(std::string_view user, std::string_view password
       if (!st) return std::move(st).error();
       if (st->ok) return after_login(together, capa_again, then);
       Error e = server_error(*st, "APOP login refused");
-      if (together) {
-        if (auto d = drain(); !d) return d;
+      if (together && !drain_after_refusal()) {
+        // Gone: no fallback on this connection, and the refusal stands.
+        if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
+        return e;
       }
       if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
       if (!options.allow_fallback) {
@@ -342,9 +354,7 @@ Result<void> Client::login_then(std::string_view user, std::string_view password
   if (!st->ok) {
     Error e = server_error(*st, "user name refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    if (together) {
-      if (auto d = drain(); !d) return d;  // PASS's -ERR and the rest, read and dropped
-    }
+    if (together) (void)drain_after_refusal();  // PASS's -ERR and the rest, read and dropped
     return e;
   }
   st =
@@ -354,9 +364,7 @@ Result<void> Client::login_then(std::string_view user, std::string_view password
     // A refused PASS is a failed login, whatever else the text says.
     Error e = server_error(*st, "login refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    if (together) {
-      if (auto d = drain(); !d) return d;
-    }
+    if (together) (void)drain_after_refusal();
     return e;
   }
   return after_login(together, capa_again, then);

@@ -56,6 +56,33 @@ TEST(LoginPipeline, UserPassListUidlInOneRoundTrip) {
   EXPECT_EQ(server.problem(), "");
 }
 
+// A server that hangs up right after refusing a pipelined PASS: the caller
+// hears the refusal (credentials, exit 77 in the command), not "connection
+// closed" (temporary, to be retried with the same wrong password).
+TEST(LoginPipeline, RefusedPassThenHangUpIsStillARefusal) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
+                       S::expect("UIDL"), S::send("+OK\r\n-ERR [AUTH] wrong password\r\n"),
+                       S::close()});
+  Client c = connected(server);
+  auto l = c.login_and_list("u", "p");
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().code, errc::auth_failed) << l.error().message;
+  EXPECT_EQ(l.error().response_code, ResponseCode::auth);
+  EXPECT_FALSE(c.connected());
+}
+
+TEST(LoginPipeline, RefusedApopThenHangUpIsStillARefusal) {
+  ScriptServer server({S::send("+OK <1.2@h>\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("APOP u "), S::expect("STAT"),
+                       S::send("-ERR [AUTH] wrong password\r\n"), S::close()});
+  Client c = connected(server);
+  auto st =
+      c.login_and_stat("u", "p", LoginOptions{.method = LoginMethod::apop, .allow_fallback = true});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, errc::auth_failed) << st.error().message;
+}
+
 // EXPIRE marked USER: CAPA must be asked again after login. It rides in the
 // same write, after PASS, and its answer replaces the first one.
 TEST(LoginPipeline, CapaAgainRidesWithTheLogin) {
