@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -155,17 +156,25 @@ TEST_F(DirectoryWriterTest, RenameFails) {
 }
 
 // A read-only directory: every message fails with the reason, none is
-// stored. (Root may write anyway: skipped then.)
+// stored. Root writes through permissions, so the check runs in a child
+// process that first drops to an unprivileged user (nobody).
 TEST_F(DirectoryWriterTest, ReadOnlyDirectory) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
-  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
-  DirectoryWriter w(dir_.string(), names({1, 2}));
-  deliver(w, 1, "one\r\n");
-  deliver(w, 2, "two\r\n");
-  w.finish();
-  EXPECT_EQ(w.stored(), 0U);
-  EXPECT_EQ(w.failures(), 2U);
-  EXPECT_EQ(w.first_failure().message, "RETR 1: storing the message failed: Permission denied");
+  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                            fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
+  const auto check = [this] {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) std::_Exit(2);
+    DirectoryWriter w(dir_.string(), names({1, 2}));
+    deliver(w, 1, "one\r\n");
+    deliver(w, 2, "two\r\n");
+    w.finish();
+    const bool ok =
+        w.stored() == 0 && w.failures() == 2 &&
+        w.first_failure().message == "RETR 1: storing the message failed: Permission denied";
+    std::_Exit(ok ? 0 : 1);
+  };
+  EXPECT_EXIT(check(), ::testing::ExitedWithCode(0), "");
+  EXPECT_EQ(files(), std::set<std::string>{});
 }
 
 // The retrieval stops in the middle of a message (the session failed and
