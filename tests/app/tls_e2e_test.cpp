@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,11 @@ struct Method {
   const char* command;  // what the trace must show
 };
 
+// Readable test names in ctest's output ("16-byte object <...>" otherwise).
+void PrintTo(const Method& m, std::ostream* os) {
+  *os << (*m.auth != '\0' ? m.auth : "auto");
+}
+
 class TlsCommandLoginTest : public TlsCommandTest,
                             public ::testing::WithParamInterface<std::tuple<Method, bool>> {};
 
@@ -173,6 +179,10 @@ struct BadCert {
   ServerCert cert;
   const char* reason;
 };
+
+void PrintTo(const BadCert& b, std::ostream* os) {
+  *os << to_string(b.cert);
+}
 
 class TlsCommandBadCertTest : public ::testing::TestWithParam<BadCert> {};
 
