@@ -4,7 +4,7 @@
 
 #include "pop3kit/apop.hpp"
 #include "pop3kit/client.hpp"
-#include "script_server.hpp"
+#include "support/script_server.hpp"
 
 namespace pop3kit::test {
 namespace {

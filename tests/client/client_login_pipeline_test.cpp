@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "pop3kit/client.hpp"
-#include "script_server.hpp"
+#include "support/script_server.hpp"
 
 namespace pop3kit::test {
 namespace {

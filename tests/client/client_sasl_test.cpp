@@ -5,7 +5,7 @@
 
 #include "pop3kit/client.hpp"
 #include "pop3kit/sasl.hpp"
-#include "script_server.hpp"
+#include "support/script_server.hpp"
 #include "support/test_certs.hpp"
 
 namespace pop3kit::test {

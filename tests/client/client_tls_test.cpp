@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pop3kit/client.hpp"
-#include "script_server.hpp"
+#include "support/script_server.hpp"
 #include "support/test_certs.hpp"
 
 namespace pop3kit::test {

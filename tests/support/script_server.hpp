@@ -1,6 +1,8 @@
 // A scripted POP3 server on loopback for faults a real server will not
 // produce: it plays its script on the first connection, recording every line
-// the client sends.
+// the client sends. Each send() goes out at once (TCP_NODELAY), so a sleep()
+// between two sends makes the client see them in separate reads. Used by the
+// client, command and NetX API tests.
 #pragma once
 
 #include <chrono>
@@ -25,7 +27,8 @@ class ScriptServer {
       quiet,
       serve_retr,
       start_tls,
-      respond
+      respond,
+      expect_close
     } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
@@ -39,6 +42,8 @@ class ScriptServer {
   static Step close() { return {Step::close, {}}; }
   /// Reads and records until the client closes.
   static Step wait_close() { return {Step::wait_close, {}}; }
+  /// The client must close the connection without sending anything more.
+  static Step expect_close() { return {Step::expect_close, {}}; }
   static Step sleep(std::chrono::milliseconds d) { return {Step::sleep, {}, d}; }
   /// Fails the script if the client sends anything within `d` (or already
   /// did): proves the client waits for an answer before its next command.

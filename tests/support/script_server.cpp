@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -107,9 +108,13 @@ void ScriptServer::run() {
   }
   const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
+  // Every send() its own segment: tests split answers across reads on purpose.
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string pending;
   SSL_CTX* ctx = nullptr;
   SSL* ssl = nullptr;
+  bool eof = false;  // the client closed (as opposed to a timeout)
   auto read_more = [&]() -> bool {
     if (ssl == nullptr || SSL_pending(ssl) == 0) {
       pollfd q{fd, POLLIN, 0};
@@ -118,6 +123,7 @@ void ScriptServer::run() {
     char buf[4096];
     const ssize_t n =
         ssl != nullptr ? SSL_read(ssl, buf, sizeof buf) : ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0) eof = true;
     if (n <= 0) return false;
     pending.append(buf, static_cast<std::size_t>(n));
     return true;
@@ -231,6 +237,19 @@ void ScriptServer::run() {
           pending.erase(0, eol + 2);
         }
         break;
+      case Step::expect_close: {
+        while (read_more()) {
+        }
+        std::lock_guard lock(mu_);
+        if (!pending.empty()) {
+          problem_ = "the client sent more: '" + pending + "'";
+          ok = false;
+        } else if (!eof) {
+          problem_ = "the client did not close the connection";
+          ok = false;
+        }
+        break;
+      }
       case Step::sleep:
         std::this_thread::sleep_for(s.duration);
         break;
