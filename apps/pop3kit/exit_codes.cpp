@@ -15,7 +15,6 @@ int exit_code_for(const Error& error) noexcept {
       return exit_code::no_host;
     case errc::connect_failed:
     case errc::greeting_refused:
-      return exit_code::unavailable;
     // TLS required but not offered, a failed handshake, a rejected
     // certificate: retrying unchanged will not help, and nothing secret was
     // sent.

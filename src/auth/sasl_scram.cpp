@@ -174,7 +174,7 @@ class Scram final : public MechanismBase {
 
     proof.assign(client_key.str());
     for (std::size_t i = 0; i < proof.str().size(); ++i)
-      proof.str()[i] ^= client_sig.str()[i];
+      proof.str()[i] = static_cast<char>(proof.str()[i] ^ client_sig.str()[i]);
     state_ = State::sent_final;
     return without_proof + ",p=" + base64_encode(proof.str());
   }

@@ -150,11 +150,7 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
           continue;
         }
         socklen_t len = sizeof err;
-        if (r < 0) {
-          err = errno;
-        } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
+        if (r < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       }
     }
     if (err != 0) {
