@@ -56,9 +56,9 @@ int exit_code_for(const Error& error) noexcept {
 }
 
 Failure failure_from(const Error& error, const std::string& context) {
-  std::string message = context + error.message;
-  if (message.empty()) message = context + error.code.message();
-  return Failure(exit_code_for(error), message);
+  // An error without text still says something, with or without context.
+  const std::string text = error.message.empty() ? error.code.message() : error.message;
+  return Failure(exit_code_for(error), context + text);
 }
 
 const char* exit_status_help() noexcept {

@@ -87,6 +87,8 @@ TEST(ExitCodes, FailureFromCarriesMessageAndContext) {
   const Failure g = failure_from(Error(errc::timed_out, ""));
   EXPECT_EQ(g.code(), 75);
   EXPECT_STRNE(g.what(), "");
+  const Failure h = failure_from(Error(errc::timed_out, ""), "login: ");
+  EXPECT_STRNE(h.what(), "login: ");
 }
 
 TEST(ExitCodes, HelpListsEveryCode) {
