@@ -116,27 +116,22 @@ std::string method_label(std::string_view mechanism) {
 
 // A refused login says which method was tried, and what the server's code means.
 Failure login_failure(std::string_view mechanism, const Error& error) {
-  std::string message = fmt::format("login with {} failed: {}", method_label(mechanism),
-                                    error.message.empty() ? error.code.message() : error.message);
+  const Failure f =
+      failure_from(error, fmt::format("login with {} failed: ", method_label(mechanism)));
+  std::string message = f.what();
   if (error.response_code == ResponseCode::auth) {
     message += " (the server refused the credentials)";
   } else if (error.code == errc::temporary_failure) {
     message += " (temporary: try again later)";
   }
-  return Failure(exit_code_for(error), message);
+  return Failure(f.code(), message);
 }
 
 // The OAuth mechanism to use when the URL leaves the choice to us and a token
 // was given: OAUTHBEARER (RFC 7628) over Google's older XOAUTH2.
 std::string choose_oauth(const Client& client) {
-  const auto offered = client.capabilities().sasl_mechanisms();
   for (const char* m : {"OAUTHBEARER", "XOAUTH2"}) {
-    const bool has = std::any_of(offered.begin(), offered.end(), [m](std::string_view o) {
-      return std::equal(
-          o.begin(), o.end(), m, m + std::char_traits<char>::length(m),
-          [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; });
-    });
-    if (has) return m;
+    if (client.capabilities().offers_sasl(m)) return m;
   }
   return {};
 }

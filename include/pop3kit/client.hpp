@@ -120,6 +120,8 @@ struct Capabilities {
   std::optional<std::string_view> implementation() const noexcept;
   /// The mechanisms listed by SASL (RFC 5034), as sent.
   std::vector<std::string_view> sasl_mechanisms() const;
+  /// Whether SASL lists `mechanism` (names compared case-insensitively).
+  bool offers_sasl(std::string_view mechanism) const;
 };
 
 struct MailboxStat {

@@ -13,4 +13,8 @@ namespace pop3kit {
 /// result is cut at `max_length` octets with "..." appended.
 std::string sanitize(std::string_view text, std::size_t max_length = 200);
 
+/// ASCII case-insensitive equality, for protocol keywords (capability and
+/// mechanism names, URL schemes): no locale, no Unicode folding.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
 }  // namespace pop3kit

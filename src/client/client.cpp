@@ -14,13 +14,6 @@ using proto::Command;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) ==
-                  std::toupper(static_cast<unsigned char>(y));
-         });
-}
-
 errc classify(ResponseCode rc, errc fallback) noexcept {
   switch (rc) {
     case ResponseCode::in_use:
@@ -95,6 +88,12 @@ std::vector<std::string_view> Capabilities::sasl_mechanisms() const {
     rest.remove_prefix(sp + 1);
   }
   return out;
+}
+
+bool Capabilities::offers_sasl(std::string_view mechanism) const {
+  const auto offered = sasl_mechanisms();
+  return std::any_of(offered.begin(), offered.end(),
+                     [mechanism](std::string_view m) { return iequals(m, mechanism); });
 }
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {}

@@ -117,11 +117,7 @@ Result<void> Client::authenticate(std::string_view mechanism,
 std::string Client::choose_mechanism() const {
   const bool tls = tls_active();
   const bool reusable_ok = tls || options_.allow_plaintext_password;
-  const auto offered = caps_.sasl_mechanisms();
-  auto has = [&](std::string_view m) {
-    return std::any_of(offered.begin(), offered.end(),
-                       [&](std::string_view o) { return upper(o) == m; });
-  };
+  auto has = [this](std::string_view m) { return caps_.offers_sasl(m); };
   if (tls && has("SCRAM-SHA-256-PLUS")) return "SCRAM-SHA-256-PLUS";
   for (const char* m : {"SCRAM-SHA-256", "SCRAM-SHA-1"}) {
     if (has(m)) return m;

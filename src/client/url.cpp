@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "pop3kit/text.hpp"
+
 namespace pop3kit {
 namespace {
 
@@ -31,19 +33,8 @@ Error bad(std::string message) {
   return Error(errc::invalid_argument, std::move(message));
 }
 
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
 char upper(char c) noexcept {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {

@@ -1,19 +1,11 @@
 #include "parse.hpp"
 
+#include "pop3kit/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace pop3kit::proto::detail {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) ==
-                  std::toupper(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
 
 bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
   if (s.empty() || s.size() > 20) return false;

@@ -2,6 +2,15 @@
 
 namespace pop3kit {
 
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  const auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (fold(a[i]) != fold(b[i])) return false;
+  }
+  return true;
+}
+
 std::string sanitize(std::string_view text, std::size_t max_length) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;

@@ -15,7 +15,6 @@ using S = ScriptServer;
 
 ClientOptions tls_options(Security security) {
   ClientOptions o;
-  o.security = Security::plain;
   o.io_timeout = 5s;
   o.security = security;
   o.tls.ca_file = TestCerts::get().ca;
