@@ -33,8 +33,9 @@ Result<void> Client::authenticate(std::string_view mechanism,
     // -PLUS binds to this TLS channel. Plain SCRAM gets the data too, so it
     // can tell the server it could have bound ("y"), when the server offers
     // no -PLUS variant: a man in the middle who removed it is then caught.
+    // (The -PLUS names are in the SASL list, not capability names.)
     const bool plus = ends_with_plus(name);
-    if (plus || (name.starts_with("SCRAM-") && !caps_.has(name + "-PLUS"))) {
+    if (plus || (name.starts_with("SCRAM-") && !caps_.offers_sasl(name + "-PLUS"))) {
       auto cb = tls_->channel_binding();
       if (!cb) return std::move(cb).error();
       sasl_options.channel_binding = auth::ChannelBinding{cb->type, cb->data};

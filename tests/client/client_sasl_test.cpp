@@ -123,7 +123,6 @@ TEST(ClientSasl, PlusBindsToTheTlsChannel) {
       certs.cert(certs.good), certs.key(certs.good));
   srv = &server;
   ClientOptions o;
-  o.security = Security::plain;
   o.io_timeout = 5s;
   o.security = Security::tls;
   o.tls.ca_file = certs.ca;
@@ -137,6 +136,39 @@ TEST(ClientSasl, PlusBindsToTheTlsChannel) {
   EXPECT_EQ(server.problem(), "");
   EXPECT_FALSE(expected_c.empty());
   EXPECT_EQ(got_c, expected_c);
+}
+
+// Plain SCRAM over TLS says in its GS2 flag whether the client could have
+// bound to the channel: "y" when the server lists no -PLUS variant (a man in
+// the middle who removed it is then caught), "n" when it does and the caller
+// chose not to bind (RFC 5802 §6: "y" to a server that can bind must fail).
+std::string scram_gs2_flag_over_tls(const std::string& sasl_list) {
+  const auto& certs = TestCerts::get();
+  std::string first;
+  ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nUSER\r\nSASL " + sasl_list + "\r\n.\r\n"),
+                       S::respond([&](const std::string& line) {
+                         first = decode_arg(line, 2);
+                         return std::string("-ERR [AUTH] stop here\r\n");
+                       }),
+                       S::wait_close()},
+                      certs.cert(certs.good), certs.key(certs.good));
+  ClientOptions o;
+  o.io_timeout = 5s;
+  o.security = Security::tls;
+  o.tls.ca_file = certs.ca;
+  Client c(o);
+  EXPECT_TRUE(c.connect("localhost", server.port()).ok());
+  EXPECT_TRUE(c.capa().ok());
+  EXPECT_FALSE(c.authenticate("SCRAM-SHA-256", creds()).ok());
+  c.close();
+  EXPECT_EQ(server.problem(), "");
+  return first.substr(0, 3);
+}
+
+TEST(ClientSasl, ScramGs2FlagFollowsTheServersPlusOffer) {
+  EXPECT_EQ(scram_gs2_flag_over_tls("SCRAM-SHA-256"), "y,,");
+  EXPECT_EQ(scram_gs2_flag_over_tls("scram-sha-256 scram-sha-256-plus"), "n,,");
 }
 
 TEST(ClientSasl, PlusWithoutTlsIsRefusedBeforeSending) {
