@@ -2,6 +2,12 @@
 // (stripping, refusal, response injection) that must fail before any secret
 // crosses.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <filesystem>
 
 #include "pop3kit/client.hpp"
 #include "support/script_server.hpp"
@@ -50,6 +56,88 @@ TEST(ClientTls, IpAddressChecked) {
   Client c(tls_options(Security::tls));
   auto r = c.connect("127.0.0.1", server.port());
   EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+// --tls-min: a client that asks for TLS 1.3 refuses a server that stops at
+// TLS 1.2, which the default minimum (1.2) accepts.
+TEST(ClientTls, MinimumVersionIsEnforced) {
+  const auto& certs = TestCerts::get();
+  for (const bool want_13 : {false, true}) {
+    ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()},
+                        certs.cert(certs.good), certs.key(certs.good));
+    server.set_tls_max_version(TLS1_2_VERSION);
+    ClientOptions o = tls_options(Security::tls);
+    if (want_13) o.tls.min_version = net::TlsVersion::tls1_3;
+    Client c(o);
+    auto r = c.connect("localhost", server.port());
+    if (want_13) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error().code, errc::tls_failed) << r.error().message;
+    } else {
+      EXPECT_TRUE(r.ok()) << r.error().message;
+    }
+  }
+}
+
+// A server that requires a client certificate: refused without one, and
+// shown the configured one (certificate and key files).
+TEST(ClientTls, ClientCertificateIsPresented) {
+  const auto& certs = TestCerts::get();
+  for (const bool with_cert : {false, true}) {
+    ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::expect("QUIT"), S::send("+OK\r\n")},
+                        certs.cert(certs.good), certs.key(certs.good));
+    server.require_client_certificate(certs.ca);
+    ClientOptions o = tls_options(Security::tls);
+    if (with_cert) {
+      o.tls.client_cert_file = certs.cert(certs.good);
+      o.tls.client_key_file = certs.key(certs.good);
+    }
+    Client c(o);
+    auto r = c.connect("localhost", server.port());
+    if (!with_cert) {
+      // TLS 1.3 may report the refusal at the first read instead.
+      EXPECT_TRUE(!r.ok() || !c.quit().ok());
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(c.quit().ok());
+    EXPECT_EQ(server.problem(), "");
+    EXPECT_NE(server.client_subject().find("CN=localhost"), std::string::npos)
+        << server.client_subject();
+  }
+}
+
+// --ca-dir: a hashed directory of authorities (as c_rehash makes it).
+TEST(ClientTls, CaDirectory) {
+  const auto& certs = TestCerts::get();
+  const std::string dir = certs.dir + "/ca-dir";
+  std::filesystem::create_directories(dir);
+  FILE* f = std::fopen(certs.ca.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  X509* ca = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  ASSERT_NE(ca, nullptr);
+  char name[32];
+  std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(ca));
+  X509_free(ca);
+  std::filesystem::copy_file(certs.ca, dir + "/" + name,
+                             std::filesystem::copy_options::overwrite_existing);
+  for (const bool has_ca : {true, false}) {
+    if (!has_ca) std::filesystem::remove(dir + "/" + name);
+    ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()},
+                        certs.cert(certs.good), certs.key(certs.good));
+    ClientOptions o = tls_options(Security::tls);
+    o.tls.ca_file.clear();
+    o.tls.ca_dir = dir;
+    Client c(o);
+    auto r = c.connect("localhost", server.port());
+    if (has_ca) {
+      EXPECT_TRUE(r.ok()) << r.error().message;
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error().code, errc::certificate_invalid) << r.error().message;
+    }
+  }
 }
 
 struct BadCase {

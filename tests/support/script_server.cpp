@@ -75,6 +75,21 @@ void ScriptServer::set_send_buffer(int bytes) {
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
+void ScriptServer::set_tls_max_version(int version) {
+  std::lock_guard lock(mu_);
+  tls_max_version_ = version;
+}
+
+void ScriptServer::require_client_certificate(std::string ca_file) {
+  std::lock_guard lock(mu_);
+  client_ca_file_ = std::move(ca_file);
+}
+
+std::string ScriptServer::client_subject() {
+  std::lock_guard lock(mu_);
+  return client_subject_;
+}
+
 std::vector<std::string> ScriptServer::finish() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
@@ -195,6 +210,18 @@ void ScriptServer::run() {
       case Step::start_tls: {
         ctx = SSL_CTX_new(TLS_server_method());
         ssl = nullptr;
+        int max_version = 0;
+        std::string client_ca;
+        {
+          std::lock_guard lock(mu_);
+          max_version = tls_max_version_;
+          client_ca = client_ca_file_;
+        }
+        if (ctx != nullptr && max_version != 0) SSL_CTX_set_max_proto_version(ctx, max_version);
+        if (ctx != nullptr && !client_ca.empty()) {
+          SSL_CTX_load_verify_locations(ctx, client_ca.c_str(), nullptr);
+          SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        }
         if (ctx != nullptr && SSL_CTX_use_certificate_chain_file(ctx, cert_file_.c_str()) == 1 &&
             SSL_CTX_use_PrivateKey_file(ctx, key_file_.c_str(), SSL_FILETYPE_PEM) == 1) {
           ssl = SSL_new(ctx);
@@ -221,8 +248,16 @@ void ScriptServer::run() {
                         reinterpret_cast<unsigned char*>(cb.data()), &len);
             cb.resize(len);
           }
+          std::string subject;
+          if (X509* peer = SSL_get1_peer_certificate(ssl); peer != nullptr) {
+            char buf[256];
+            X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
+            subject = buf;
+            X509_free(peer);
+          }
           std::lock_guard lock(mu_);
           channel_binding_ = cb;
+          client_subject_ = subject;
         }
         break;
       }

@@ -72,6 +72,13 @@ class ScriptServer {
   void set_receive_buffer(int bytes);
   /// Sets SO_SNDBUF on the listening socket before accepting.
   void set_send_buffer(int bytes);
+  /// For start_tls, set before the client connects: the highest TLS version
+  /// the server speaks (TLS1_2_VERSION, ...; 0 for OpenSSL's default), and a
+  /// client certificate the server requires, verified against `ca_file`.
+  void set_tls_max_version(int version);
+  void require_client_certificate(std::string ca_file);
+  /// The subject of the client's certificate after start_tls ("" for none).
+  std::string client_subject();
 
   /// Listens on 127.0.0.1 (or ::1 with ipv6) on a free port and plays the
   /// script in a thread.
@@ -106,6 +113,9 @@ class ScriptServer {
   std::string problem_;
   std::size_t max_unanswered_ = 0;
   std::string channel_binding_;
+  int tls_max_version_ = 0;
+  std::string client_ca_file_;
+  std::string client_subject_;
   std::mutex mu_;
   std::thread thread_;
 };
