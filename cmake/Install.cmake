@@ -14,7 +14,7 @@ mark_as_advanced(POP3KIT_CMAKE_DIR)
 
 # Every library target that exists goes into the export set.
 set(_pop3kit_install_targets)
-foreach(_t IN ITEMS pop3kit_proto pop3kit_client pop3kit_netx)
+foreach(_t IN ITEMS pop3kit_proto pop3kit_client pop3kit_store pop3kit_netx)
   if(TARGET ${_t})
     list(APPEND _pop3kit_install_targets ${_t})
   endif()

@@ -1,0 +1,117 @@
+// pop3kit — delivery: where fetched messages go (Maildir, mbox, a command).
+//
+// A Destination stores messages as the server sent them, dot-unstuffed (the
+// engine did that), with CRLF line ends turned into LF, which is what
+// Maildir and mbox readers expect (a lone CR is kept). Nothing is added: no
+// trace header, so a delivered message is byte for byte the server's message
+// with LF line ends. The state store (pop3kit/state.hpp) records which UID
+// went where.
+//
+// The life of one message, driven by fetch_account() (pop3kit/fetch.hpp):
+//
+//   reserve(uid)   -> Reservation: the name the message will get, decided
+//                     BEFORE anything is written, so that the state store can
+//                     record the intent to deliver it under that name
+//   begin(res)     -> starts writing it (Maildir: tmp/NAME, created with
+//                     O_EXCL|O_NOFOLLOW; mbox: appends at the end; MDA: starts
+//                     the command)
+//   write(chunk)*  -> the message's bytes as the server sent them (CRLF)
+//   end()          -> complete; for Maildir and mbox NOT yet durable
+//   abort()        -> the message failed: what was written is removed
+//   commit()       -> every message ended since the last commit is made
+//                     durable and visible together (one group of disk
+//                     flushes for a whole batch, not one per message)
+//
+// After a crash, recover(res) looks at the destination and says whether a
+// message whose intent was recorded but whose delivery was not confirmed is
+// there (Maildir: in new/ or cur/, where a reader may have moved it and
+// added flags), and removes any partial trace of it (Maildir: its tmp/ file;
+// mbox: truncates back to where the batch started).
+//
+// A Destination is used by one thread at a time. Errors are pop3kit Errors
+// (errc::sink_failed, with the path and the system's reason in the message);
+// an error from begin/write/end leaves no partial message visible to readers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pop3kit/error.hpp"
+
+namespace pop3kit::store {
+
+/// Where one message will be delivered, decided before it is written.
+struct Reservation {
+  std::string uid;   ///< The message's UID (empty without UIDL).
+  std::string name;  ///< Maildir: the unique base name (no ",S=" and no ":2,"
+                     ///< info: those are added when the size is known and by
+                     ///< readers); mbox: the "From " line it starts with;
+                     ///< MDA: empty.
+  std::uint64_t offset = 0;  ///< mbox: the file size when the batch started.
+};
+
+/// A message that end() completed.
+struct Stored {
+  std::string location;  ///< Maildir: "new/NAME,S=SIZE"; mbox: the offset; MDA: "".
+  std::uint64_t size = 0;  ///< Octets stored (after CRLF -> LF).
+};
+
+/// How many messages commit() makes durable at once, and what a delivery is
+/// worth after a crash.
+enum class Durability : std::uint8_t {
+  batched,      ///< Maildir, mbox: commit() flushes a whole batch; exactly once
+                ///< with the state store when the server has UIDL.
+  per_message,  ///< MDA: delivered when the command exits 0; a crash between
+                ///< that and the state store's commit delivers it again
+                ///< (at least once).
+};
+
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  Destination() = default;
+  Destination(const Destination&) = delete;
+  Destination& operator=(const Destination&) = delete;
+
+  /// "maildir:/abs/path", "mbox:/abs/path" or "mda:COMMAND": what
+  /// parse_destination() reads back (paths made absolute).
+  virtual const std::string& spec() const noexcept = 0;
+  virtual Durability durability() const noexcept = 0;
+
+  /// Makes the destination ready: creates a missing Maildir (with cur/,
+  /// new/, tmp/, mode 0700) or mbox (0600), checks it is writable, takes
+  /// the mbox locks (fcntl and dot-lock, held until the object is
+  /// destroyed). Call once, before anything else; cheap to call before
+  /// connecting so a bad destination costs no login.
+  virtual Result<void> open() = 0;
+
+  virtual Result<Reservation> reserve(std::string_view uid) = 0;
+  virtual Result<void> begin(const Reservation& reservation) = 0;
+  virtual Result<void> write(std::string_view chunk) = 0;
+  virtual Result<Stored> end() = 0;
+  virtual void abort() noexcept = 0;
+  virtual Result<void> commit() = 0;
+
+  /// After a crash: true when the reserved message is at the destination
+  /// (delivered; only Durability::batched destinations can tell), false when
+  /// it is not (and nothing of it is left). Errors when the destination
+  /// cannot be read.
+  virtual Result<bool> recover(const Reservation& reservation) = 0;
+};
+
+/// Options of parse_destination().
+struct DestinationOptions {
+  /// MDA: keep CRLF line ends on the command's input instead of LF.
+  bool mda_crlf = false;
+};
+
+/// "maildir:PATH", "mbox:PATH" or "mda:COMMAND" (run with /bin/sh -c; the
+/// message on its standard input; exit 0 means delivered). A relative PATH
+/// is made absolute; "~/" at its start is the home directory. Errors:
+/// errc::invalid_argument with a message naming the three forms.
+Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
+                                                       const DestinationOptions& options = {});
+
+}  // namespace pop3kit::store

@@ -1,0 +1,135 @@
+// pop3kit — fetching a mailbox: retrieve, deliver, make durable, commit, DELE, QUIT.
+//
+// fetch_account() is what `pop3kit fetch` runs for each account, and what a
+// program that embeds pop3kit calls to get the same promises:
+//
+//  - a message is DELE'd only after it is durable at its destination and
+//    the state store has recorded it as delivered;
+//  - a message counts as deleted only after the server answered QUIT with
+//    +OK (RFC 1939 §6); if the session ends any other way, the state says
+//    "delivered, not deleted" and the next run with delete on sends its DELE
+//    without fetching it again;
+//  - when the server has UIDL, a crash at any instant neither loses nor
+//    duplicates a message with a Maildir or mbox destination (intents are
+//    recorded before writing and resolved against the destination on the
+//    next start); MDA destinations and servers without UIDL are at least
+//    once.
+//
+// Work goes in batches bounded by bytes and by message count (the sizes
+// come from LIST): per batch, one transaction records the intents, the
+// messages are retrieved pipelined into the destination, one commit() makes
+// the whole batch durable, one transaction marks it delivered, and the
+// batch's DELEs are pipelined. So a large run pays a few disk flushes per
+// batch, not one per message.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pop3kit/client.hpp"
+#include "pop3kit/delivery.hpp"
+#include "pop3kit/error.hpp"
+#include "pop3kit/state.hpp"
+
+namespace pop3kit::store {
+
+struct FetchOptions {
+  /// DELE each message once it is durable (default: keep it on the server).
+  bool remove = false;
+  /// Fetch messages the state says were fetched before, too.
+  bool all = false;
+  /// Messages larger than this (LIST size) stay on the server and are reported.
+  std::optional<std::uint64_t> max_size;
+  /// Only report what would be fetched: no intent, no delivery, no DELE.
+  bool dry_run = false;
+  /// Batch bounds: a batch closes at whichever is reached first.
+  std::uint64_t batch_bytes = 16 * 1024 * 1024;
+  std::size_t batch_messages = 1000;
+};
+
+struct FetchPlan {
+  AccountId account;
+  FetchOptions options;
+};
+
+/// One message fetch_account() looked at.
+struct MessageRef {
+  std::uint64_t number = 0;
+  std::string uid;  ///< Empty when the server has no UIDL.
+  std::uint64_t size = 0;  ///< LIST size.
+};
+
+struct MessageFailure {
+  MessageRef message;
+  Error error;
+};
+
+struct FetchReport {
+  bool uidl = true;                ///< False: the server has no UIDL (all messages are new).
+  std::uint64_t listed = 0;        ///< Messages in the maildrop.
+  std::uint64_t fresh = 0;         ///< Not fetched before (or all, with FetchOptions::all).
+  std::uint64_t delivered = 0;     ///< Delivered and durable in this run.
+  std::uint64_t octets = 0;        ///< Octets stored by those deliveries.
+  std::uint64_t recovered = 0;     ///< Interrupted deliveries found complete at the start.
+  std::uint64_t deleted = 0;       ///< Removed by the server (QUIT answered +OK).
+  std::vector<MessageRef> too_big;           ///< Skipped by FetchOptions::max_size.
+  std::vector<MessageRef> would_fetch;       ///< FetchOptions::dry_run: what would be fetched.
+  std::vector<MessageFailure> failures;      ///< Messages not delivered (or not deleted).
+  std::vector<std::string> warnings;         ///< One line each (EXPIRE 0 with keep, no UIDL).
+  bool quit_ok = false;                      ///< QUIT was answered +OK.
+  /// Set when the session or the state store failed as a whole (a dropped
+  /// connection, a protocol error, a state store that cannot be written):
+  /// the counts above say how far the run got.
+  std::optional<Error> error;
+  bool ok() const noexcept { return !error && failures.empty(); }
+};
+
+/// What fetch_account() tells a progress display. Called on the fetching
+/// thread; must not throw.
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  /// Before the first message: how many are to be fetched, and their LIST sizes.
+  virtual void start(std::uint64_t messages, std::uint64_t octets) = 0;
+  /// Octets of the current message received so far (called often).
+  virtual void received(std::uint64_t octets) = 0;
+  /// A message was stored (not yet durable), or failed.
+  virtual void message_done(const MessageRef& message, bool ok) = 0;
+  virtual void warning(const std::string& text) = 0;
+};
+
+/// A Progress that shows nothing.
+class NoProgress final : public Progress {
+ public:
+  void start(std::uint64_t, std::uint64_t) override {}
+  void received(std::uint64_t) override {}
+  void message_done(const MessageRef&, bool) override {}
+  void warning(const std::string&) override {}
+};
+
+/// Resolves interrupted deliveries of the account that the state store
+/// holds as intents: each is looked for at the destination it was meant for
+/// (Destination::recover) and marked delivered or forgotten. Needs no
+/// connection. Returns how many were found delivered. Errors: the state
+/// store's and the destination's.
+Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& state,
+                                      Destination& destination);
+
+/// Fetches the maildrop of a logged-in `client` (TRANSACTION state) into
+/// `destination`, per `plan`, and ends the session with QUIT.
+///
+/// Preconditions: `destination.open()` succeeded; the caller holds
+/// `state.lock(plan.account)`. fetch_account() runs recover_pending() first.
+///
+/// The report says what happened. Single messages can fail while the others
+/// go on (report.failures: the server refused one, or the destination could
+/// not store it). report.error is set when the session or the state store
+/// failed as a whole; every message already made durable and recorded stays
+/// so, and nothing that was not durable was DELE'd.
+FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& destination,
+                                  StateStore& state, Progress& progress);
+
+}  // namespace pop3kit::store

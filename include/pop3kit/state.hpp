@@ -1,0 +1,145 @@
+// pop3kit — the record of what was fetched, in SQLite.
+//
+// One database (default $XDG_STATE_HOME/pop3kit/state.db, else
+// ~/.local/state/pop3kit/state.db), in WAL mode with synchronous=FULL: a
+// committed call survives a crash and a power cut. Nothing here is a
+// home-made journal: SQLite does the atomic commits, the recovery and the
+// locking, and a person can ask it "did I get that message?":
+//
+//   sqlite3 ~/.local/state/pop3kit/state.db \
+//     "SELECT * FROM messages WHERE uid = '...'"
+//
+// Records are keyed by account (AccountId::key()) and UID. A message moves
+// through three states:
+//
+//   intent     recorded before it is written: the destination and the name
+//              it will get (Reservation). A crash leaves it here; the next
+//              run looks at the destination (Destination::recover) and
+//              either confirms it or forgets it.
+//   delivered  durable at its destination. Never fetched again (unless
+//              asked with --all); with --delete, DELE'd on the next session.
+//   deleted    the server answered +OK to the QUIT that followed its DELE.
+//
+// Every call that changes records is one transaction: a batch of messages
+// costs one commit (one disk flush), not one per message.
+//
+// Two fetchers of one account exclude each other with lock(): an flock(2)
+// on a file beside the database (released by the kernel when a holder
+// dies, so a crash never leaves a stale lock), which records the holder's
+// pid, host and start time so that the one waiting can name it.
+//
+// Errors (pop3kit Errors): errc::sink_failed for a database that cannot be
+// opened, created, read or written (the message names the path and
+// SQLite's reason: "database disk image is malformed", "attempt to write a
+// readonly database", ...); errc::temporary_failure when the database or
+// the account lock stays busy past the wait.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pop3kit/delivery.hpp"
+#include "pop3kit/error.hpp"
+
+namespace pop3kit::store {
+
+/// Who the records belong to.
+struct AccountId {
+  std::string name;  ///< The config file's account name, or "" for a URL given alone.
+  std::string user;
+  std::string host;
+  std::uint16_t port = 0;
+  /// "NAME|user@host:port" (the name part empty for a URL alone): the key
+  /// of the account's records.
+  std::string key() const;
+};
+
+enum class MessageState : std::uint8_t { intent, delivered, deleted };
+
+/// What the store knows of one UID of an account.
+struct MessageRecord {
+  std::string uid;
+  MessageState state = MessageState::intent;
+  std::string destination;  ///< Destination::spec() it was (to be) delivered to.
+  Reservation reservation;  ///< The name it was reserved under (uid included).
+  std::string location;     ///< Stored::location once delivered.
+  std::uint64_t size = 0;   ///< Stored::size once delivered.
+};
+
+/// A delivery confirmed durable.
+struct DeliveredMessage {
+  std::string uid;
+  Stored stored;
+};
+
+/// Held while an account is being fetched; released by the destructor (and
+/// by the kernel if the process dies).
+class AccountLock {
+ public:
+  AccountLock() = default;
+  ~AccountLock();
+  AccountLock(AccountLock&& other) noexcept;
+  AccountLock& operator=(AccountLock&& other) noexcept;
+  AccountLock(const AccountLock&) = delete;
+  AccountLock& operator=(const AccountLock&) = delete;
+  bool held() const noexcept { return fd_ >= 0; }
+
+ private:
+  friend class StateStore;
+  int fd_ = -1;
+};
+
+class StateStore {
+ public:
+  /// $XDG_STATE_HOME/pop3kit/state.db, or ~/.local/state/pop3kit/state.db.
+  static std::string default_path();
+
+  /// Opens (or creates, with mode 0600, its directory 0700) the database and
+  /// checks that it is a pop3kit state database of a version this code
+  /// reads. A file that is not one, or is corrupt, is an error that names
+  /// the path: it is never overwritten.
+  static Result<StateStore> open(const std::string& path);
+
+  StateStore(StateStore&&) noexcept;
+  StateStore& operator=(StateStore&&) noexcept;
+  ~StateStore();
+
+  const std::string& path() const noexcept { return path_; }
+
+  /// Takes the account's lock, waiting up to `wait` for another fetcher to
+  /// let go. errc::temporary_failure when it does not, with a message that
+  /// names the holder ("held by pid 123 on host since 2026-12-01 10:00:00").
+  Result<AccountLock> lock(const AccountId& account, std::chrono::milliseconds wait);
+
+  /// Every record of the account.
+  Result<std::vector<MessageRecord>> records(const AccountId& account);
+  /// Records in state intent (interrupted deliveries).
+  Result<std::vector<MessageRecord>> pending(const AccountId& account);
+
+  /// Records the intent to deliver each reserved message to `destination`
+  /// (replacing an earlier record of the same UID: --all fetches again).
+  /// One transaction.
+  Result<void> record_intents(const AccountId& account, std::string_view destination,
+                              std::span<const Reservation> reservations);
+  /// intent -> delivered. One transaction.
+  Result<void> mark_delivered(const AccountId& account,
+                              std::span<const DeliveredMessage> messages);
+  /// Drops intents that were not delivered. One transaction.
+  Result<void> forget(const AccountId& account, std::span<const std::string> uids);
+  /// delivered -> deleted (after QUIT +OK). One transaction.
+  Result<void> mark_deleted(const AccountId& account, std::span<const std::string> uids);
+
+ private:
+  struct Impl;
+  explicit StateStore(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace pop3kit::store
