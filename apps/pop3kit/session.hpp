@@ -21,6 +21,7 @@ namespace pop3kit::cli {
 /// Options shared by every subcommand.
 struct GlobalOptions {
   bool verbose = false;                   ///< -v: protocol trace on stderr.
+  bool quiet = false;                     ///< -q: no report when things went well.
   std::optional<double> timeout;          ///< --timeout SECONDS (each read/write).
   std::optional<double> connect_timeout;  ///< --connect-timeout SECONDS.
   bool ipv4_only = false;                 ///< -4
