@@ -58,7 +58,7 @@ struct FetchPlan {
 /// One message fetch_account() looked at.
 struct MessageRef {
   std::uint64_t number = 0;
-  std::string uid;  ///< Empty when the server has no UIDL.
+  std::string uid;         ///< Empty when the server has no UIDL.
   std::uint64_t size = 0;  ///< LIST size.
 };
 
@@ -68,18 +68,18 @@ struct MessageFailure {
 };
 
 struct FetchReport {
-  bool uidl = true;                ///< False: the server has no UIDL (all messages are new).
-  std::uint64_t listed = 0;        ///< Messages in the maildrop.
-  std::uint64_t fresh = 0;         ///< Not fetched before (or all, with FetchOptions::all).
-  std::uint64_t delivered = 0;     ///< Delivered and durable in this run.
-  std::uint64_t octets = 0;        ///< Octets stored by those deliveries.
-  std::uint64_t recovered = 0;     ///< Interrupted deliveries found complete at the start.
-  std::uint64_t deleted = 0;       ///< Removed by the server (QUIT answered +OK).
-  std::vector<MessageRef> too_big;           ///< Skipped by FetchOptions::max_size.
-  std::vector<MessageRef> would_fetch;       ///< FetchOptions::dry_run: what would be fetched.
-  std::vector<MessageFailure> failures;      ///< Messages not delivered (or not deleted).
-  std::vector<std::string> warnings;         ///< One line each (EXPIRE 0 with keep, no UIDL).
-  bool quit_ok = false;                      ///< QUIT was answered +OK.
+  bool uidl = true;                      ///< False: the server has no UIDL (all messages are new).
+  std::uint64_t listed = 0;              ///< Messages in the maildrop.
+  std::uint64_t fresh = 0;               ///< Not fetched before (or all, with FetchOptions::all).
+  std::uint64_t delivered = 0;           ///< Delivered and durable in this run.
+  std::uint64_t octets = 0;              ///< Octets stored by those deliveries.
+  std::uint64_t recovered = 0;           ///< Interrupted deliveries found complete at the start.
+  std::uint64_t deleted = 0;             ///< Removed by the server (QUIT answered +OK).
+  std::vector<MessageRef> too_big;       ///< Skipped by FetchOptions::max_size.
+  std::vector<MessageRef> would_fetch;   ///< FetchOptions::dry_run: what would be fetched.
+  std::vector<MessageFailure> failures;  ///< Messages not delivered (or not deleted).
+  std::vector<std::string> warnings;     ///< One line each (EXPIRE 0 with keep, no UIDL).
+  bool quit_ok = false;                  ///< QUIT was answered +OK.
   /// Set when the session or the state store failed as a whole (a dropped
   /// connection, a protocol error, a state store that cannot be written):
   /// the counts above say how far the run got.
@@ -94,7 +94,7 @@ class Progress {
   virtual ~Progress() = default;
   /// Before the first message: how many are to be fetched, and their LIST sizes.
   virtual void start(std::uint64_t messages, std::uint64_t octets) = 0;
-  /// Octets of the current message received so far (called often).
+  /// Octets received so far in this run (called for every chunk).
   virtual void received(std::uint64_t octets) = 0;
   /// A message was stored (not yet durable), or failed.
   virtual void message_done(const MessageRef& message, bool ok) = 0;
@@ -129,7 +129,11 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
 /// not store it). report.error is set when the session or the state store
 /// failed as a whole; every message already made durable and recorded stays
 /// so, and nothing that was not durable was DELE'd.
+///
+/// `listing`: the session's LIST+UIDL when the caller already has it (it
+/// can be sent with the login: Client::login_and_list); nullptr to ask here.
 FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& destination,
-                                  StateStore& state, Progress& progress);
+                          StateStore& state, Progress& progress,
+                          const std::vector<MessageEntry>* listing = nullptr);
 
 }  // namespace pop3kit::store

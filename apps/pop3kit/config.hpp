@@ -1,0 +1,65 @@
+// pop3kit command — the config file of `pop3kit fetch`.
+//
+//   # ~/.config/pop3kit/config.toml
+//   [defaults]
+//   keep = true
+//   max_size = "20M"
+//
+//   [account.work]
+//   url = "pops://alice@mail.example.net"
+//   to = "maildir:~/Mail/work"
+//   password_command = "pass show mail/work"
+//
+// The file is untrusted input like everything else: every error names the
+// file, the line and the key, and is found before any network traffic
+// (exit 78). A literal `password` is refused unless only the file's owner
+// can read it, as ssh does with its keys.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pop3kit::cli {
+
+/// One account, with [defaults] merged in (an account's own keys win).
+struct AccountConfig {
+  std::string name;  ///< NAME of [account.NAME].
+  std::string url;
+  std::string to;
+  std::optional<bool> keep;
+  std::optional<std::uint64_t> max_size;
+  std::optional<std::string> password_command;
+  std::optional<std::string> token_command;
+  std::optional<std::string> password;  ///< Only from a file nobody else can read.
+  bool mda_crlf = false;
+  // Security and TLS, as the command-line options of the same names.
+  std::optional<bool> plaintext;
+  std::optional<bool> allow_plaintext_password;
+  std::optional<std::string> ca_file, ca_dir, cert, key, tls_min;
+  std::vector<std::string> pins;
+  std::optional<bool> pin_only;
+  std::optional<double> timeout, connect_timeout;
+};
+
+struct Config {
+  std::string path;
+  std::vector<AccountConfig> accounts;  ///< In the order of the file.
+};
+
+/// $XDG_CONFIG_HOME/pop3kit/config.toml, else ~/.config/pop3kit/config.toml.
+std::string default_config_path();
+
+/// Reads and checks the config file: TOML syntax, known keys only, the
+/// right type for each, url and to present and well-formed in every account,
+/// and the permissions of a file that holds a password. Throws Failure
+/// (exit 78) with "FILE:LINE: ..." naming the key.
+Config load_config(const std::string& path);
+
+/// A size: a number of octets, optionally followed by k, M or G (1024-based).
+/// nullopt when malformed.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+
+}  // namespace pop3kit::cli
