@@ -33,6 +33,7 @@
 // an error from begin/write/end leaves no partial message visible to readers.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,17 +45,17 @@ namespace pop3kit::store {
 
 /// Where one message will be delivered, decided before it is written.
 struct Reservation {
-  std::string uid;   ///< The message's UID (empty without UIDL).
-  std::string name;  ///< Maildir: the unique base name (no ",S=" and no ":2,"
-                     ///< info: those are added when the size is known and by
-                     ///< readers); mbox: the "From " line it starts with;
-                     ///< MDA: empty.
+  std::string uid;           ///< The message's UID (empty without UIDL).
+  std::string name;          ///< Maildir: the unique base name (no ",S=" and no ":2,"
+                             ///< info: those are added when the size is known and by
+                             ///< readers); mbox: the "From " line it starts with;
+                             ///< MDA: empty.
   std::uint64_t offset = 0;  ///< mbox: the file size when the batch started.
 };
 
 /// A message that end() completed.
 struct Stored {
-  std::string location;  ///< Maildir: "new/NAME,S=SIZE"; mbox: the offset; MDA: "".
+  std::string location;    ///< Maildir: "new/NAME,S=SIZE"; mbox: the offset; MDA: "".
   std::uint64_t size = 0;  ///< Octets stored (after CRLF -> LF).
 };
 
@@ -105,6 +106,11 @@ class Destination {
 struct DestinationOptions {
   /// MDA: keep CRLF line ends on the command's input instead of LF.
   bool mda_crlf = false;
+  /// mbox: how long open() waits for another program's dot-lock or fcntl
+  /// lock before it fails with errc::temporary_failure. A dot-lock not
+  /// touched for 5 minutes is taken as stale and removed (pop3kit touches
+  /// its own while it holds it).
+  std::chrono::milliseconds lock_wait = std::chrono::seconds(10);
 };
 
 /// "maildir:PATH", "mbox:PATH" or "mda:COMMAND" (run with /bin/sh -c; the
