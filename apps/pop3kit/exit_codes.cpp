@@ -1,11 +1,18 @@
 // pop3kit command — mapping library errors to sysexits(3) codes.
 #include "exit_codes.hpp"
 
+#include "pop3kit/account.hpp"
+
 namespace pop3kit::cli {
 
 int exit_code_for(const Error& error) noexcept {
   const std::error_code ec = error.code;
   if (!ec) return exit_code::ok;
+  // Planning: a contradiction in the options is a usage error; an unsafe or
+  // unsupported setup is the configuration's.
+  if (ec.category() == account_category()) {
+    return ec == account_errc::conflicting_options ? exit_code::usage : exit_code::config;
+  }
   if (ec.category() != pop3kit::category()) return exit_code::software;
   // Protocol errors first: the whole 2xx range, including values added later.
   if (is_protocol_error(ec)) return exit_code::protocol;
@@ -70,7 +77,10 @@ const char* exit_status_help() noexcept {
          "      failed, certificate rejected, or the server answered -ERR (e.g. RETR of a\n"
          "      message that does not exist, a refused DELE)\n"
          "  70  internal error in pop3kit\n"
-         "  74  cannot write to standard output (e.g. broken pipe, disk full)\n"
+         "  73  cannot create the output: retr -o DIR is not a directory, or cannot be\n"
+         "      created or written to (checked before connecting)\n"
+         "  74  cannot write the output: standard output (e.g. broken pipe, disk full),\n"
+         "      or a message file of retr -o\n"
          "  75  temporary failure, try again later: timeout, dropped connection,\n"
          "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY]\n"
          "  76  the server broke the POP3 protocol\n"

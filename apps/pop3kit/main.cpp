@@ -3,6 +3,12 @@
 // main() parses the command line with CLI11 and hands over to one of the
 // run_* functions; every failure comes back as a Failure (or a CLI11 parse
 // error) and is printed here, once, as a single "pop3kit: ..." line.
+//
+// A new subcommand: add_subcommand() (or add_command() when it takes the URL
+// as its first positional) registers it with the global options, its own
+// options go on the CLI::App it returns, and run() dispatches on its name.
+// The option texts here are also in doc/pop3kit.1 and
+// completions/pop3kit.bash: keep them in step.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -11,9 +17,11 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 
 #ifndef POP3KIT_VERSION
 #define POP3KIT_VERSION "unknown"
@@ -69,6 +77,9 @@ const char* const kFooter =
 void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_flag("-v,--verbose", g.verbose,
                "Print the protocol trace on stderr (passwords redacted)");
+  app.add_flag("-q,--quiet", g.quiet,
+               "Print nothing when all went well (the reports of retr -o and dele); errors "
+               "are still printed");
   app.add_option_function<double>(
          "--timeout", [&g](const double& s) { g.timeout = s; },
          "Seconds to wait for each read or write (default 60)")
@@ -115,7 +126,8 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
          "--key", [&g](const std::string& v) { g.client_key = v; },
          "Private key of --cert (PEM; default: read from the --cert file)")
       ->check(CLI::ExistingFile);
-  // One value per --pin (so "--pin X URL" leaves URL alone), repeatable.
+  // One value per --pin (so "--pin X URL" leaves URL alone), repeatable:
+  // "--pin A --pin B" collects both.
   app.add_option_function<std::vector<std::string>>(
          "--pin",
          [&g](const std::vector<std::string>& v) {
@@ -123,7 +135,9 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
          },
          "Require this SHA-256 fingerprint: cert:HEX (the certificate) or spki:HEX (its public "
          "key); repeatable, any one may match")
-      ->allow_extra_args(false);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("FINGERPRINT");
   app.add_flag("--pin-only", g.pin_only,
                "A matching --pin replaces the authority, host name and date checks");
   app.add_option_function<std::string>(
@@ -132,12 +146,45 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
       ->check(CLI::IsMember({"1.2", "1.3"}));
 }
 
+// A subcommand with the global options.
+CLI::App* add_subcommand(CLI::App& app, const char* name, const char* help, GlobalOptions& g) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  add_global_options(*sub, g);
+  return sub;
+}
+
 // A subcommand with the URL positional and the global options.
 CLI::App* add_command(CLI::App& app, const char* name, const char* help, Invocation& inv) {
-  CLI::App* sub = app.add_subcommand(name, help);
+  CLI::App* sub = add_subcommand(app, name, help, inv.global);
   sub->add_option("URL", inv.url, "pop://user@host[:port] or pops://user@host[:port]")->required();
-  add_global_options(*sub, inv.global);
   return sub;
+}
+
+// The names of the subcommands, in the order of --help.
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  return names;
+}
+
+// A parse error of the main command, when no subcommand was recognised: the
+// first word that is not an option was meant as one ("pop3kit lst URL").
+// CLI11 would only say "A subcommand is required".
+int usage_without_command(CLI::App& app) {
+  const std::vector<std::string> names = command_names(app);
+  for (const std::string& word : app.remaining()) {
+    if (word.empty() || word.front() == '-') continue;
+    std::fputs(fmt::format("pop3kit: {}\n", unknown_command_message(word, names)).c_str(), stderr);
+    return exit_code::usage;
+  }
+  std::string list;
+  for (const std::string& n : names)
+    list += (list.empty() ? "" : ", ") + n;
+  std::fputs(fmt::format("pop3kit: a command is required: {} (see pop3kit --help)\n", list).c_str(),
+             stderr);
+  return exit_code::usage;
 }
 
 int run(int argc, char** argv) {
@@ -177,6 +224,9 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with exit code 0 in CLI11.
     if (e.get_exit_code() == 0) return app.exit(e);
+    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      return usage_without_command(app);
+    }
     std::fputs(fmt::format("pop3kit: {} (see pop3kit --help)\n", e.what()).c_str(), stderr);
     return exit_code::usage;
   }
@@ -196,6 +246,9 @@ int run(int argc, char** argv) {
   if (name == "list") return run_list(inv);
   if (name == "retr") return run_retr(inv);
   if (name == "top") return run_top(inv);
+  // dele prints no data, only its confirmation, a report (commands.cpp prints
+  // it with print_stdout).
+  set_stdout_role(inv.global.quiet ? StdoutRole::quiet : StdoutRole::report);
   return run_dele(inv);
 }
 

@@ -1,4 +1,5 @@
-// pop3kit command — writing to standard output, binary-safe and checked.
+// pop3kit command — what the command prints: data on standard output, checked;
+// reports on standard error; the message for an unknown command.
 //
 // Everything the command prints on standard output goes through here, with
 // write(2) on descriptor 1 and no stdio buffer: a message body is written
@@ -6,10 +7,18 @@
 // when the disk is full) is seen at the write that failed, not lost in a
 // buffer flushed at exit. SIGPIPE is ignored in main() so that EPIPE arrives
 // as an error instead of killing the process.
+//
+// Standard output carries data only (a listing, a message). A line that only
+// says that things went well ("deleted 3 message(s)") is a report: it goes to
+// standard error, and -q drops it, so that a cron job that succeeded prints
+// nothing and cron mails nothing.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace pop3kit::cli {
 
@@ -17,7 +26,31 @@ namespace pop3kit::cli {
 /// write, or {} on success.
 std::error_code write_stdout(std::string_view data) noexcept;
 
-/// Same, but throws Failure (exit 74) naming the problem on error.
+/// What print_stdout() does with its text; set once by main() for the
+/// subcommand that runs.
+enum class StdoutRole : std::uint8_t {
+  data,    ///< Standard output (the default).
+  report,  ///< Standard error, as print_report(): the subcommand prints no data.
+  quiet,   ///< Dropped: the subcommand prints no data, and -q was given.
+};
+void set_stdout_role(StdoutRole role) noexcept;
+
+/// Writes `data` to standard output (or where set_stdout_role() says), and
+/// throws Failure (exit 74) naming the problem when that fails.
 void print_stdout(std::string_view data);
+
+/// Writes a report to standard error. A report that cannot be written loses
+/// nothing, so a failure is ignored. Callers skip it with -q.
+void print_report(std::string_view text) noexcept;
+
+/// The error message for a subcommand name that is not one of `commands`:
+/// `unknown command "lst" (did you mean list?); the commands are capa, stat, ...`
+/// (the name sanitised; the suggestion only for a close one).
+std::string unknown_command_message(std::string_view name,
+                                    const std::vector<std::string>& commands);
+
+/// The command in `commands` closest to `name` (at most two edits away, or a
+/// prefix of it, or it a prefix of `name`), or "" when none is close.
+std::string closest_command(std::string_view name, const std::vector<std::string>& commands);
 
 }  // namespace pop3kit::cli

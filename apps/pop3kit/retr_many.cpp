@@ -1,6 +1,7 @@
 // pop3kit command — `retr URL N... | all -o DIR`: many messages, one file each,
 // through the pipelined bulk retrieval.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -41,10 +42,29 @@ std::string file_name_for_uid(std::string_view uid) {
 }  // namespace
 
 int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& plan) {
-  // Before connecting: a directory that cannot be made costs no login.
-  if (::mkdir(inv.output_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw Failure(exit_code::cant_create, fmt::format("cannot create the directory '{}': {}",
-                                                      inv.output_dir, last_error().message()));
+  // Before connecting: a destination that cannot take the messages costs no
+  // login and no download.
+  if (::mkdir(inv.output_dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) {
+      throw Failure(exit_code::cant_create, fmt::format("cannot create the directory '{}': {}",
+                                                        inv.output_dir, last_error().message()));
+    }
+    struct stat st {};
+    if (::stat(inv.output_dir.c_str(), &st) != 0) {
+      throw Failure(exit_code::cant_create, fmt::format("cannot use '{}' for the messages: {}",
+                                                        inv.output_dir, last_error().message()));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      throw Failure(exit_code::cant_create,
+                    fmt::format("'{}' exists and is not a directory: -o needs a directory for the "
+                                "messages",
+                                inv.output_dir));
+    }
+    if (::access(inv.output_dir.c_str(), W_OK | X_OK) != 0) {
+      throw Failure(exit_code::cant_create,
+                    fmt::format("cannot create files in the directory '{}': {}", inv.output_dir,
+                                last_error().message()));
+    }
   }
   // LIST and UIDL, sent with the login when the server pipelines, give the
   // numbers for "all" and the file names.
@@ -76,13 +96,17 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
   if (auto r = client.retrieve_many(numbers, writer); !r) throw failure_from(r.error());
   finish_read_only(client);
   writer.finish();
-  print_stdout(fmt::format("retrieved {} of {} message(s), {} octets, into {}\n", writer.stored(),
-                           numbers.size(), writer.octets(), inv.output_dir));
+  const std::string summary =
+      fmt::format("retrieved {} of {} message(s), {} octets, into {}", writer.stored(),
+                  numbers.size(), writer.octets(), inv.output_dir);
   if (writer.failures() != 0) {
+    // One error line that carries the summary too.
     throw Failure(exit_code_for(writer.first_failure()),
-                  fmt::format("{} message(s) not retrieved; the first: {}", writer.failures(),
-                              writer.first_failure().message));
+                  fmt::format("{}; {} message(s) not retrieved; the first: {}", summary,
+                              writer.failures(), writer.first_failure().message));
   }
+  // A report, not data: on stderr, and not at all with -q.
+  if (!inv.global.quiet) print_report(summary + "\n");
   return exit_code::ok;
 }
 

@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "exit_codes.hpp"
+#include "output.hpp"
 #include "session.hpp"
 
 namespace pop3kit::cli {
@@ -224,6 +225,32 @@ TEST(ClientOptionsFromGlobals, DefaultsAndOverrides) {
   g.ipv6_only = false;
   g.ipv4_only = true;
   EXPECT_EQ(client_options(g).family, net::Family::ipv4);
+}
+
+// An unknown subcommand: the closest command, when one is close.
+TEST(UnknownCommand, Suggestion) {
+  const std::vector<std::string> commands{"capa", "stat", "list", "retr", "top", "dele", "fetch"};
+  EXPECT_EQ(closest_command("lst", commands), "list");
+  EXPECT_EQ(closest_command("lsit", commands), "list");  // a swap is one edit
+  EXPECT_EQ(closest_command("stats", commands), "stat");
+  EXPECT_EQ(closest_command("delete", commands), "dele");
+  EXPECT_EQ(closest_command("retrieve", commands), "retr");  // a prefix
+  EXPECT_EQ(closest_command("fet", commands), "fetch");
+  EXPECT_EQ(closest_command("cap", commands), "capa");
+  EXPECT_EQ(closest_command("frobnicate", commands), "");
+  EXPECT_EQ(closest_command("xyz", commands), "");
+  EXPECT_EQ(closest_command("q", commands), "");
+}
+
+TEST(UnknownCommand, MessageNamesItAndListsTheCommands) {
+  const std::vector<std::string> commands{"capa", "list", "dele"};
+  EXPECT_EQ(unknown_command_message("lst", commands),
+            "unknown command \"lst\" (did you mean list?); the commands are capa, list, dele "
+            "(see pop3kit --help)");
+  EXPECT_EQ(unknown_command_message("zzzz", commands),
+            "unknown command \"zzzz\"; the commands are capa, list, dele (see pop3kit --help)");
+  // The word is echoed sanitised: no terminal escapes.
+  EXPECT_EQ(unknown_command_message("\x1b[2J", commands).find('\x1b'), std::string::npos);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -222,7 +223,18 @@ TEST_F(PopCommandTest, RetrAllIntoDirectory) {
     ++files;
   }
   EXPECT_EQ(files, 3u);
-  EXPECT_NE(r.out.find("retrieved 3 of 3 message(s)"), std::string::npos) << r.out;
+  // The summary is a report, on stderr: stdout is for data.
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("retrieved 3 of 3 message(s), ", 0), 0u) << r.err;
+  std::filesystem::remove_all(dir);
+  // -q: all went well, nothing is printed at all.
+  const RunResult q = run_pop3kit({"retr", url("alice"), "all", "-o", dir.string(), "-q",
+                                   "--plaintext", "--allow-plaintext-password"},
+                                  password("alice-secret"));
+  EXPECT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.out, "");
+  EXPECT_EQ(q.err, "");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 3);
   std::filesystem::remove_all(dir);
 }
 
@@ -238,6 +250,15 @@ TEST_F(PopCommandTest, RetrSeveralWithOneMissing) {
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("RETR 9"), std::string::npos) << r.err;
   EXPECT_EQ(read_file(dir / "1"), kMsg1);
+  EXPECT_TRUE(std::filesystem::exists(dir / "3"));
+  std::filesystem::remove_all(dir);
+  // With -q the failure is still reported, alone.
+  const RunResult q = run_pop3kit({"-q", "retr", url("alice"), "1", "9", "3", "-o", dir.string(),
+                                   "--name", "number", "--plaintext", "--allow-plaintext-password"},
+                                  password("alice-secret"));
+  EXPECT_EQ(q.exit_code, 69) << q.err;
+  expect_one_error_line(q);
+  EXPECT_NE(q.err.find("RETR 9"), std::string::npos) << q.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "3"));
   EXPECT_FALSE(std::filesystem::exists(dir / "9"));
   std::filesystem::remove_all(dir);
@@ -274,7 +295,9 @@ TEST_F(PopCommandTest, DeleThenListShowsItGone) {
       run_pop3kit({"dele", url("carol"), "2", "--plaintext", "--allow-plaintext-password"},
                   password("carol-secret"));
   ASSERT_EQ(d.exit_code, 0) << d.err;
-  EXPECT_EQ(d.out, "deleted 1 message(s)\n");
+  // A report, not data: on stderr.
+  EXPECT_EQ(d.out, "");
+  EXPECT_EQ(d.err, "deleted 1 message(s)\n");
   EXPECT_EQ(server_->message_files("carol").size(), before - 1);
   const RunResult l =
       run_pop3kit({"list", url("carol"), "--plaintext", "--allow-plaintext-password"},
@@ -285,6 +308,34 @@ TEST_F(PopCommandTest, DeleThenListShowsItGone) {
   // Messages are renumbered in the new session: kMsg1 and kMsg3 remain.
   EXPECT_EQ(lines[0].rfind("1 " + std::to_string(dovecot_list_size(kMsg1)) + " ", 0), 0u);
   EXPECT_EQ(lines[1].rfind("2 " + std::to_string(dovecot_list_size(kMsg3)) + " ", 0), 0u);
+}
+
+// -q (before or after the subcommand): the deletion prints nothing.
+TEST_F(PopCommandTest, QuietDelePrintsNothing) {
+  server_->clear_messages("carol");
+  for (const auto& m : {kMsg1, kMsg2, kMsg3})
+    server_->add_message("carol", m);
+  const RunResult d = run_pop3kit(
+      {"dele", url("carol"), "1", "--quiet", "--plaintext", "--allow-plaintext-password"},
+      password("carol-secret"));
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.out, "");
+  EXPECT_EQ(d.err, "");
+  EXPECT_EQ(server_->message_files("carol").size(), 2u);
+  const RunResult e =
+      run_pop3kit({"-q", "dele", url("carol"), "1", "--plaintext", "--allow-plaintext-password"},
+                  password("carol-secret"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.out + e.err, "");
+  EXPECT_EQ(server_->message_files("carol").size(), 1u);
+  // -q does not hide errors.
+  const RunResult f =
+      run_pop3kit({"dele", url("carol"), "7", "-q", "--plaintext", "--allow-plaintext-password"},
+                  password("carol-secret"));
+  EXPECT_EQ(f.exit_code, 69) << f.err;
+  expect_one_error_line(f);
+  EXPECT_NE(f.err.find("DELE 7"), std::string::npos) << f.err;
+  EXPECT_EQ(server_->message_files("carol").size(), 1u);
 }
 
 TEST_F(PopCommandTest, RefusedDeleDeletesNothing) {
@@ -430,7 +481,60 @@ TEST_F(PopCommandTest, UsageErrors) {
   const RunResult r = run_pop3kit({"list", "imap://x"});
   EXPECT_EQ(r.exit_code, 64);
   expect_one_error_line(r);
-  EXPECT_EQ(run_pop3kit({"--help"}).exit_code, 0);
+}
+
+// --help (and each command's) exits 0 and shows the exit statuses.
+TEST_F(PopCommandTest, HelpExitsZero) {
+  const RunResult h = run_pop3kit({"--help"});
+  EXPECT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_NE(h.out.find("EXIT STATUS"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("\n  73  "), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find("-q,--quiet"), std::string::npos) << h.out;
+  for (const char* cmd : {"capa", "stat", "list", "retr", "top", "dele"}) {
+    const RunResult r = run_pop3kit({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+    EXPECT_NE(r.out.find(std::string("pop3kit ") + cmd), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "") << cmd;
+  }
+  EXPECT_EQ(run_pop3kit({"--version"}).exit_code, 0);
+}
+
+// An unknown subcommand is named, with the commands and a close guess.
+TEST_F(PopCommandTest, UnknownCommand) {
+  RunResult r = run_pop3kit({"lst", url("alice")});
+  EXPECT_EQ(r.exit_code, 64);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("unknown command \"lst\" (did you mean list?)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("capa, stat, list, retr, top, dele"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  // After global options too; no guess for a word close to nothing.
+  r = run_pop3kit({"--timeout", "5", "-v", "frobnicate", url("alice")});
+  EXPECT_EQ(r.exit_code, 64);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("unknown command \"frobnicate\"; the commands are"), std::string::npos)
+      << r.err;
+  // No command at all.
+  r = run_pop3kit({});
+  EXPECT_EQ(r.exit_code, 64);
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("a command is required: capa, stat"), std::string::npos) << r.err;
+}
+
+// --pin takes one value per flag (--help shows one), is repeatable, and the
+// word after its value is the URL.
+TEST_F(PopCommandTest, PinTakesOneValue) {
+  const RunResult h = run_pop3kit({"list", "--help"});
+  EXPECT_NE(h.out.find("--pin FINGERPRINT "), std::string::npos) << h.out;
+  const std::string good = "cert:" + std::string(64, 'a');
+  const std::string closed = "pops://127.0.0.1:" + std::to_string(closed_port());
+  // The URL after the pin is the URL: connecting to it is refused.
+  RunResult r = run_pop3kit({"capa", "--pin", good, closed});
+  EXPECT_EQ(r.exit_code, 69) << r.err;
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+  // Both pins are taken (the second one is checked and refused).
+  r = run_pop3kit({"capa", "--pin", good, "--pin", "spki:nothex", closed});
+  EXPECT_EQ(r.exit_code, 64) << r.err;
+  EXPECT_NE(r.err.find("bad --pin \"spki:nothex\""), std::string::npos) << r.err;
 }
 
 TEST_F(PopCommandTest, Ipv6LiteralAndFamilies) {

@@ -17,6 +17,7 @@ TEST(ExitCodes, Values) {
   EXPECT_EQ(exit_code::no_host, 68);
   EXPECT_EQ(exit_code::unavailable, 69);
   EXPECT_EQ(exit_code::software, 70);
+  EXPECT_EQ(exit_code::cant_create, 73);
   EXPECT_EQ(exit_code::io_error, 74);
   EXPECT_EQ(exit_code::temp_fail, 75);
   EXPECT_EQ(exit_code::protocol, 76);
@@ -93,7 +94,7 @@ TEST(ExitCodes, FailureFromCarriesMessageAndContext) {
 
 TEST(ExitCodes, HelpListsEveryCode) {
   const std::string help = exit_status_help();
-  for (const char* c : {"64", "68", "69", "70", "74", "75", "76", "77", "78"}) {
+  for (const char* c : {"64", "68", "69", "70", "73", "74", "75", "76", "77", "78"}) {
     EXPECT_NE(help.find(std::string("  ") + c + "  "), std::string::npos) << c;
   }
 }

@@ -1,7 +1,11 @@
 // retr all -o DIR against a scripted server: the listing goes with the login
 // when the server pipelines, and a file that cannot be written is reported
-// with its reason and exit status 74, the other messages stored.
+// with its reason and exit status 74, the other messages stored; a destination
+// that cannot take the messages is refused before connecting (73); the
+// summary is a report on stderr, and -q drops it.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,6 +21,22 @@ namespace pop3kit::test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A loopback TCP port nobody listens on (bound, then released).
+std::uint16_t closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return 1;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 const std::string kCapa = "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n";
 
@@ -47,12 +67,23 @@ class RetrDirTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  RunResult run(const ScriptedServer& s, const std::string& user = "alice") const {
+  RunResult run(const ScriptedServer& s, const std::string& user = "alice",
+                const std::vector<std::string>& more = {}) const {
+    return run_port(s.port(), user, more);
+  }
+  RunResult run_port(std::uint16_t port, const std::string& user = "alice",
+                     const std::vector<std::string>& more = {}) const {
     RunOptions o;
     o.env["POP3KIT_PASSWORD"] = "secret";
-    return run_pop3kit({"retr", "pop://" + user + "@127.0.0.1:" + std::to_string(s.port()), "all",
-                        "-o", dir_.string(), "--plaintext", "--allow-plaintext-password"},
-                       o);
+    std::vector<std::string> args{"retr",
+                                  "pop://" + user + "@127.0.0.1:" + std::to_string(port),
+                                  "all",
+                                  "-o",
+                                  dir_.string(),
+                                  "--plaintext",
+                                  "--allow-plaintext-password"};
+    args.insert(args.end(), more.begin(), more.end());
+    return run_pop3kit(args, o);
   }
 
   std::string read(const std::string& name) const {
@@ -74,7 +105,9 @@ TEST_F(RetrDirTest, ListingGoesWithTheLogin) {
   EXPECT_EQ(s.error(), "");
   EXPECT_EQ(read("uid-one"), "one\r\n");
   EXPECT_EQ(read("uid-two"), "two\r\n");
-  EXPECT_NE(r.out.find("retrieved 2 of 2 message(s), 10 octets"), std::string::npos) << r.out;
+  // The summary is a report: on stderr; stdout stays empty.
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "retrieved 2 of 2 message(s), 10 octets, into " + dir_.string() + "\n");
 }
 
 // USER/PASS asked for by name (";auth=USER") carries the listing too.
@@ -103,14 +136,69 @@ TEST_F(RetrDirTest, UnwritableFileIsReported) {
   }));
   const RunResult r = run(s);
   EXPECT_EQ(r.exit_code, 74) << r.err;
-  EXPECT_NE(r.err.find("1 message(s) not retrieved; the first: RETR 1: storing the message "
-                       "failed: Is a directory"),
-            std::string::npos)
-      << r.err;
+  // One error line, with the summary.
+  EXPECT_EQ(r.err, "pop3kit: retrieved 1 of 2 message(s), 5 octets, into " + dir_.string() +
+                       "; 1 message(s) not retrieved; the first: RETR 1: storing the message "
+                       "failed: Is a directory\n");
+  EXPECT_EQ(r.out, "");
   EXPECT_EQ(s.error(), "");
   EXPECT_FALSE(fs::exists(dir_ / "uid-one"));
   EXPECT_EQ(read("uid-two"), "two\r\n");
-  EXPECT_NE(r.out.find("retrieved 1 of 2 message(s)"), std::string::npos) << r.out;
+}
+
+// -q: nothing printed when all went well.
+TEST_F(RetrDirTest, QuietPrintsNothing) {
+  ScriptedServer s(pipelined_login({
+      {"RETR 1", ""},
+      {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  }));
+  const RunResult r = run(s, "alice", {"-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(s.error(), "");
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(read("uid-two"), "two\r\n");
+}
+
+// A destination that is a file, or a directory that cannot be written to,
+// is refused before connecting (the port has no server: connecting would
+// fail with 69), exit 73.
+TEST_F(RetrDirTest, UnusableDestinationIsRefusedBeforeConnecting) {
+  const std::uint16_t port = closed_port();
+  {
+    std::ofstream(dir_) << "a file";
+    const RunResult r = run_port(port);
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_EQ(r.err, "pop3kit: '" + dir_.string() +
+                         "' exists and is not a directory: -o needs a directory for the "
+                         "messages\n");
+    fs::remove(dir_);
+  }
+  {
+    const fs::path inside = dir_ / "sub";  // a path through a file
+    std::ofstream(dir_) << "a file";
+    RunOptions o;
+    o.env["POP3KIT_PASSWORD"] = "secret";
+    const RunResult r =
+        run_pop3kit({"retr", "pop://alice@127.0.0.1:" + std::to_string(port), "1", "2", "-o",
+                     inside.string(), "--plaintext", "--allow-plaintext-password"},
+                    o);
+    EXPECT_EQ(r.exit_code, 73) << r.err;
+    EXPECT_NE(r.err.find("cannot create the directory"), std::string::npos) << r.err;
+    fs::remove(dir_);
+  }
+  if (::geteuid() == 0) {
+    // root may write anywhere: the permission case is for other users.
+    return;
+  }
+  fs::create_directory(dir_);
+  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
+  const RunResult r = run_port(port);
+  EXPECT_EQ(r.exit_code, 73) << r.err;
+  EXPECT_NE(r.err.find("cannot create files in the directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  fs::permissions(dir_, fs::perms::owner_all);
 }
 
 // A refused password: the queued LIST and UIDL answers are not a listing;

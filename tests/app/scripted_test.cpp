@@ -123,7 +123,8 @@ TEST(Scripted, DeleDuplicatesAreSentOnce) {
   const RunResult r =
       run({"dele", url(s), "2", "1", "2", "--plaintext", "--allow-plaintext-password"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "deleted 2 message(s)\n");
+  EXPECT_EQ(r.out, "");  // a report, not data: on stderr
+  EXPECT_EQ(r.err, "deleted 2 message(s)\n");
   EXPECT_EQ(s.error(), "");
 }
 
