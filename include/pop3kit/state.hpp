@@ -6,8 +6,7 @@
 // home-made journal: SQLite does the atomic commits, the recovery and the
 // locking, and a person can ask it "did I get that message?":
 //
-//   sqlite3 ~/.local/state/pop3kit/state.db \
-//     "SELECT * FROM messages WHERE uid = '...'"
+//   sqlite3 ~/.local/state/pop3kit/state.db "SELECT * FROM messages WHERE uid = '...'"
 //
 // Records are keyed by account (AccountId::key()) and UID. A message moves
 // through three states:
@@ -78,6 +77,14 @@ struct DeliveredMessage {
   Stored stored;
 };
 
+/// Options of StateStore::open().
+struct StateOptions {
+  /// How long a call waits for another process's write transaction on the
+  /// same database (SQLite's busy timeout) before failing with
+  /// errc::temporary_failure.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
 /// Held while an account is being fetched; released by the destructor (and
 /// by the kernel if the process dies).
 class AccountLock {
@@ -97,14 +104,18 @@ class AccountLock {
 
 class StateStore {
  public:
-  /// $XDG_STATE_HOME/pop3kit/state.db, or ~/.local/state/pop3kit/state.db.
+  /// $XDG_STATE_HOME/pop3kit/state.db when XDG_STATE_HOME is an absolute
+  /// path, else $HOME/.local/state/pop3kit/state.db; "" when neither
+  /// variable nor the password database gives a home directory.
   static std::string default_path();
 
-  /// Opens (or creates, with mode 0600, its directory 0700) the database and
-  /// checks that it is a pop3kit state database of a version this code
-  /// reads. A file that is not one, or is corrupt, is an error that names
-  /// the path: it is never overwritten.
-  static Result<StateStore> open(const std::string& path);
+  /// Opens (or creates, with mode 0600, its missing directories 0700) the
+  /// database and checks that it is a pop3kit state database of a version
+  /// this code reads, that it is not damaged (PRAGMA quick_check) and that
+  /// it can be written. A file that is not one, is damaged, belongs to
+  /// another program or to a newer pop3kit is an error that names the path
+  /// and says to move it away: it is never overwritten or "repaired".
+  static Result<StateStore> open(const std::string& path, const StateOptions& options = {});
 
   StateStore(StateStore&&) noexcept;
   StateStore& operator=(StateStore&&) noexcept;
@@ -112,9 +123,13 @@ class StateStore {
 
   const std::string& path() const noexcept { return path_; }
 
-  /// Takes the account's lock, waiting up to `wait` for another fetcher to
-  /// let go. errc::temporary_failure when it does not, with a message that
-  /// names the holder ("held by pid 123 on host since 2026-12-01 10:00:00").
+  /// Takes the account's lock (an flock(2) on PATH.locks/HASH.lock, HASH
+  /// the hex SHA-256 of AccountId::key()), waiting up to `wait` for another
+  /// fetcher to let go. errc::temporary_failure when it does not, with a
+  /// message that names the holder ("account NAME is being fetched by pid
+  /// 123 on HOST since 2026-12-01 22:40:05 UTC"). Another lock() of the same
+  /// account in the same process waits too: the lock belongs to the
+  /// AccountLock, not to the process.
   Result<AccountLock> lock(const AccountId& account, std::chrono::milliseconds wait);
 
   /// Every record of the account.
@@ -123,16 +138,23 @@ class StateStore {
   Result<std::vector<MessageRecord>> pending(const AccountId& account);
 
   /// Records the intent to deliver each reserved message to `destination`
-  /// (replacing an earlier record of the same UID: --all fetches again).
-  /// One transaction.
+  /// (replacing an earlier record of the same UID: --all fetches again; the
+  /// replaced record is kept aside until the intent is resolved). UIDs must
+  /// not be empty: a server without UIDL gives nothing to key a record by
+  /// (errc::invalid_argument, nothing recorded). One transaction.
   Result<void> record_intents(const AccountId& account, std::string_view destination,
                               std::span<const Reservation> reservations);
-  /// intent -> delivered. One transaction.
-  Result<void> mark_delivered(const AccountId& account,
-                              std::span<const DeliveredMessage> messages);
-  /// Drops intents that were not delivered. One transaction.
+  /// intent -> delivered. A UID without an intent is a caller error
+  /// (errc::invalid_argument) and nothing of the batch is recorded. One
+  /// transaction.
+  Result<void> mark_delivered(const AccountId& account, std::span<const DeliveredMessage> messages);
+  /// Drops intents that were not delivered; where an intent had replaced an
+  /// earlier record (--all), that record comes back, so a message delivered
+  /// before stays known as delivered. UIDs without an intent are left as
+  /// they are. One transaction.
   Result<void> forget(const AccountId& account, std::span<const std::string> uids);
-  /// delivered -> deleted (after QUIT +OK). One transaction.
+  /// delivered -> deleted (after QUIT +OK); UIDs in another state are left
+  /// as they are. One transaction.
   Result<void> mark_deleted(const AccountId& account, std::span<const std::string> uids);
 
  private:
