@@ -1,1 +1,379 @@
-// placeholder
+// pop3kit command — `pop3kit fetch`.
+#include "fetch.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "config.hpp"
+#include "exit_codes.hpp"
+#include "output.hpp"
+#include "pop3kit/delivery.hpp"
+#include "pop3kit/fetch.hpp"
+#include "pop3kit/state.hpp"
+#include "pop3kit/text.hpp"
+#include "progress.hpp"
+
+namespace pop3kit::cli {
+namespace {
+
+// How long a second fetcher of the same account waits for the first.
+constexpr std::chrono::seconds kLockWait{3};
+
+// One account to fetch, everything decided before the network.
+struct Job {
+  std::string name;  // config name, or the URL's user@host
+  PopUrl url;
+  GlobalOptions options;
+  LoginPlan plan;
+  std::string to;
+  store::DestinationOptions destination_options;
+  store::FetchPlan fetch;
+};
+
+// What happened to one account.
+struct Outcome {
+  std::string name;
+  std::string destination;
+  store::FetchReport report;
+  std::optional<std::string> error;  // the account failed before or during the session
+  int exit_code = exit_code::ok;
+};
+
+std::string message_label(const store::MessageRef& m) {
+  // UIDs are 0x21-0x7E by the engine's checks: safe to print.
+  return m.uid.empty() ? fmt::format("message {}", m.number)
+                       : fmt::format("message {} (UID {})", m.number, m.uid);
+}
+
+std::uint64_t size_arg(const std::string& text) {
+  auto v = parse_size(text);
+  if (!v) {
+    throw Failure(exit_code::usage,
+                  fmt::format("bad --max-size \"{}\": octets, or a number with k, M or G (20M)",
+                              sanitize(text, 40)));
+  }
+  return *v;
+}
+
+// The command line's global options win over the config file's.
+GlobalOptions merge(const GlobalOptions& cli, const AccountConfig& a) {
+  GlobalOptions o = cli;
+  o.plaintext = cli.plaintext || a.plaintext.value_or(false);
+  o.plaintext_password = cli.plaintext_password || a.allow_plaintext_password.value_or(false);
+  if (!o.password_command) o.password_command = a.password_command;
+  if (!o.token_command) o.token_command = a.token_command;
+  if (!o.ca_file) o.ca_file = a.ca_file;
+  if (!o.ca_dir) o.ca_dir = a.ca_dir;
+  if (!o.client_cert) o.client_cert = a.cert;
+  if (!o.client_key) o.client_key = a.key;
+  if (o.pins.empty()) o.pins = a.pins;
+  o.pin_only = cli.pin_only || a.pin_only.value_or(false);
+  if (!o.tls_min) o.tls_min = a.tls_min;
+  if (!o.timeout) o.timeout = a.timeout;
+  if (!o.connect_timeout) o.connect_timeout = a.connect_timeout;
+  return o;
+}
+
+store::FetchOptions fetch_options(const FetchArgs& args, std::optional<bool> keep,
+                                  std::optional<std::uint64_t> max_size) {
+  store::FetchOptions o;
+  o.remove = args.remove || (!args.keep && keep.has_value() && !*keep);
+  o.all = args.all;
+  o.dry_run = args.dry_run;
+  o.max_size = args.max_size.empty() ? max_size : std::optional(size_arg(args.max_size));
+  return o;
+}
+
+Job make_job(std::string name, const PopUrl& url, GlobalOptions options, std::string to,
+             const store::FetchOptions& fetch, bool mda_crlf) {
+  Job job;
+  job.name = std::move(name);
+  job.url = url;
+  job.plan = plan_login(url, options, LoginNeed::required, "fetch");
+  job.options = std::move(options);
+  job.to = std::move(to);
+  job.destination_options.mda_crlf = mda_crlf;
+  job.fetch.account = store::AccountId{job.name, url.user, url.host, url.port};
+  job.fetch.options = fetch;
+  return job;
+}
+
+bool looks_like_url(const std::string& s) {
+  return s.find("://") != std::string::npos;
+}
+
+std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
+  if (args.remove && args.keep)
+    throw Failure(exit_code::usage, "--keep and --delete exclude each other");
+  if (!args.max_size.empty()) (void)size_arg(args.max_size);
+  std::vector<Job> jobs;
+  if (!args.targets.empty() && looks_like_url(args.targets.front())) {
+    if (args.targets.size() != 1) {
+      throw Failure(exit_code::usage,
+                    "fetch takes one URL (with --to), or account names from the config file");
+    }
+    if (args.to.empty()) {
+      throw Failure(exit_code::usage,
+                    "fetch URL needs --to DEST: maildir:PATH, mbox:PATH or mda:COMMAND");
+    }
+    if (auto d = store::parse_destination(args.to); !d) {
+      throw Failure(exit_code::usage, "bad --to: " + d.error().message);
+    }
+    const PopUrl url = parse_url_arg(args.targets.front());
+    GlobalOptions options = global;
+    jobs.push_back(make_job("", url, options, args.to, fetch_options(args, {}, {}), false));
+    jobs.back().name = fmt::format("{}@{}", url.user, host_port(url));
+    return jobs;
+  }
+  if (!args.to.empty()) {
+    throw Failure(exit_code::usage,
+                  "--to goes with a URL; an account's destination is its 'to' in the config file");
+  }
+  const std::string path = args.config_path.empty() ? default_config_path() : args.config_path;
+  const Config config = load_config(path);
+  std::vector<const AccountConfig*> chosen;
+  if (args.targets.empty()) {
+    for (const auto& a : config.accounts)
+      chosen.push_back(&a);
+    if (chosen.empty()) {
+      throw Failure(exit_code::config,
+                    fmt::format("{}: no [account.NAME] table: nothing to fetch", path));
+    }
+  }
+  for (const auto& name : args.targets) {
+    const auto it = std::find_if(config.accounts.begin(), config.accounts.end(),
+                                 [&](const AccountConfig& a) { return a.name == name; });
+    if (it == config.accounts.end()) {
+      std::string names;
+      for (const auto& a : config.accounts)
+        names += (names.empty() ? "" : ", ") + a.name;
+      throw Failure(exit_code::usage,
+                    fmt::format("no account \"{}\" in {} (accounts: {})", sanitize(name, 64), path,
+                                names.empty() ? "none" : names));
+    }
+    chosen.push_back(&*it);
+  }
+  for (const AccountConfig* a : chosen) {
+    const PopUrl url = parse_url_arg(a->url);
+    try {
+      jobs.push_back(make_job(a->name, url, merge(global, *a), a->to,
+                              fetch_options(args, a->keep, a->max_size), a->mda_crlf));
+    } catch (const Failure& f) {
+      throw Failure(f.code(), fmt::format("{}: account {}: {}", path, a->name, f.what()));
+    }
+  }
+  return jobs;
+}
+
+// The summary of one account, one line.
+std::string summary_line(const Outcome& o) {
+  const auto& r = o.report;
+  return fmt::format(
+      "{}: {} new, {} delivered ({}), {} deleted, {} skipped (too big), {} failed{}\n", o.name,
+      r.fresh, r.delivered, human_size(r.octets), r.deleted, r.too_big.size(),
+      r.failures.size() + (o.error ? 1 : 0),
+      r.recovered != 0 ? fmt::format(", {} recovered", r.recovered) : "");
+}
+
+// Each failure on its own line, naming the account, the message and what to do.
+void print_failures(const Outcome& o) {
+  auto line = [&](const std::string& text) {
+    std::fputs(fmt::format("pop3kit: {}: {}\n", o.name, text).c_str(), stderr);
+  };
+  for (const auto& f : o.report.failures) {
+    line(fmt::format("{}: {}; it stays on the server and is fetched again on the next run",
+                     message_label(f.message), f.error.message));
+  }
+  for (const auto& m : o.report.too_big) {
+    line(fmt::format("{} is {} octets, over --max-size: left on the server", message_label(m),
+                     m.size));
+  }
+  if (o.error) line(*o.error);
+}
+
+nlohmann::json refs_json(const std::vector<store::MessageRef>& refs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : refs)
+    out.push_back({{"number", m.number}, {"uid", m.uid}, {"size", m.size}});
+  return out;
+}
+
+nlohmann::json outcome_json(const Outcome& o) {
+  const auto& r = o.report;
+  nlohmann::json failed = nlohmann::json::array();
+  for (const auto& f : r.failures) {
+    failed.push_back({{"number", f.message.number},
+                      {"uid", f.message.uid},
+                      {"error", f.error.message},
+                      {"exit_code", exit_code_for(f.error)}});
+  }
+  nlohmann::json j = {{"account", o.name},
+                      {"destination", o.destination},
+                      {"listed", r.listed},
+                      {"new", r.fresh},
+                      {"delivered", r.delivered},
+                      {"octets", r.octets},
+                      {"deleted", r.deleted},
+                      {"recovered", r.recovered},
+                      {"skipped_too_big", refs_json(r.too_big)},
+                      {"failed", failed},
+                      {"warnings", r.warnings},
+                      {"uidl", r.uidl},
+                      {"exit_code", o.exit_code}};
+  j["error"] = o.error ? nlohmann::json(*o.error) : nlohmann::json(nullptr);
+  if (!r.would_fetch.empty() || r.fresh == 0) j["would_fetch"] = refs_json(r.would_fetch);
+  return j;
+}
+
+int outcome_code(const Outcome& o) {
+  std::vector<int> codes;
+  for (const auto& f : o.report.failures)
+    codes.push_back(exit_code_for(f.error));
+  if (o.report.error) codes.push_back(exit_code_for(*o.report.error));
+  return combine_exit_codes(codes);
+}
+
+// One account, start to end. Failures before or around the session are
+// thrown as Failure and caught by the caller; fetch_account's own are in
+// its report.
+void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, Outcome& out) {
+  auto lock = state.lock(job.fetch.account, kLockWait);
+  if (!lock) throw failure_from(lock.error());
+  auto made = store::parse_destination(job.to, job.destination_options);
+  if (!made) throw Failure(exit_code::config, made.error().message);
+  std::unique_ptr<store::Destination> destination = std::move(*made);
+  out.destination = destination->spec();
+  if (auto r = destination->open(); !r) throw Failure(exit_code::cant_create, r.error().message);
+  // Interrupted deliveries are resolved before connecting: they need no server.
+  if (auto r = store::recover_pending(job.fetch.account, state, *destination); !r) {
+    throw failure_from(r.error());
+  }
+  const bool bar = !job.options.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
+  TerminalProgress progress(job.name, bar, job.options.quiet);
+  ListedSession session = open_session_listing(job.url, job.options, job.plan);
+  out.report = store::fetch_account(session.client, job.fetch, *destination, state, progress,
+                                    &session.listing);
+  progress.clear();
+  if (out.report.error) out.error = out.report.error->message;
+  out.exit_code = outcome_code(out);
+}
+
+void print_dry_run(const Outcome& o) {
+  std::string text =
+      fmt::format("{}: would fetch {} message(s)\n", o.name, o.report.would_fetch.size());
+  for (const auto& m : o.report.would_fetch)
+    text += fmt::format("  {} {} {}\n", m.number, m.size, m.uid);
+  print_stdout(text);
+}
+
+}  // namespace
+
+int combine_exit_codes(const std::vector<int>& codes) noexcept {
+  // Most serious first: a bug, then what the user must fix, then what the
+  // server or the disk refused.
+  static constexpr int kOrder[] = {
+      exit_code::software,    exit_code::config,   exit_code::no_perm,
+      exit_code::protocol,    exit_code::io_error, exit_code::cant_create,
+      exit_code::unavailable, exit_code::no_host,  exit_code::usage};
+  if (std::find(codes.begin(), codes.end(), exit_code::temp_fail) != codes.end()) {
+    return exit_code::temp_fail;
+  }
+  for (const int c : kOrder) {
+    if (std::find(codes.begin(), codes.end(), c) != codes.end()) return c;
+  }
+  for (const int c : codes) {
+    if (c != exit_code::ok) return c;
+  }
+  return exit_code::ok;
+}
+
+void add_fetch_options(CLI::App& sub, FetchArgs& args) {
+  sub.add_option("TARGET", args.targets,
+                 "A POP URL (with --to), or names of accounts in the config file (default: all)");
+  sub.add_option("--to", args.to, "Destination for a URL: maildir:PATH, mbox:PATH or mda:COMMAND")
+      ->type_name("DEST");
+  sub.add_flag("--keep", args.keep, "Leave the messages on the server (the default)");
+  sub.add_flag("--delete", args.remove,
+               "Delete each message from the server once it is safely stored");
+  sub.add_flag("--all", args.all, "Also fetch messages fetched before (default: new ones only)");
+  sub.add_option("--max-size", args.max_size,
+                 "Leave messages larger than SIZE on the server (octets, or with k, M, G)")
+      ->type_name("SIZE");
+  sub.add_flag("--dry-run", args.dry_run, "List what would be fetched; change nothing");
+  sub.add_option("--state", args.state_path,
+                 "The state database (default $XDG_STATE_HOME/pop3kit/state.db)")
+      ->type_name("PATH");
+  sub.add_flag("--json", args.json, "Print the summary as JSON on stdout");
+  sub.add_option("-c,--config", args.config_path,
+                 "Config file (default $XDG_CONFIG_HOME/pop3kit/config.toml)")
+      ->type_name("FILE");
+}
+
+const char* fetch_help_footer() noexcept {
+  return "FETCH:\n"
+         "  Messages are stored as the server sent them, with LF line ends. A message is\n"
+         "  deleted (--delete) only once it is durable at its destination, and counts as\n"
+         "  deleted only when the server answers QUIT with +OK. The state database remembers\n"
+         "  what was fetched: a crash at any moment loses nothing and, when the server has\n"
+         "  UIDL, delivers nothing twice (mda: and servers without UIDL: at least once).\n"
+         "  Exit status: 0 when every account is done, 75 when any failure was temporary,\n"
+         "  otherwise the most serious of the accounts' statuses.\n";
+}
+
+int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
+  std::vector<Job> jobs = plan_jobs(global, args);
+  const std::string state_path =
+      args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
+  auto state = store::StateStore::open(state_path);
+  if (!state) throw failure_from(state.error());
+
+  std::vector<Outcome> outcomes;
+  for (const Job& job : jobs) {
+    Outcome& out = outcomes.emplace_back();
+    out.name = job.name;
+    out.destination = job.to;
+    try {
+      fetch_one(job, *state, args, out);
+    } catch (const Failure& f) {
+      out.error = f.what();
+      out.exit_code = combine_exit_codes({f.code(), outcome_code(out)});
+    }
+  }
+
+  std::vector<int> codes;
+  for (const auto& o : outcomes) {
+    codes.push_back(o.exit_code);
+    print_failures(o);
+  }
+  const int status = combine_exit_codes(codes);
+  if (args.json) {
+    nlohmann::json j = {{"accounts", nlohmann::json::array()}, {"exit_code", status}};
+    for (const auto& o : outcomes)
+      j["accounts"].push_back(outcome_json(o));
+    print_stdout(j.dump(2) + "\n");
+  } else if (args.dry_run) {
+    for (const auto& o : outcomes)
+      print_dry_run(o);
+  } else if (!global.quiet) {
+    // A report, not data: on standard error, so that cron mails nothing
+    // when -q is given and all went well.
+    std::string text;
+    for (const auto& o : outcomes)
+      text += summary_line(o);
+    print_report(text);
+  }
+  return status;
+}
+
+}  // namespace pop3kit::cli

@@ -1,1 +1,100 @@
-// placeholder
+// pop3kit command — the progress bar of `pop3kit fetch`.
+#include "progress.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "pop3kit/text.hpp"
+
+namespace pop3kit::cli {
+namespace {
+
+constexpr int kBarWidth = 24;
+
+std::string duration(double seconds) {
+  if (!(seconds >= 0) || seconds > 359999) return "--:--";
+  const auto s = static_cast<unsigned>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+}  // namespace
+
+std::string human_size(std::uint64_t octets) {
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(octets);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", octets) : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+TerminalProgress::TerminalProgress(std::string account, bool enabled, bool quiet)
+    : account_(sanitize(account, 40)), enabled_(enabled), quiet_(quiet) {}
+
+TerminalProgress::~TerminalProgress() {
+  clear();
+}
+
+void TerminalProgress::start(std::uint64_t messages, std::uint64_t octets) {
+  total_messages_ = messages;
+  total_octets_ = octets;
+  started_ = std::chrono::steady_clock::now();
+  if (messages != 0) draw(true);
+}
+
+void TerminalProgress::received(std::uint64_t octets) {
+  octets_ = octets;
+  draw(false);
+}
+
+void TerminalProgress::message_done(const store::MessageRef&, bool) {
+  ++done_messages_;
+  draw(done_messages_ == total_messages_);
+}
+
+void TerminalProgress::warning(const std::string& text) {
+  if (quiet_) return;
+  clear();
+  std::fputs(fmt::format("pop3kit: {}: warning: {}\n", account_, text).c_str(), stderr);
+}
+
+void TerminalProgress::clear() {
+  if (!shown_) return;
+  std::fputs("\r\033[K", stderr);
+  std::fflush(stderr);
+  shown_ = false;
+}
+
+void TerminalProgress::draw(bool force) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && shown_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - started_).count();
+  // LIST sizes count CRLFs and the octets received do not count the
+  // terminator: near enough for a bar, never past its end.
+  const double fraction =
+      total_octets_ == 0
+          ? 1.0
+          : std::min(1.0, static_cast<double>(octets_) / static_cast<double>(total_octets_));
+  const auto filled = static_cast<int>(fraction * kBarWidth);
+  const double rate = elapsed > 0 ? static_cast<double>(octets_) / elapsed : 0;
+  const double eta =
+      rate > 0 ? (static_cast<double>(total_octets_) - static_cast<double>(octets_)) / rate : -1;
+  const std::string line =
+      fmt::format("\r{} [{}{}] {}/{} messages  {} / {}  {}/s  ETA {}\033[K", account_,
+                  std::string(static_cast<std::size_t>(filled), '#'),
+                  std::string(static_cast<std::size_t>(kBarWidth - filled), '.'), done_messages_,
+                  total_messages_, human_size(octets_), human_size(total_octets_),
+                  human_size(static_cast<std::uint64_t>(rate)), duration(std::max(0.0, eta)));
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+  shown_ = true;
+}
+
+}  // namespace pop3kit::cli

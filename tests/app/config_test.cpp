@@ -1,1 +1,186 @@
-// placeholder
+// The config file of `pop3kit fetch`: what it accepts, and that every error
+// names the file, the line and the key, with exit 78.
+#include "config.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "exit_codes.hpp"
+#include "fetch.hpp"
+
+namespace pop3kit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("pop3kit-config-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& text,
+                    fs::perms perms = fs::perms::owner_read | fs::perms::owner_write) {
+    const fs::path p = dir_ / "config.toml";
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+    fs::permissions(p, perms);
+    return p.string();
+  }
+
+  // The Failure load_config throws, as "CODE: message".
+  std::string failure(const std::string& text,
+                      fs::perms perms = fs::perms::owner_read | fs::perms::owner_write) {
+    const std::string path = write(text, perms);
+    try {
+      (void)load_config(path);
+    } catch (const Failure& f) {
+      return std::to_string(f.code()) + ": " + f.what();
+    }
+    return "no error";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, ReadsAccountsWithDefaultsInFileOrder) {
+  const std::string path = write(R"(
+[defaults]
+keep = false
+max_size = "20M"
+password_command = "pass show mail"
+
+[account.zeta]
+url = "pops://z@mail.example.net"
+to = "maildir:/tmp/z"
+
+[account.alpha]
+url = "pop://a@127.0.0.1:1110"
+to = "mbox:/tmp/a.mbox"
+keep = true
+pin = ["cert:00", "spki:11"]
+timeout = 2.5
+mda_crlf = true
+)");
+  const Config c = load_config(path);
+  ASSERT_EQ(c.accounts.size(), 2U);
+  EXPECT_EQ(c.accounts[0].name, "zeta");
+  EXPECT_EQ(c.accounts[0].keep, false);
+  EXPECT_EQ(c.accounts[0].max_size, 20U * 1024 * 1024);
+  EXPECT_EQ(c.accounts[0].password_command, "pass show mail");
+  EXPECT_EQ(c.accounts[1].name, "alpha");
+  EXPECT_EQ(c.accounts[1].keep, true);
+  EXPECT_EQ(c.accounts[1].pins.size(), 2U);
+  EXPECT_EQ(c.accounts[1].timeout, 2.5);
+  EXPECT_TRUE(c.accounts[1].mda_crlf);
+  EXPECT_EQ(c.accounts[1].password_command, "pass show mail");
+}
+
+TEST_F(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  const std::string e = failure("[account.a]\nurl = \"pop://a@h\"\nto = maildir:/x\n");
+  EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;
+  EXPECT_NE(e.find("config.toml:3:"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, UnknownKeyNamesIt) {
+  const std::string e =
+      failure("[account.a]\nurl = \"pop://a@h\"\nto = \"maildir:/x\"\nkeeep = true\n");
+  EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;
+  EXPECT_NE(e.find("config.toml:4: unknown key 'keeep' in [account.a]"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, UnknownTableNamesIt) {
+  const std::string e = failure("[acount.a]\nurl = \"pop://a@h\"\n");
+  EXPECT_NE(e.find("config.toml:1: unknown table or key 'acount'"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, WrongTypeNamesKeyAndLine) {
+  std::string e =
+      failure("[account.a]\nurl = \"pop://a@h\"\nto = \"maildir:/x\"\nkeep = \"yes\"\n");
+  EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;
+  EXPECT_NE(e.find("config.toml:4: 'keep' must be true or false"), std::string::npos) << e;
+  e = failure("[defaults]\nmax_size = \"12 MB\"\n");
+  EXPECT_NE(e.find("config.toml:2: 'max_size' must be a size"), std::string::npos) << e;
+  e = failure("[account.a]\nurl = 42\n");
+  EXPECT_NE(e.find("config.toml:2: 'url' must be a string"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, MissingOrBadUrlAndDestination) {
+  std::string e = failure("[account.a]\nto = \"maildir:/x\"\n");
+  EXPECT_NE(e.find("[account.a] has no 'url'"), std::string::npos) << e;
+  e = failure("[account.a]\nurl = \"http://a@h\"\nto = \"maildir:/x\"\n");
+  EXPECT_NE(e.find("config.toml:2: [account.a] url:"), std::string::npos) << e;
+  e = failure("[account.a]\nurl = \"pop://a@h\"\n");
+  EXPECT_NE(e.find("[account.a] has no 'to'"), std::string::npos) << e;
+  e = failure("[account.a]\nurl = \"pop://a@h\"\nto = \"imap:/x\"\n");
+  EXPECT_NE(e.find("config.toml:3: [account.a] to:"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, PasswordNeedsAPrivateFile) {
+  const char* text =
+      "[account.a]\nurl = \"pop://a@h\"\nto = \"maildir:/x\"\npassword = \"s3cret\"\n";
+  const std::string e = failure(text, fs::perms::owner_read | fs::perms::owner_write |
+                                          fs::perms::group_read | fs::perms::others_read);
+  EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;
+  EXPECT_NE(e.find("other users can read it"), std::string::npos) << e;
+  EXPECT_NE(e.find("chmod 600"), std::string::npos) << e;
+  EXPECT_EQ(e.find("s3cret"), std::string::npos) << "the password must never be printed: " << e;
+  // The same file readable by its owner only is fine.
+  const Config c = load_config(write(text));
+  ASSERT_EQ(c.accounts.size(), 1U);
+  EXPECT_EQ(c.accounts[0].password, "s3cret");
+}
+
+TEST_F(ConfigTest, GroupReadableWithoutPasswordIsFine) {
+  const Config c = load_config(write("[account.a]\nurl = \"pop://a@h\"\nto = \"maildir:/x\"\n",
+                                     fs::perms::owner_read | fs::perms::owner_write |
+                                         fs::perms::group_read | fs::perms::others_read));
+  EXPECT_EQ(c.accounts.size(), 1U);
+}
+
+TEST_F(ConfigTest, MissingFileIsAConfigError) {
+  try {
+    (void)load_config((dir_ / "nope.toml").string());
+    FAIL() << "no error";
+  } catch (const Failure& f) {
+    EXPECT_EQ(f.code(), exit_code::config);
+    EXPECT_NE(std::string(f.what()).find("nope.toml"), std::string::npos);
+  }
+}
+
+TEST(ParseSize, AcceptsSuffixesAndRejectsJunk) {
+  EXPECT_EQ(parse_size("0"), 0U);
+  EXPECT_EQ(parse_size("1234"), 1234U);
+  EXPECT_EQ(parse_size("4k"), 4096U);
+  EXPECT_EQ(parse_size("3M"), 3U << 20);
+  EXPECT_EQ(parse_size("2G"), 2ULL << 30);
+  EXPECT_FALSE(parse_size(""));
+  EXPECT_FALSE(parse_size("M"));
+  EXPECT_FALSE(parse_size("-1"));
+  EXPECT_FALSE(parse_size("1.5M"));
+  EXPECT_FALSE(parse_size("12 M"));
+  EXPECT_FALSE(parse_size("99999999999999999999"));
+  EXPECT_FALSE(parse_size("99999999999G"));
+}
+
+TEST(CombineExitCodes, TemporaryWinsThenTheMostSerious) {
+  EXPECT_EQ(combine_exit_codes({}), 0);
+  EXPECT_EQ(combine_exit_codes({0, 0}), 0);
+  EXPECT_EQ(combine_exit_codes({0, 77, 75, 69}), 75);
+  EXPECT_EQ(combine_exit_codes({69, 77, 74}), 77);
+  EXPECT_EQ(combine_exit_codes({69, 73}), 73);
+  EXPECT_EQ(combine_exit_codes({0, 69}), 69);
+}
+
+}  // namespace
+}  // namespace pop3kit::cli

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../../src/store/line_ends.hpp"
+#include "line_ends.hpp"
 
 namespace pop3kit::store::detail {
 namespace {

@@ -15,7 +15,7 @@
 #include <functional>
 #include <sstream>
 
-#include "../../src/store/line_ends.hpp"
+#include "line_ends.hpp"
 #include "pop3kit/delivery.hpp"
 
 namespace fs = std::filesystem;
