@@ -57,6 +57,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,35 @@ struct SaslCredentials {
   std::string token{};     ///< OAuth 2 bearer token (XOAUTH2, OAUTHBEARER).
   std::string host{};      ///< OAUTHBEARER host= (omitted when empty).
   std::uint16_t port = 0;  ///< OAUTHBEARER port= (omitted when 0).
+  /// XOAUTH2, OAUTHBEARER: called with the server's error challenge (RFC 7628
+  /// §3.2.2: JSON such as {"status":"401","schemes":"bearer","scope":"..."}),
+  /// base64-decoded but otherwise raw and untrusted (sanitize() before showing
+  /// it), valid during the call only; the login then fails. Copied with the
+  /// mechanism: what it refers to must outlive the exchange. Must not throw.
+  std::function<void(std::string_view challenge)> on_error_challenge{};
+};
+
+/// What a mechanism logs in with.
+enum class SaslSecret : std::uint8_t {
+  password,            ///< PLAIN, LOGIN, CRAM-MD5, SCRAM-*.
+  token,               ///< An OAuth 2 bearer token: XOAUTH2, OAUTHBEARER.
+  client_certificate,  ///< EXTERNAL: the TLS client certificate; nothing secret is sent.
+};
+
+/// What is known of a mechanism from its name alone, before any credential
+/// is read: what a login plan needs (which secret to ask for, whether the
+/// connection must be encrypted).
+struct SaslMechanismInfo {
+  std::string_view name;  ///< Upper case, as registered.
+  SaslSecret secret;
+  /// The secret crosses the wire in a form an eavesdropper can replay: the
+  /// password itself (PLAIN, LOGIN) or a bearer token (XOAUTH2, OAUTHBEARER:
+  /// it opens the mailbox as well as a password until it expires). Such a
+  /// mechanism belongs over TLS only. SaslMechanism::sends_reusable_secret()
+  /// answers the same.
+  bool sends_reusable_secret;
+  /// A "-PLUS" mechanism: it binds the login to the TLS channel and needs TLS.
+  bool channel_binding;
 };
 
 /// TLS channel binding (RFC 5929, RFC 9266), computed by the TLS layer.
@@ -110,9 +140,11 @@ class SaslMechanism {
   /// final message was received and its signature verified; the others
   /// succeed unless the mechanism failed earlier.
   virtual Result<void> finish() = 0;
-  /// True if the password crosses the wire in a reusable form (PLAIN, LOGIN):
-  /// only acceptable over TLS.
-  virtual bool sends_reusable_password() const noexcept = 0;
+  /// True if the secret crosses the wire in a form an eavesdropper can replay:
+  /// the password itself (PLAIN, LOGIN) or a bearer token (XOAUTH2,
+  /// OAUTHBEARER). Only acceptable over TLS. The built-in mechanisms answer
+  /// what sasl_mechanism_info() says of their name.
+  virtual bool sends_reusable_secret() const noexcept = 0;
   /// Observations for the user that do not stop the exchange, as printable
   /// ASCII lines: a SCRAM iteration count below kScramWarnIterations, the
   /// (sanitised) JSON error of an XOAUTH2/OAUTHBEARER failure challenge.
@@ -145,6 +177,11 @@ Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name
 /// The names make_sasl_mechanism accepts, upper case, roughly strongest first
 /// (choosing among the server's mechanisms is the caller's policy).
 const std::vector<std::string_view>& sasl_mechanism_names();
+
+/// What is known of the mechanism `name` (case-insensitive), or nullptr when
+/// make_sasl_mechanism does not know it. The pointer stays valid for the
+/// life of the program.
+const SaslMechanismInfo* sasl_mechanism_info(std::string_view name) noexcept;
 
 /// Standard base64 (RFC 4648 §4) with '=' padding, no line breaks.
 std::string base64_encode(std::string_view data);

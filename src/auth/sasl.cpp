@@ -1,8 +1,10 @@
 // pop3kit — SASL mechanism factory and shared helpers.
 #include "pop3kit/sasl.hpp"
 
+#include <array>
 #include <string>
 
+#include "pop3kit/text.hpp"
 #include "sasl_internal.hpp"
 
 namespace pop3kit::auth {
@@ -12,20 +14,52 @@ const std::vector<std::string>& SaslMechanism::warnings() const noexcept {
   return none;
 }
 
+namespace detail {
+
+bool MechanismBase::sends_reusable_secret() const noexcept {
+  const SaslMechanismInfo* info = sasl_mechanism_info(name());
+  return info == nullptr || info->sends_reusable_secret;  // unknown: assume the worst
+}
+
+}  // namespace detail
+
+namespace {
+
+// The one list of mechanisms and what each needs and exposes: the names
+// offered, the login planning and SaslMechanism::sends_reusable_secret() all
+// read it. Roughly strongest first.
+constexpr std::array<SaslMechanismInfo, 10> kMechanisms{{
+    {"SCRAM-SHA-256-PLUS", SaslSecret::password, false, true},
+    {"SCRAM-SHA-256", SaslSecret::password, false, false},
+    {"SCRAM-SHA-1-PLUS", SaslSecret::password, false, true},
+    {"SCRAM-SHA-1", SaslSecret::password, false, false},
+    // A bearer token replays as well as a password until it expires.
+    {"OAUTHBEARER", SaslSecret::token, true, false},
+    {"XOAUTH2", SaslSecret::token, true, false},
+    {"EXTERNAL", SaslSecret::client_certificate, false, false},
+    {"CRAM-MD5", SaslSecret::password, false, false},
+    {"PLAIN", SaslSecret::password, true, false},
+    {"LOGIN", SaslSecret::password, true, false},
+}};
+
+}  // namespace
+
 const std::vector<std::string_view>& sasl_mechanism_names() {
-  static const std::vector<std::string_view> names = {
-      "SCRAM-SHA-256-PLUS",
-      "SCRAM-SHA-256",
-      "SCRAM-SHA-1-PLUS",
-      "SCRAM-SHA-1",
-      "OAUTHBEARER",
-      "XOAUTH2",
-      "EXTERNAL",
-      "CRAM-MD5",
-      "PLAIN",
-      "LOGIN",
-  };
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    out.reserve(kMechanisms.size());
+    for (const auto& m : kMechanisms)
+      out.push_back(m.name);
+    return out;
+  }();
   return names;
+}
+
+const SaslMechanismInfo* sasl_mechanism_info(std::string_view name) noexcept {
+  for (const auto& m : kMechanisms) {
+    if (iequals(m.name, name)) return &m;
+  }
+  return nullptr;
 }
 
 Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name,

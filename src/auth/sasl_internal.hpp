@@ -74,6 +74,11 @@ using MechPtr = std::unique_ptr<SaslMechanism>;
 /// Base of the mechanisms: remembers the first failure, which every later
 /// step() and finish() reports again.
 class MechanismBase : public SaslMechanism {
+ public:
+  /// What sasl_mechanism_info() says of name(): one answer for the planning
+  /// and for the mechanism object.
+  bool sends_reusable_secret() const noexcept final;
+
  protected:
   /// Records `e` as the failure (if none yet) and returns it.
   Error fail(Error e) {

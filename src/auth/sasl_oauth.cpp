@@ -1,5 +1,7 @@
 // pop3kit — XOAUTH2 (Google, Microsoft) and OAUTHBEARER (RFC 7628).
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sasl_internal.hpp"
@@ -13,12 +15,15 @@ namespace {
 // the server sends -ERR.
 class OAuth final : public MechanismBase {
  public:
-  OAuth(std::string_view name, std::string_view message, std::string error_reply)
-      : name_(name), message_(message), error_reply_(std::move(error_reply)) {}
+  OAuth(std::string_view name, std::string_view message, std::string error_reply,
+        std::function<void(std::string_view)> on_error)
+      : name_(name),
+        message_(message),
+        error_reply_(std::move(error_reply)),
+        on_error_(std::move(on_error)) {}
 
   std::string_view name() const noexcept override { return name_; }
   bool client_first() const noexcept override { return true; }
-  bool sends_reusable_password() const noexcept override { return false; }
   const std::vector<std::string>& warnings() const noexcept override { return warnings_; }
 
   Result<std::string> initial_response() override {
@@ -37,6 +42,8 @@ class OAuth final : public MechanismBase {
     message_.clear();
     answered_error_ = true;
     warnings_.push_back(std::string(name()) + " server error: " + sanitize(challenge, 400));
+    // The caller may want its fields (status, scope) in the login error.
+    if (on_error_) on_error_(challenge);
     return error_reply_;
   }
 
@@ -50,6 +57,7 @@ class OAuth final : public MechanismBase {
   std::string name_;
   Secret message_;
   std::string error_reply_;
+  std::function<void(std::string_view)> on_error_;
   std::vector<std::string> warnings_;
   bool stepped_ = false;
   bool answered_error_ = false;
@@ -80,7 +88,7 @@ Result<MechPtr> make_oauth(std::string_view n, const SaslCredentials& c) {
         "\x01"
         "auth=Bearer ");
     msg.str().append(c.token).append("\x01\x01");
-    return MechPtr(std::make_unique<OAuth>(n, msg.str(), std::string()));
+    return MechPtr(std::make_unique<OAuth>(n, msg.str(), std::string(), c.on_error_challenge));
   }
   // OAUTHBEARER: gs2 header "n,a=USER," (authzid, else authcid), then kvpairs.
   const std::string& user = c.authzid.empty() ? c.authcid : c.authzid;
@@ -94,7 +102,7 @@ Result<MechPtr> make_oauth(std::string_view n, const SaslCredentials& c) {
   if (!c.host.empty()) msg.str().append("host=").append(c.host).append("\x01");
   if (c.port != 0) msg.str().append("port=").append(std::to_string(c.port)).append("\x01");
   msg.str().append("auth=Bearer ").append(c.token).append("\x01\x01");
-  return MechPtr(std::make_unique<OAuth>(n, msg.str(), std::string("\x01")));
+  return MechPtr(std::make_unique<OAuth>(n, msg.str(), std::string("\x01"), c.on_error_challenge));
 }
 
 }  // namespace pop3kit::auth::detail

@@ -77,7 +77,6 @@ class Scram final : public MechanismBase {
 
   std::string_view name() const noexcept override { return p_.name; }
   bool client_first() const noexcept override { return true; }
-  bool sends_reusable_password() const noexcept override { return false; }
   const std::vector<std::string>& warnings() const noexcept override { return warnings_; }
 
   Result<std::string> initial_response() override {

@@ -26,7 +26,6 @@ class Plain final : public MechanismBase {
   }
   std::string_view name() const noexcept override { return "PLAIN"; }
   bool client_first() const noexcept override { return true; }
-  bool sends_reusable_password() const noexcept override { return true; }
   Result<std::string> initial_response() override {
     if (failed()) return failure();
     return message_.str();
@@ -56,7 +55,6 @@ class Login final : public MechanismBase {
   explicit Login(const SaslCredentials& c) : user_(c.authcid), password_(c.password) {}
   std::string_view name() const noexcept override { return "LOGIN"; }
   bool client_first() const noexcept override { return false; }
-  bool sends_reusable_password() const noexcept override { return true; }
   Result<std::string> initial_response() override {
     return wrong_state("LOGIN has no initial response");
   }
@@ -92,7 +90,6 @@ class CramMd5 final : public MechanismBase {
   explicit CramMd5(const SaslCredentials& c) : user_(c.authcid), password_(c.password) {}
   std::string_view name() const noexcept override { return "CRAM-MD5"; }
   bool client_first() const noexcept override { return false; }
-  bool sends_reusable_password() const noexcept override { return false; }
   Result<std::string> initial_response() override {
     return wrong_state("CRAM-MD5 has no initial response");
   }
@@ -126,7 +123,6 @@ class External final : public MechanismBase {
   explicit External(const SaslCredentials& c) : authzid_(c.authzid) {}
   std::string_view name() const noexcept override { return "EXTERNAL"; }
   bool client_first() const noexcept override { return true; }
-  bool sends_reusable_password() const noexcept override { return false; }
   Result<std::string> initial_response() override {
     if (failed()) return failure();
     return authzid_;

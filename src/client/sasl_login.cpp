@@ -118,16 +118,17 @@ Result<void> Client::authenticate(std::string_view mechanism,
 std::string Client::choose_mechanism() const {
   const bool tls = tls_active();
   const bool reusable_ok = tls || options_.allow_plaintext_password;
-  auto has = [this](std::string_view m) { return caps_.offers_sasl(m); };
-  if (tls && has("SCRAM-SHA-256-PLUS")) return "SCRAM-SHA-256-PLUS";
-  for (const char* m : {"SCRAM-SHA-256", "SCRAM-SHA-1"}) {
-    if (has(m)) return m;
+  // Strongest first; whether a mechanism may go over this connection is
+  // sasl_mechanism_info()'s answer, the same the login planning uses.
+  for (const char* m : {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN"}) {
+    const auth::SaslMechanismInfo* info = auth::sasl_mechanism_info(m);
+    if (info->channel_binding && !tls) continue;
+    if (info->sends_reusable_secret && !reusable_ok) continue;
+    if (caps_.offers_sasl(m)) return m;
   }
+  // USER/PASS sends the password itself. RFC 1939 baseline; absent only when
+  // CAPA was asked and left it out.
   if (!reusable_ok) return {};
-  for (const char* m : {"PLAIN", "LOGIN"}) {
-    if (has(m)) return m;
-  }
-  // USER/PASS: RFC 1939 baseline; absent only when CAPA was asked and left it out.
   if (caps_.entries.empty() || caps_.has("USER")) return "USER";
   return {};
 }

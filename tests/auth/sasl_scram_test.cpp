@@ -34,7 +34,7 @@ TEST(SaslScram, Rfc5802Sha1Example) {
   auto m = make("SCRAM-SHA-1", kUser, nonce("fyko+d2lbbFgONRv9qkxdawL"));
   ASSERT_TRUE(m);
   EXPECT_TRUE(m->client_first());
-  EXPECT_FALSE(m->sends_reusable_password());
+  EXPECT_FALSE(m->sends_reusable_secret());
   EXPECT_EQ(ok_value(m->initial_response()), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
   EXPECT_EQ(ok_value(m->step(k5802First)),
             "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=");

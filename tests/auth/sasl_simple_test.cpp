@@ -18,7 +18,7 @@ TEST(SaslPlain, Rfc4616Examples) {
   auto m = make("PLAIN", C{.authcid = "tim", .password = "tanstaaftanstaaf"});
   ASSERT_TRUE(m);
   EXPECT_TRUE(m->client_first());
-  EXPECT_TRUE(m->sends_reusable_password());
+  EXPECT_TRUE(m->sends_reusable_secret());
   EXPECT_EQ(ok_value(m->initial_response()), std::string("\0tim\0tanstaaftanstaaf", 21));
   EXPECT_TRUE(m->finish().ok());
 
@@ -48,7 +48,7 @@ TEST(SaslLogin, AnswersUserThenPassword) {
   auto m = make("LOGIN", C{.authcid = "tim", .password = "secret"});
   ASSERT_TRUE(m);
   EXPECT_FALSE(m->client_first());
-  EXPECT_TRUE(m->sends_reusable_password());
+  EXPECT_TRUE(m->sends_reusable_secret());
   auto ir = m->initial_response();
   ASSERT_FALSE(ir.ok());
   EXPECT_EQ(code_of(ir.error()), errc::wrong_state);
@@ -71,7 +71,7 @@ TEST(SaslCramMd5, Rfc2195Example) {
   auto m = make("CRAM-MD5", C{.authcid = "tim", .password = "tanstaaftanstaaf"});
   ASSERT_TRUE(m);
   EXPECT_FALSE(m->client_first());
-  EXPECT_FALSE(m->sends_reusable_password());
+  EXPECT_FALSE(m->sends_reusable_secret());
   EXPECT_EQ(ok_value(m->step("<1896.697170952@postoffice.reston.mci.net>")),
             "tim b913a602c7eda7a495b4e6e7334d3890");
   EXPECT_TRUE(m->finish().ok());
