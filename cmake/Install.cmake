@@ -33,6 +33,18 @@ if(TARGET pop3kit)
   install(TARGETS pop3kit RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT pop3kit_runtime)
 endif()
 
+# Its manual page, pop3kit(1), and its bash completion (loaded on demand by
+# bash-completion from share/bash-completion/completions/<command>).
+if(TARGET pop3kit)
+  install(FILES "${PROJECT_SOURCE_DIR}/doc/pop3kit.1"
+    DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+    COMPONENT pop3kit_runtime)
+  install(FILES "${PROJECT_SOURCE_DIR}/completions/pop3kit.bash"
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+    RENAME pop3kit
+    COMPONENT pop3kit_runtime)
+endif()
+
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/pop3kit"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT pop3kit_development

@@ -82,11 +82,12 @@ const char* exit_status_help() noexcept {
          "  74  cannot write the output: standard output (e.g. broken pipe, disk full),\n"
          "      or a message file of retr -o\n"
          "  75  temporary failure, try again later: timeout, dropped connection,\n"
-         "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY]\n"
+         "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY], another pop3kit fetch of the account\n"
          "  76  the server broke the POP3 protocol\n"
          "  77  login refused (wrong user name or password)\n"
          "  78  configuration: no password or token, its command failed, a password over\n"
-         "      plain TCP without --allow-plaintext-password, unsupported SASL mechanism\n";
+         "      plain TCP without --allow-plaintext-password, unsupported SASL mechanism,\n"
+         "      an error in the config file\n";
 }
 
 }  // namespace pop3kit::cli
