@@ -2,10 +2,14 @@
 // dovecot-lda, ...), run as /bin/sh -c COMMAND with the message on its
 // standard input. Only exit status 0 counts as delivered.
 //
-// The command runs in a process group of its own, so that abort() can kill
-// every process of it (a pipeline in COMMAND, or a shell that forks) before
-// its input is closed: none of them ever reads a cut message followed by an
-// end of file, which it would take for a complete one.
+// The message is spooled first, into an unlinked temporary file, and the
+// command starts only once the message is complete, with that file as its
+// standard input. So no process of the command ever reads a cut message
+// followed by an end of file, which it would take for a complete one: not
+// when the server drops the connection mid-message, not when pop3kit is
+// killed (a pipe would give the command an end of file then, and many MDAs
+// deliver what they got). A command killed or failing mid-delivery is the
+// MDA's own business: only exit 0 counts.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,8 +17,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include "destinations.hpp"
 #include "line_ends.hpp"
@@ -23,31 +27,6 @@ extern char** environ;  // NOLINT: POSIX declares it nowhere
 
 namespace pop3kit::store::detail {
 namespace {
-
-// How long a command that stopped reading gets to exit before it is killed.
-constexpr auto kExitGrace = std::chrono::seconds(5);
-
-// Writes to the pipe with SIGPIPE blocked in this thread, and takes back a
-// SIGPIPE it raised: a library does not kill its host process because a
-// command stopped reading (EPIPE says it).
-int write_pipe(int fd, std::string_view data) noexcept {
-  sigset_t pipe_set;
-  sigset_t old_mask;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-  sigset_t pending;
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-  const int err = write_all(fd, data);
-  if (err == EPIPE && !was_pending) {
-    const timespec zero{};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  return err;
-}
 
 std::string describe(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
@@ -72,7 +51,7 @@ class Mda final : public Destination {
  public:
   Mda(std::string command, bool keep_crlf)
       : command_(std::move(command)), spec_("mda:" + command_), keep_crlf_(keep_crlf) {}
-  ~Mda() override { abort(); }
+  ~Mda() override = default;
   Mda(const Mda&) = delete;
   Mda& operator=(const Mda&) = delete;
 
@@ -89,24 +68,98 @@ class Mda final : public Destination {
   }
 
   Result<void> begin(const Reservation&) override {
-    if (pid_ > 0) return {Error(errc::wrong_state, "mda '" + command_ + "': a message is open")};
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return fail("cannot make a pipe", errno);
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
+    if (spool_) return {Error(errc::wrong_state, "mda '" + command_ + "': a message is open")};
+    auto spool = make_spool();
+    if (!spool) return std::move(spool).error();
+    spool_ = std::move(*spool);
+    size_ = 0;
+    buffer_.clear();
+    crlf_.reset();
+    return {};
+  }
 
+  Result<void> write(std::string_view chunk) override {
+    if (!spool_) return {Error(errc::wrong_state, "mda '" + command_ + "': no message is open")};
+    if (keep_crlf_) {
+      buffer_.append(chunk);
+    } else {
+      crlf_.feed(chunk, buffer_);
+    }
+    if (buffer_.size() >= kWriteBlock) return flush();
+    return {};
+  }
+
+  Result<Stored> end() override {
+    if (!spool_) return {Error(errc::wrong_state, "mda '" + command_ + "': no message is open")};
+    if (!keep_crlf_) crlf_.finish(buffer_);
+    if (auto r = flush(); !r) return std::move(r).error();
+    UniqueFd input = std::move(spool_);
+    if (::lseek(input.get(), 0, SEEK_SET) != 0)
+      return fail("cannot rewind the spooled message", errno);
+    auto status = run(input.get());
+    if (!status) return std::move(status).error();
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+      return {Error(errc::sink_failed, "mda '" + command_ + "': the command " + describe(*status))};
+    }
+    return Stored{{}, size_};
+  }
+
+  void abort() noexcept override {
+    // Nothing was started: the spooled part is dropped with its file.
+    spool_.reset();
+    buffer_.clear();
+  }
+
+  Result<void> commit() override { return {}; }
+  Result<bool> recover(const Reservation&) override { return false; }
+
+ private:
+  Error fail(std::string_view what, int err) const {
+    return sink_error("mda", "'" + command_ + "'", what, err);
+  }
+
+  // An unlinked file in $TMPDIR (else /tmp): nothing to clean up after a crash.
+  Result<UniqueFd> make_spool() const {
+    const char* env = std::getenv("TMPDIR");
+    const std::string dir = env != nullptr && env[0] == '/' ? env : "/tmp";
+    UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!fd && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+      // A file system without O_TMPFILE: a named file, unlinked at once.
+      std::string name = dir + "/pop3kit-mda.XXXXXX";
+      fd.reset(::mkostemp(name.data(), O_CLOEXEC));
+      if (fd) ::unlink(name.c_str());
+    }
+    if (!fd) return fail("cannot make a spool file in " + dir, errno);
+    return fd;
+  }
+
+  Result<void> flush() {
+    const int err = write_all(spool_.get(), buffer_);
+    if (err != 0) {
+      abort();
+      return fail("cannot spool the message", err);
+    }
+    size_ += buffer_.size();
+    buffer_.clear();
+    return {};
+  }
+
+  // Runs the command with `input` on its standard input; its wait status.
+  Result<int> run(int input) const {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&actions, read_end.get(), STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, input, STDIN_FILENO);
     // Its output is for a person, never mixed into pop3kit's standard
     // output (which may be a listing a program reads).
     posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
     // Nothing of ours beyond 0-2 reaches it, whoever opened it without O_CLOEXEC.
     posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     // The host may ignore or block SIGPIPE (pop3kit does); that would change
-    // how pipelines inside COMMAND end. The command starts with defaults.
+    // how pipelines inside COMMAND end. The command starts with defaults, in
+    // a process group of its own: a Ctrl-C meant for pop3kit does not cut a
+    // delivery short.
     sigset_t defaults;
     sigset_t empty;
     sigemptyset(&defaults);
@@ -126,93 +179,15 @@ class Mda final : public Destination {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return fail("cannot start it", rc);
-    pid_ = pid;
-    pipe_ = std::move(write_end);
-    size_ = 0;
-    buffer_.clear();
-    crlf_.reset();
-    return {};
-  }
-
-  Result<void> write(std::string_view chunk) override {
-    if (pid_ <= 0) return {Error(errc::wrong_state, "mda '" + command_ + "': no message is open")};
-    if (keep_crlf_) {
-      buffer_.append(chunk);
-    } else {
-      crlf_.feed(chunk, buffer_);
-    }
-    if (buffer_.size() >= kWriteBlock) return flush();
-    return {};
-  }
-
-  Result<Stored> end() override {
-    if (pid_ <= 0) return {Error(errc::wrong_state, "mda '" + command_ + "': no message is open")};
-    if (!keep_crlf_) crlf_.finish(buffer_);
-    if (auto r = flush(); !r) return std::move(r).error();
-    const int close_rc = pipe_.close();
-    const int close_err = errno;
-    const int status = wait_for(std::exchange(pid_, -1));
+    const int status = wait_for(pid);
     if (status < 0) return fail("cannot wait for it", errno);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return {Error(errc::sink_failed, "mda '" + command_ + "': the command " + describe(status))};
-    }
-    if (close_rc != 0) return fail("cannot close its input", close_err);
-    return Stored{{}, size_};
-  }
-
-  void abort() noexcept override {
-    if (pid_ <= 0) return;
-    // Killed first, its input closed after: it never sees the end of a cut message.
-    ::kill(-pid_, SIGKILL);
-    pipe_.reset();
-    wait_for(std::exchange(pid_, -1));
-    buffer_.clear();
-  }
-
-  Result<void> commit() override { return {}; }
-  Result<bool> recover(const Reservation&) override { return false; }
-
- private:
-  Error fail(std::string_view what, int err) const {
-    return sink_error("mda", "'" + command_ + "'", what, err);
-  }
-
-  Result<void> flush() {
-    const int err = write_pipe(pipe_.get(), buffer_);
-    if (err == 0) {
-      size_ += buffer_.size();
-      buffer_.clear();
-      return {};
-    }
-    buffer_.clear();
-    pipe_.reset();
-    if (err != EPIPE) {
-      abort();
-      return fail("cannot write to it", err);
-    }
-    // It stopped reading: say how it ended (it usually has, or is about to).
-    const pid_t pid = std::exchange(pid_, -1);
-    int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + kExitGrace;
-    pid_t done = 0;
-    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (done == 0) {
-      ::kill(-pid, SIGKILL);
-      status = wait_for(pid);
-    }
-    return {Error(
-        errc::sink_failed,
-        "mda '" + command_ + "': the command stopped reading the message and " + describe(status))};
+    return status;
   }
 
   std::string command_;
   std::string spec_;
   bool keep_crlf_;
-  pid_t pid_ = -1;
-  UniqueFd pipe_;
+  UniqueFd spool_;  // the message being received; open between begin() and end()
   std::string buffer_;
   std::uint64_t size_ = 0;
   CrlfToLf crlf_;
