@@ -1,0 +1,398 @@
+// pop3kit — account planning and the connect-and-login sequence.
+#include "pop3kit/account.hpp"
+
+#include <openssl/crypto.h>
+
+#include <cctype>
+#include <string>
+#include <utility>
+
+#include "pop3kit/sasl.hpp"
+#include "pop3kit/text.hpp"
+
+namespace pop3kit {
+namespace {
+
+class AccountCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "pop3kit.account"; }
+  std::string message(int value) const override {
+    switch (static_cast<account_errc>(value)) {
+      case account_errc::conflicting_options:
+        return "the account's options contradict each other";
+      case account_errc::unusable_configuration:
+        return "the account asks for something unsafe or unsupported";
+    }
+    return "unknown account error";
+  }
+};
+
+Error conflict(std::string message) {
+  return {account_errc::conflicting_options, std::move(message)};
+}
+Error unusable(std::string message) {
+  return {account_errc::unusable_configuration, std::move(message)};
+}
+
+// "host:port" for messages, IPv6 literals in brackets.
+std::string host_port(const PopUrl& url) {
+  const std::string port = std::to_string(url.port);
+  if (url.host.find(':') != std::string::npos) return "[" + url.host + "]:" + port;
+  return url.host + ":" + port;
+}
+
+// "[cert:|spki:]" then a SHA-256 in hex, colons allowed: catching a typo here
+// beats a "pin mismatch" after connecting.
+bool valid_pin(std::string_view pin) {
+  if (pin.starts_with("cert:") || pin.starts_with("spki:")) pin.remove_prefix(5);
+  std::size_t digits = 0;
+  for (const char c : pin) {
+    if (c == ':') continue;
+    if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return false;
+    ++digits;
+  }
+  return digits == 64;
+}
+
+bool any_tls_option(const net::TlsOptions& t) {
+  return !t.ca_file.empty() || !t.ca_dir.empty() || !t.client_cert_file.empty() ||
+         !t.client_key_file.empty() || !t.pins.empty() || t.pins_replace_ca ||
+         t.min_version != net::TlsVersion::tls1_2;
+}
+
+// Options that contradict each other, whatever the login.
+Result<void> check_options(const Account& a) {
+  const OptionNames& n = a.names;
+  if (a.url.tls && a.allow_plaintext) {
+    return conflict(n.plaintext +
+                    " contradicts the pops:// URL, which means TLS from the first byte (use "
+                    "pop:// for plain TCP)");
+  }
+  if (a.allow_plaintext_password && !a.allow_plaintext) {
+    return conflict(n.plaintext_password + " only applies with " + n.plaintext +
+                    " (over TLS the password is protected anyway)");
+  }
+  if (a.allow_plaintext && any_tls_option(a.tls)) {
+    return conflict("TLS options (" + n.ca_file + ", " + n.ca_dir + ", " + n.client_cert + ", " +
+                    n.client_key + ", " + n.pin + ", " + n.pin_only + ", " + n.tls_min +
+                    ") make no sense with " + n.plaintext);
+  }
+  for (const std::string& pin : a.tls.pins) {
+    if (!valid_pin(pin)) {
+      return conflict("bad " + n.pin + " \"" + sanitize(pin, 100) +
+                      "\": expected [cert:|spki:] and a SHA-256 fingerprint (64 hex digits, "
+                      "colons allowed), as `pop3kit capa` shows it");
+    }
+  }
+  if (a.tls.pins_replace_ca && a.tls.pins.empty()) {
+    return conflict(n.pin_only + " needs at least one " + n.pin);
+  }
+  if (!a.tls.client_key_file.empty() && a.tls.client_cert_file.empty()) {
+    return conflict(n.client_key + " needs " + n.client_cert);
+  }
+  return {};
+}
+
+Error cleartext_refusal(const Account& a, std::string_view secret, std::string_view with) {
+  return unusable("refusing to send the " + std::string(secret) + " in clear text to " +
+                  host_port(a.url) + std::string(with) + ": add " + a.names.plaintext_password +
+                  " to accept that, or drop " + a.names.plaintext);
+}
+
+// ";auth=MECH" (or "USER"): the mechanism's own needs decide the plan.
+Result<void> plan_named(const Account& a, AccountPlan& plan) {
+  const std::string& mech = a.url.auth;
+  const bool plain = plan.security == Security::plain;
+  if (mech == "USER") {
+    // Not a SASL name: how a URL asks for USER/PASS (RFC 1939 §7), which
+    // sends the password itself.
+    plan.login = LoginChoice::user_pass;
+    if (plain && !a.allow_plaintext_password) {
+      return cleartext_refusal(a, "password", " with USER");
+    }
+    plan.needs_password = true;
+    return {};
+  }
+  const auth::SaslMechanismInfo* info = auth::sasl_mechanism_info(mech);
+  if (info == nullptr) {
+    std::string names;
+    for (const auto name : auth::sasl_mechanism_names())
+      names += " " + std::string(name);
+    return unusable("SASL mechanism " + sanitize(mech, 64) +
+                    " is not supported (pop3kit knows +APOP, USER and" + names +
+                    "; ;auth=* lets it choose)");
+  }
+  plan.login = LoginChoice::sasl;
+  plan.mechanism = mech;
+  if (plain && info->channel_binding) {
+    return unusable(mech + " binds the login to the TLS channel: it needs TLS (drop " +
+                    a.names.plaintext + ")");
+  }
+  if (info->secret == auth::SaslSecret::client_certificate) {
+    if (plain) return unusable(mech + " logs in with a TLS client certificate: it needs TLS");
+    if (a.tls.client_cert_file.empty()) {
+      return unusable(mech + " logs in with a TLS client certificate: add " + a.names.client_cert +
+                      " FILE (and " + a.names.client_key + ")");
+    }
+    return {};
+  }
+  const bool token = info->secret == auth::SaslSecret::token;
+  if (plain && info->sends_reusable_secret && !a.allow_plaintext_password) {
+    return cleartext_refusal(a, token ? "OAuth token" : "password", " with " + mech);
+  }
+  plan.needs_token = token;
+  plan.needs_password = !token;
+  return {};
+}
+
+// Secrets read for one open_account(), wiped when done (best effort: the
+// sources and the environment may hold copies).
+struct Secrets {
+  std::string password;
+  std::string token;
+  Secrets() = default;
+  ~Secrets() {
+    OPENSSL_cleanse(password.data(), password.size());
+    OPENSSL_cleanse(token.data(), token.size());
+  }
+  Secrets(const Secrets&) = delete;
+  Secrets& operator=(const Secrets&) = delete;
+};
+
+Result<void> obtain(const SecretSource& source, std::string_view what, std::string& out) {
+  if (!source) {
+    return unusable("the login needs a " + std::string(what) + ", but the account has no " +
+                    std::string(what) + " source");
+  }
+  Result<std::string> r = source();
+  if (!r) return std::move(r).error();
+  // Copied, then the source's string wiped: a move could leave a short
+  // secret behind in place.
+  out = *r;
+  OPENSSL_cleanse(r->data(), r->size());
+  return {};
+}
+
+// A refused login says which method was tried, and what the server's code means.
+Error login_failure(std::string_view method, Error error) {
+  std::string text = error.message.empty() ? error.code.message() : std::move(error.message);
+  error.message = "login with " + login_method_label(method) + " failed: " + text;
+  if (error.response_code == ResponseCode::auth) {
+    error.message += " (the server refused the credentials)";
+  } else if (error.code == errc::temporary_failure) {
+    error.message += " (temporary: try again later)";
+  }
+  return error;
+}
+
+// The method for this session: "USER", "APOP" or a SASL mechanism.
+Result<std::string> choose_method(const Client& client, const Account& a, const AccountPlan& plan) {
+  switch (plan.login) {
+    case LoginChoice::apop:
+      return std::string("APOP");
+    case LoginChoice::user_pass:
+      return std::string("USER");
+    case LoginChoice::sasl:
+      return plan.mechanism;
+    case LoginChoice::automatic:
+    case LoginChoice::none:
+      break;
+  }
+  if (plan.needs_token) {
+    // OAUTHBEARER (RFC 7628) over Google's older XOAUTH2.
+    for (const char* m : {"OAUTHBEARER", "XOAUTH2"}) {
+      if (client.capabilities().offers_sasl(m)) return std::string(m);
+    }
+    return unusable("a token was given, but " + host_port(a.url) +
+                    " offers neither OAUTHBEARER nor XOAUTH2 (name a mechanism with ;auth=)");
+  }
+  std::string m = client.choose_mechanism();
+  if (!m.empty()) return m;
+  if (plan.security == Security::plain && !a.allow_plaintext_password) {
+    return unusable(host_port(a.url) +
+                    " offers no login method that keeps the password off this unencrypted "
+                    "connection; use TLS (drop " +
+                    a.names.plaintext + "), or add " + a.names.plaintext_password);
+  }
+  return unusable(host_port(a.url) +
+                  " offers no login method pop3kit chooses by itself (name one with ;auth=)");
+}
+
+Result<void> authenticate(Client& client, const std::string& mechanism, const Account& a,
+                          const Secrets& secrets) {
+  auth::SaslCredentials creds;
+  creds.authcid = a.url.user;
+  creds.password = secrets.password;
+  creds.token = secrets.token;
+  creds.host = a.url.host;
+  creds.port = a.url.port;
+  if (a.on_oauth_error) {
+    creds.on_error_challenge = [&a, &mechanism](std::string_view challenge) {
+      a.on_oauth_error(mechanism, challenge);
+    };
+  }
+  auto r = client.authenticate(mechanism, creds);
+  OPENSSL_cleanse(creds.password.data(), creds.password.size());
+  OPENSSL_cleanse(creds.token.data(), creds.token.size());
+  return r;
+}
+
+// The query asked for after the login, on its own.
+Result<void> after_login(AccountSession& s, AfterLogin then) {
+  switch (then) {
+    case AfterLogin::nothing:
+      return {};
+    case AfterLogin::list: {
+      auto v = s.client.list_with_uidl();
+      if (!v) return std::move(v).error();
+      s.listing = std::move(*v);
+      return {};
+    }
+    case AfterLogin::stat: {
+      auto v = s.client.stat();
+      if (!v) return std::move(v).error();
+      s.stat = *v;
+      return {};
+    }
+  }
+  return {};
+}
+
+// USER/PASS or APOP, with the query in the same write when the server
+// pipelines (Client::login_and_*).
+Result<void> login_simple(AccountSession& s, const Account& a, const std::string& method,
+                          const std::string& password, AfterLogin then) {
+  LoginOptions login;
+  if (method == "APOP") login.method = LoginMethod::apop;
+  // After a failure, TRANSACTION state means the login worked and the query failed.
+  auto failed = [&](Error e) {
+    return s.client.state() == proto::State::transaction ? std::move(e)
+                                                         : login_failure(method, std::move(e));
+  };
+  switch (then) {
+    case AfterLogin::list: {
+      auto v = s.client.login_and_list(a.url.user, password, login);
+      if (!v) return failed(std::move(v).error());
+      s.listing = std::move(*v);
+      return {};
+    }
+    case AfterLogin::stat: {
+      auto v = s.client.login_and_stat(a.url.user, password, login);
+      if (!v) return failed(std::move(v).error());
+      s.stat = *v;
+      return {};
+    }
+    case AfterLogin::nothing:
+      break;
+  }
+  if (auto r = s.client.login(a.url.user, password, login); !r) {
+    return login_failure(method, std::move(r).error());
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::error_category& account_category() noexcept {
+  static const AccountCategory category;
+  return category;
+}
+
+std::string login_method_label(std::string_view method) {
+  if (method == "USER") return "USER/PASS";
+  return std::string(method);
+}
+
+Result<AccountPlan> plan_account(const Account& account) {
+  if (auto r = check_options(account); !r) return std::move(r).error();
+  AccountPlan plan;
+  plan.security = account.url.tls           ? Security::tls
+                  : account.allow_plaintext ? Security::plain
+                                            : Security::starttls;
+  if (account.url.user.empty()) return plan;
+
+  const std::string& auth = account.url.auth;
+  if (auth.empty() || auth == "*") {
+    // RFC 2384 §3: a user without ";auth=" means ";auth=*", the client's
+    // choice; the choice itself needs CAPA (see open_account).
+    plan.login = LoginChoice::automatic;
+    if (!account.token_available) {
+      plan.needs_password = true;
+      return plan;
+    }
+    // Whichever OAuth mechanism it will be sends the token reusably.
+    if (plan.security == Security::plain && !account.allow_plaintext_password) {
+      return cleartext_refusal(account, "OAuth token", "");
+    }
+    plan.needs_token = true;
+    return plan;
+  }
+  if (auth == "+APOP") {
+    // APOP sends an MD5 digest, not the password, so it is allowed over
+    // plain TCP; it is still weak and used only when asked for.
+    plan.login = LoginChoice::apop;
+    plan.needs_password = true;
+    return plan;
+  }
+  if (auto r = plan_named(account, plan); !r) return std::move(r).error();
+  return plan;
+}
+
+ClientOptions client_options(const Account& account, const AccountPlan& plan) {
+  ClientOptions out;
+  out.security = plan.security;
+  out.allow_plaintext_password = account.allow_plaintext_password;
+  out.tls = account.tls;
+  if (out.tls.client_key_file.empty()) out.tls.client_key_file = out.tls.client_cert_file;
+  out.connect_timeout = account.connect_timeout;
+  out.io_timeout = account.io_timeout;
+  out.family = account.family;
+  out.trace = account.trace;
+  return out;
+}
+
+Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
+                                    AfterLogin then) {
+  // Secrets before connecting: a failing password command costs no connection.
+  Secrets secrets;
+  if (plan.needs_password) {
+    if (auto r = obtain(account.password, "password", secrets.password); !r) {
+      return std::move(r).error();
+    }
+  }
+  if (plan.needs_token) {
+    if (auto r = obtain(account.token, "token", secrets.token); !r) return std::move(r).error();
+  }
+
+  AccountSession s{Client(client_options(account, plan)), {}, {}, {}};
+  if (auto r = s.client.connect(account.url.host, account.url.port); !r) {
+    return std::move(r).error();
+  }
+  if (account.on_connected) account.on_connected(s.client);
+  // CAPA decides the method and whether commands may be pipelined; after
+  // STLS the client has already asked it over TLS.
+  if (s.client.capabilities().entries.empty()) {
+    if (auto caps = s.client.capa(); !caps && !s.client.connected()) {
+      return std::move(caps).error();
+    }
+  }
+  if (plan.login == LoginChoice::none) {
+    if (auto r = after_login(s, then); !r) return std::move(r).error();
+    return s;
+  }
+  auto method = choose_method(s.client, account, plan);
+  if (!method) return std::move(method).error();
+  s.method = std::move(*method);
+  if (s.method == "USER" || s.method == "APOP") {
+    if (auto r = login_simple(s, account, s.method, secrets.password, then); !r) {
+      return std::move(r).error();
+    }
+    if (then != AfterLogin::nothing) return s;
+  } else if (auto r = authenticate(s.client, s.method, account, secrets); !r) {
+    return login_failure(s.method, std::move(r).error());
+  }
+  if (auto r = after_login(s, then); !r) return std::move(r).error();
+  return s;
+}
+
+}  // namespace pop3kit
