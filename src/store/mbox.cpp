@@ -14,11 +14,13 @@
 // locks make the end ours). A message that fails, or is aborted, is
 // truncated away, so a reader never sees half of one.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <ctime>
 #include <optional>
 #include <thread>
@@ -240,8 +242,9 @@ class Mbox final : public Destination {
       if (errno != EEXIST) return fail("cannot create the lock " + lock_path_, errno);
       struct stat st {};
       if (::lstat(lock_path_.c_str(), &st) == 0 &&
-          std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime) >
-              kStaleLock) {
+          (std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime) >
+               kStaleLock ||
+           holder_is_gone())) {
         ::unlink(lock_path_.c_str());
         continue;
       }
@@ -256,6 +259,22 @@ class Mbox final : public Destination {
     (void)write_all(lock_fd_.get(), pid);
     touched_ = Clock::now();
     return {};
+  }
+
+  // The lock names its holder's pid (as liblockfile and procmail write it):
+  // a holder that no longer exists (a fetcher killed with SIGKILL) left a
+  // stale lock, which need not block the next run for minutes. A lock
+  // without a pid, or whose pid lives, is left to the age rule.
+  bool holder_is_gone() const noexcept {
+    UniqueFd fd(::open(lock_path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return false;
+    char buf[32] = {};
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    char* end = nullptr;
+    const long pid = std::strtol(buf, &end, 10);
+    if (pid <= 0 || (*end != '\n' && *end != '\0')) return false;
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
   }
 
   void release_dot_lock() noexcept {

@@ -188,7 +188,9 @@ TEST_F(MboxTest, RecoverTruncatesAnInterruptedBatch) {
   });
   ASSERT_EQ(rc, 0);
   ASSERT_GT(fs::file_size(mbox_), kept);
-  fs::remove(top_ / "inbox.lock");  // what the stale-lock rule does after 5 minutes
+  // The crashed holder's dot-lock names a pid that no longer exists: the
+  // next open takes it over at once (no 5-minute wait).
+  ASSERT_TRUE(fs::exists(top_ / "inbox.lock"));
   std::ifstream in(saved);
   Reservation res;
   res.uid = "new";
@@ -234,6 +236,16 @@ TEST_F(MboxTest, TheDotLockExcludesASecondDestination) {
   EXPECT_LT(waited, 3s);
   first.reset();
   EXPECT_TRUE(second->open().ok()) << "free once the first is gone";
+}
+
+TEST_F(MboxTest, ADotLockOfALiveProcessIsRespected) {
+  const fs::path lock = top_ / "inbox.lock";
+  std::ofstream(lock) << ::getppid() << "\n";  // alive, and not us
+  auto d = make(200ms);
+  auto r = d->open();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::temporary_failure);
+  EXPECT_TRUE(fs::exists(lock));
 }
 
 TEST_F(MboxTest, AStaleDotLockIsRemoved) {
