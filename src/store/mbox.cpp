@@ -195,6 +195,13 @@ class Mbox final : public Destination {
     if (found == expected) {
       // The interrupted batch is there, maybe partly: an mbox cannot show
       // that a message is complete, so all of it goes and is fetched again.
+      // Unless another program appended after it (it took the lock after the
+      // crash): then nothing is cut, since its mail would go too; the batch
+      // stays and may be delivered twice, which loses nothing.
+      auto only_ours = only_batch_after(reservation.offset, reservation.name,
+                                        static_cast<std::uint64_t>(st.st_size));
+      if (!only_ours) return std::move(only_ours).error();
+      if (!*only_ours) return false;
       if (::ftruncate(fd_.get(), static_cast<off_t>(reservation.offset)) != 0) {
         return fail("cannot truncate an interrupted delivery", errno);
       }
@@ -205,6 +212,33 @@ class Mbox final : public Destination {
 
  private:
   Error fail(std::string_view what, int err) const { return sink_error(kKind, path_, what, err); }
+
+  // True when every "From " line from `offset` to `end` is `from_line`: the
+  // messages there are the interrupted batch's (mboxrd quotes every "From "
+  // inside a message, so a separator line is a message start).
+  Result<bool> only_batch_after(std::uint64_t offset, const std::string& from_line,
+                                std::uint64_t end) const {
+    std::string block(kWriteBlock, '\0');
+    std::string line;  // the current line's start, up to the From_ line's length
+    bool at_start = true;
+    for (std::uint64_t at = offset; at < end;) {
+      const ssize_t n = ::pread(fd_.get(), block.data(), block.size(), static_cast<off_t>(at));
+      if (n < 0) return fail("cannot read it", errno);
+      if (n == 0) break;
+      for (const char c : std::string_view(block.data(), static_cast<std::size_t>(n))) {
+        if (c == '\n') {
+          if (line.starts_with("From ") && line != from_line) return false;
+          line.clear();
+          at_start = true;
+          continue;
+        }
+        if (at_start && line.size() <= from_line.size()) line += c;
+        if (line.size() > from_line.size()) at_start = false;
+      }
+      at += static_cast<std::uint64_t>(n);
+    }
+    return !(line.starts_with("From ") && line != from_line);
+  }
 
   Result<void> usable() const {
     if (broken_) return {*broken_};

@@ -212,6 +212,36 @@ TEST_F(MboxTest, RecoverTruncatesAnInterruptedBatch) {
   EXPECT_EQ(read_mbox(read_file(mbox_)), std::vector<std::string>{"kept\n"});
 }
 
+// After the crash, another program took the lock and appended a message:
+// truncating back would take its mail away too, so nothing is cut.
+TEST_F(MboxTest, RecoverLeavesAnotherProgramsMailAlone) {
+  const fs::path saved = top_ / "reservation";
+  const int rc = in_child([&] {
+    auto d = open_mbox();
+    auto res = d->reserve("new");
+    if (!deliver(*d, *res, "From here\r\nlost in a crash\r\n").ok()) return 1;
+    std::ofstream(saved) << res->offset << '\n' << res->name;
+    std::_Exit(0);
+  });
+  ASSERT_EQ(rc, 0);
+  const std::string theirs =
+      "From someone@example.net Tue Dec  1 10:00:00 2026\nSubject: x\n\nhi\n\n";
+  std::ofstream(mbox_, std::ios::app | std::ios::binary) << theirs;
+  const auto size = fs::file_size(mbox_);
+  std::ifstream in(saved);
+  Reservation res;
+  res.uid = "new";
+  in >> res.offset;
+  in.ignore();
+  std::getline(in, res.name);
+  auto d = open_mbox();
+  auto found = d->recover(res);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_FALSE(*found);
+  EXPECT_EQ(fs::file_size(mbox_), size);
+  EXPECT_TRUE(read_file(mbox_).ends_with(theirs));
+}
+
 TEST_F(MboxTest, DestructionWithoutCommitTakesTheBatchAway) {
   {
     auto d = open_mbox();
