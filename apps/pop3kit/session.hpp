@@ -1,11 +1,12 @@
 // pop3kit command — from URL and options to a logged-in Client.
 //
-// The order of the checks is deliberate: everything that can be decided from
-// the command line (URL, connection security, login method, plaintext policy,
-// TLS options) is decided before any secret is read, and secrets are read
-// before connecting, so that a configuration mistake never costs a
+// A thin layer over pop3kit/account.hpp, which decides: the options become a
+// pop3kit::Account, the library plans (security, login method, which secret)
+// before any secret is read, reads the secrets before connecting, then
+// connects and logs in, so that a configuration mistake never costs a
 // connection, and never a login attempt the server would count against the
-// account.
+// account. What stays here is the command's: option names in messages, the
+// hints after a failure, and exit codes (Failure).
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pop3kit/account.hpp"
 #include "pop3kit/client.hpp"
 #include "pop3kit/url.hpp"
 
@@ -66,13 +68,22 @@ struct LoginPlan {
   Security security = Security::starttls;
 };
 
-/// Decides how to connect and log in, from the URL and the options alone.
-/// Throws Failure: 64 for a missing user when `need` is required, for
-/// --plaintext with pops://, for TLS options with --plaintext, for
-/// --allow-plaintext-password without --plaintext, for a malformed pin; 78
-/// for an unknown mechanism, for a mechanism that sends a reusable secret
-/// over plain TCP without --allow-plaintext-password, for -PLUS or EXTERNAL
-/// without TLS, and for OAuth without --token-command/POP3KIT_TOKEN.
+/// The options as the library's account: URL, security options (messages
+/// name them by their flags), timeouts, address family, trace (-v), the
+/// password and token sources (--password-command/POP3KIT_PASSWORD,
+/// --token-command/POP3KIT_TOKEN; they throw Failure 78 when read and
+/// missing), and with -v the certificate printed once connected.
+Account account_for(const PopUrl& url, const GlobalOptions& options);
+
+/// Decides how to connect and log in, from the URL and the options alone
+/// (pop3kit::plan_account). Throws Failure: 64 for a missing user when
+/// `need` is required and for account_errc::conflicting_options (--plaintext
+/// with pops://, TLS options with --plaintext, --allow-plaintext-password
+/// without --plaintext, a malformed pin, --pin-only without --pin, --key
+/// without --cert); 78 for account_errc::unusable_configuration (an unknown
+/// mechanism, a mechanism that sends a reusable secret over plain TCP
+/// without --allow-plaintext-password, -PLUS or EXTERNAL without TLS,
+/// EXTERNAL without --cert).
 LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed need,
                      const std::string& command);
 
@@ -81,8 +92,11 @@ LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed 
 ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan = {});
 
 /// Reads the secrets the plan needs, connects (TLS or STLS as planned), asks
-/// CAPA, and logs in. Throws Failure with the exit code of the library error;
-/// a failed login names the mechanism tried.
+/// CAPA, and logs in (pop3kit::open_account). Throws Failure with the exit
+/// code of the library error (78 when the server offers no acceptable
+/// method); a failed login names the mechanism tried, and for OAuth the
+/// status and scope of the server's error; a rejected certificate says what
+/// would make it acceptable.
 Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
 
 /// A logged-in session and its mailbox listing.

@@ -185,6 +185,37 @@ TEST(Plan, MechanismRules) {
   EXPECT_FALSE(auto_token.needs_password);
 }
 
+TEST(Plan, EveryTlsOptionContradictsPlaintextEvenTheDefaultMinimum) {
+  GlobalOptions g = plaintext(false);
+  g.tls_min = "1.2";  // the default value, but given: a contradiction all the same
+  const std::string m = failure(exit_code::usage, [&] { plan("pop://u@h", g); });
+  EXPECT_EQ(m,
+            "TLS options (--ca-file, --ca-dir, --cert, --key, --pin, --pin-only, --tls-min) make "
+            "no sense with --plaintext");
+  GlobalOptions key;
+  key.client_key = "k.pem";
+  EXPECT_EQ(failure(exit_code::usage, [&] { plan("pops://u@h", key); }), "--key needs --cert");
+}
+
+TEST(Plan, MessagesNameTheFlags) {
+  EXPECT_EQ(failure(exit_code::config, [] { plan("pop://u;auth=PLAIN@h:7", plaintext(false)); }),
+            "refusing to send the password in clear text to h:7 with PLAIN: add "
+            "--allow-plaintext-password to accept that, or drop --plaintext");
+  EXPECT_EQ(failure(exit_code::config, [] { plan("pop://u;auth=XOAUTH2@h:7", plaintext(false)); }),
+            "refusing to send the OAuth token in clear text to h:7 with XOAUTH2: add "
+            "--allow-plaintext-password to accept that, or drop --plaintext");
+  EXPECT_EQ(failure(exit_code::config, [] { plan("pops://u;auth=EXTERNAL@h"); }),
+            "EXTERNAL logs in with a TLS client certificate: add --cert FILE (and --key)");
+}
+
+// The library's two kinds of refusal map to exit codes by code, not by text.
+TEST(Plan, AccountErrorsMapToUsageAndConfig) {
+  EXPECT_EQ(exit_code_for(Error(make_error_code(account_errc::conflicting_options), "x")),
+            exit_code::usage);
+  EXPECT_EQ(exit_code_for(Error(make_error_code(account_errc::unusable_configuration), "x")),
+            exit_code::config);
+}
+
 TEST(ClientOptionsFromGlobals, TlsOptions) {
   GlobalOptions g;
   g.ca_file = "ca.pem";

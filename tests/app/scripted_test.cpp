@@ -312,5 +312,79 @@ TEST(ScriptedSecurity, LoginFailuresAreClassified) {
   }
 }
 
+// --- OAuth failures: the server's JSON error challenge (RFC 7628 §3.2.2) --
+
+// Runs `stat` with a token against a server that answers AUTH with
+// `challenge` (raw; sent base64) and then -ERR.
+RunResult oauth_failure(const std::string& mechanism, const std::string& challenge,
+                        std::vector<std::string>* lines = nullptr) {
+  ScriptedServer s(
+      {kGreeting,
+       {"CAPA", "+OK\r\nSASL " + mechanism + "\r\n.\r\n"},
+       {"AUTH " + mechanism + " ", "+ " + pop3kit::auth::base64_encode(challenge) + "\r\n"},
+       {"", "-ERR [AUTH] invalid token\r\n"}});
+  RunOptions o;
+  o.env["POP3KIT_TOKEN"] = "token-value-456";
+  const RunResult r = run_pop3kit(
+      {"stat", url(s, "alice;auth=" + mechanism), "--plaintext", "--allow-plaintext-password"}, o);
+  if (lines != nullptr) *lines = s.received();
+  return r;
+}
+
+TEST(ScriptedOauth, ErrorChallengeStatusAndScopeAreShown) {
+  std::vector<std::string> lines;
+  const RunResult r = oauth_failure(
+      "XOAUTH2", R"({"status":"401","schemes":"bearer","scope":"https://mail.google.com/"})",
+      &lines);
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("login with XOAUTH2 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the server's OAuth error: status 401 (the token is invalid or has "
+                       "expired: get a new one), scope https://mail.google.com/"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("token-value-456"), std::string::npos) << r.err;
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "");  // XOAUTH2 answers the error with an empty line
+}
+
+TEST(ScriptedOauth, OauthbearerErrorIsSanitised) {
+  // JSON escapes decode to control characters: they must not reach the terminal.
+  std::vector<std::string> lines;
+  const RunResult r = oauth_failure(
+      "OAUTHBEARER", R"({"status":"insufficient_scope","scope":"mail \u001b[2J\u0007read","x":1})", &lines);
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  expect_one_error_line(r);
+  EXPECT_FALSE(has_control(r.err)) << r.err;
+  EXPECT_NE(r.err.find("status insufficient_scope (the token lacks the scope the server needs), "
+                       "scope mail \\x1b[2J\\x07read"),
+            std::string::npos)
+      << r.err;
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "AQ==");  // OAUTHBEARER answers with a single 0x01
+}
+
+TEST(ScriptedOauth, ChallengeThatIsNotJsonIsShownSanitised) {
+  const RunResult r = oauth_failure("XOAUTH2", "go away \x1b[31m");
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  expect_one_error_line(r);
+  EXPECT_FALSE(has_control(r.err)) << r.err;
+  EXPECT_NE(r.err.find("the server's OAuth error (not JSON): go away \\x1b[31m"), std::string::npos)
+      << r.err;
+}
+
+TEST(ScriptedOauth, TokenForAServerWithoutOauthIsAConfigurationError) {
+  ScriptedServer s({kGreeting, {"CAPA", "+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"}});
+  RunOptions o;
+  o.env["POP3KIT_TOKEN"] = "token-value-456";
+  const RunResult r = run_pop3kit({"stat", url(s), "--plaintext", "--allow-plaintext-password"}, o);
+  EXPECT_EQ(r.exit_code, 78) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("offers neither OAUTHBEARER nor XOAUTH2 (name a mechanism with ;auth=)"),
+            std::string::npos)
+      << r.err;
+  expect_nothing_secret(s.received());
+}
+
 }  // namespace
 }  // namespace pop3kit::test

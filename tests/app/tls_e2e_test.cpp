@@ -159,12 +159,14 @@ TEST_F(TlsCommandTest, UntrustedAuthorityIsRefusedByDefault) {
   EXPECT_EQ(r.exit_code, 69) << r.err;
   expect_one_error_line(r);
   EXPECT_NE(r.err.find("unknown authority"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("--ca-file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("name its authority with --ca-file"), std::string::npos) << r.err;
   // Pin mismatch: the chain is fine but the pin names another certificate.
   const RunResult p = run_pop3kit(trust({"stat", pops("alice"), "--pin", std::string(64, 'A')}),
                                   with_password("alice-secret"));
   EXPECT_EQ(p.exit_code, 69) << p.err;
   EXPECT_NE(p.err.find("pin mismatch"), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("update --pin"), std::string::npos) << p.err;
+  EXPECT_EQ(p.err.find("--ca-file"), std::string::npos) << p.err;
   // The right pin on top of the chain.
   const RunResult ok = run_pop3kit(
       trust({"stat", pops("alice"), "--pin", "cert:" + TestCerts::sha256(server_->cert_file())}),
@@ -178,6 +180,7 @@ TEST_F(TlsCommandTest, UntrustedAuthorityIsRefusedByDefault) {
 struct BadCert {
   ServerCert cert;
   const char* reason;
+  const char* hint;  // what the command suggests, --ca-file having been given
 };
 
 void PrintTo(const BadCert& b, std::ostream* os) {
@@ -201,6 +204,9 @@ TEST_P(TlsCommandBadCertTest, RefusedWithReasonThenAcceptedWhenVouchedFor) {
   EXPECT_NE(r.err.find(TestCerts::sha256(server->cert_file())), std::string::npos) << r.err;
   // Nothing was sent before the certificate was refused.
   EXPECT_EQ(r.err.find("C: "), std::string::npos) << r.err;
+  // The hint fits the defect: --ca-file was given, so it is not suggested.
+  EXPECT_NE(r.err.find(GetParam().hint), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--ca-file"), std::string::npos) << r.err;
 
   std::vector<std::string> vouch;
   if (GetParam().cert == ServerCert::unknown_ca) {
@@ -217,10 +223,15 @@ TEST_P(TlsCommandBadCertTest, RefusedWithReasonThenAcceptedWhenVouchedFor) {
 
 INSTANTIATE_TEST_SUITE_P(
     Certs, TlsCommandBadCertTest,
-    ::testing::Values(BadCert{ServerCert::expired, "the certificate expired on"},
-                      BadCert{ServerCert::self_signed, "self-signed"},
-                      BadCert{ServerCert::wrong_host, "host name mismatch"},
-                      BadCert{ServerCert::unknown_ca, "unknown authority"}),
+    ::testing::Values(
+        BadCert{ServerCert::expired, "the certificate expired on", "--pin cert:SHA256 --pin-only"},
+        BadCert{ServerCert::self_signed, "self-signed", "--pin cert:SHA256 --pin-only"},
+        BadCert{ServerCert::wrong_host, "host name mismatch",
+                "the URL's host is not a name the certificate holds: use the host name it was "
+                "issued for in the URL, or trust this very certificate with --pin cert:SHA256 "
+                "--pin-only"},
+        BadCert{ServerCert::unknown_ca, "unknown authority",
+                "its issuer is not among the authorities you named"}),
     [](const auto& param_info) { return std::string(to_string(param_info.param.cert)); });
 
 }  // namespace
