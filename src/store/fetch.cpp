@@ -157,9 +157,14 @@ class BatchRunner final : public MessageHandler {
   // records the intents before any of them is written.
   Result<void> open_batch(std::size_t first) {
     if (auto r = close_batch(); !r) return r;
+    // A command's delivery is final when it exits: recording each at once
+    // keeps what a crash can deliver twice down to one message.
+    const std::size_t most = destination_.durability() == Durability::per_message
+                                 ? 1
+                                 : std::max<std::size_t>(1, plan_.options.batch_messages);
     std::uint64_t bytes = 0;
     std::size_t last = first;
-    while (last < items_.size() && last - first < plan_.options.batch_messages &&
+    while (last < items_.size() && last - first < most &&
            (last == first || bytes + items_[last].ref.size <= plan_.options.batch_bytes)) {
       bytes += items_[last].ref.size;
       ++last;

@@ -227,6 +227,23 @@ TEST_F(FetchTest, AllFetchesAgain) {
   EXPECT_EQ(delivered().size(), 2U);
 }
 
+// A command's delivery is final when it exits, so each is recorded at once:
+// the command itself sees how many deliveries the state holds before it.
+TEST_F(FetchTest, EachMdaDeliveryIsRecordedBeforeTheNextStarts) {
+  for (int i = 0; i < 3; ++i)
+    server_->add_message(kUser, "Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n");
+  const fs::path counts = dir_ / "counts";
+  auto d = parse_destination("mda:sqlite3 '" + (dir_ / "state.db").string() +
+                             "' \"SELECT count(*) FROM messages WHERE state = 'delivered'\" >> '" +
+                             counts.string() + "' && cat > /dev/null");
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE((*d)->open().ok());
+  FetchReport r = run(**d);
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.delivered, 3U);
+  EXPECT_EQ(read_file(counts), "0\n1\n2\n");
+}
+
 // A scripted session: greeting, USER/PASS, CAPA after login when asked, then
 // the given steps.
 std::vector<ScriptServer::Step> logged_in_script(std::vector<ScriptServer::Step> rest) {
