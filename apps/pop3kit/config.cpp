@@ -154,6 +154,27 @@ class Reader {
   std::string path_;
 };
 
+// The bare key a line "KEY = ..." of `content` starts with (line 1 is the
+// first), to name it in a syntax error; "" when the line is not like that.
+// Never the value: it may be a password.
+std::string key_at_line(std::string_view content, std::uint32_t line) {
+  if (line == 0) return "";
+  for (std::uint32_t i = 1; i < line; ++i) {
+    const auto nl = content.find('\n');
+    if (nl == std::string_view::npos) return "";
+    content.remove_prefix(nl + 1);
+  }
+  const auto start = content.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return "";
+  content.remove_prefix(start);
+  const auto end =
+      content.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+  if (end == 0 || end == std::string_view::npos) return "";
+  const auto eq = content.find_first_not_of(" \t", end);
+  if (eq == std::string_view::npos || content[eq] != '=') return "";
+  return std::string(content.substr(0, std::min<std::size_t>(end, 64)));
+}
+
 // ssh's rule for private keys: a file holding a secret is readable by its
 // owner only, and owned by the user who runs pop3kit.
 void check_private(const std::string& path, int fd) {
@@ -242,7 +263,12 @@ Config load_config(const std::string& path) {
     root = toml::parse(content, path);
   } catch (const toml::parse_error& e) {
     ::close(fd);
-    reader.fail(e.source(), std::string(e.description()));
+    // toml++ quotes what it saw, line end included: one line, printable.
+    std::string what = sanitize(e.description(), 200);
+    if (const std::string key = key_at_line(content, e.source().begin.line); !key.empty()) {
+      what += " (key '" + key + "')";
+    }
+    reader.fail(e.source(), what);
   }
 
   Config config;
