@@ -7,7 +7,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,6 +33,31 @@ namespace {
 
 // How long a second fetcher of the same account waits for the first.
 constexpr std::chrono::seconds kLockWait{3};
+
+// A directory of our own under $TMPDIR, removed with what it holds.
+class TemporaryDirectory {
+ public:
+  TemporaryDirectory() {
+    const char* env = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(env != nullptr && env[0] == '/' ? env : "/tmp") + "/pop3kit-dry-run.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Failure(exit_code::cant_create,
+                    fmt::format("cannot make a temporary directory: {}", std::strerror(errno)));
+    }
+    path_ = pattern;
+  }
+  ~TemporaryDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // One account to fetch, everything decided before the network.
 struct Job {
@@ -81,6 +110,8 @@ GlobalOptions merge(const GlobalOptions& cli, const AccountConfig& a) {
   o.pin_only = cli.pin_only || a.pin_only.value_or(false);
   if (!o.tls_min) o.tls_min = a.tls_min;
   if (!o.timeout) o.timeout = a.timeout;
+  // A password named on the command line (--password-command) wins.
+  if (!cli.password_command) o.password = a.password;
   if (!o.connect_timeout) o.connect_timeout = a.connect_timeout;
   return o;
 }
@@ -209,7 +240,7 @@ nlohmann::json refs_json(const std::vector<store::MessageRef>& refs) {
   return out;
 }
 
-nlohmann::json outcome_json(const Outcome& o) {
+nlohmann::json outcome_json(const Outcome& o, bool dry_run) {
   const auto& r = o.report;
   nlohmann::json failed = nlohmann::json::array();
   for (const auto& f : r.failures) {
@@ -232,7 +263,7 @@ nlohmann::json outcome_json(const Outcome& o) {
                       {"uidl", r.uidl},
                       {"exit_code", o.exit_code}};
   j["error"] = o.error ? nlohmann::json(*o.error) : nlohmann::json(nullptr);
-  if (!r.would_fetch.empty() || r.fresh == 0) j["would_fetch"] = refs_json(r.would_fetch);
+  if (dry_run) j["would_fetch"] = refs_json(r.would_fetch);
   return j;
 }
 
@@ -254,10 +285,14 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
   if (!made) throw Failure(exit_code::config, made.error().message);
   std::unique_ptr<store::Destination> destination = std::move(*made);
   out.destination = destination->spec();
-  if (auto r = destination->open(); !r) throw Failure(exit_code::cant_create, r.error().message);
-  // Interrupted deliveries are resolved before connecting: they need no server.
-  if (auto r = store::recover_pending(job.fetch.account, state, *destination); !r) {
-    throw failure_from(r.error());
+  // A dry run changes nothing: it neither creates the destination nor
+  // resolves interrupted deliveries (fetch_account() skips that too).
+  if (!job.fetch.options.dry_run) {
+    if (auto r = destination->open(); !r) throw Failure(exit_code::cant_create, r.error().message);
+    // Interrupted deliveries are resolved before connecting: they need no server.
+    if (auto r = store::recover_pending(job.fetch.account, state, *destination); !r) {
+      throw failure_from(r.error());
+    }
   }
   const bool bar = !job.options.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
   TerminalProgress progress(job.name, bar, job.options.quiet);
@@ -333,8 +368,15 @@ const char* fetch_help_footer() noexcept {
 
 int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   std::vector<Job> jobs = plan_jobs(global, args);
-  const std::string state_path =
+  std::string state_path =
       args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
+  // A dry run without a state database yet: everything is new, and no
+  // database is created for it (an empty one in a directory removed after).
+  std::optional<TemporaryDirectory> scratch;
+  if (args.dry_run && ::access(state_path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    scratch.emplace();
+    state_path = scratch->path() + "/state.db";
+  }
   auto state = store::StateStore::open(state_path);
   if (!state) throw failure_from(state.error());
 
@@ -360,7 +402,7 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   if (args.json) {
     nlohmann::json j = {{"accounts", nlohmann::json::array()}, {"exit_code", status}};
     for (const auto& o : outcomes)
-      j["accounts"].push_back(outcome_json(o));
+      j["accounts"].push_back(outcome_json(o, args.dry_run));
     print_stdout(j.dump(2) + "\n");
   } else if (args.dry_run) {
     for (const auto& o : outcomes)

@@ -114,7 +114,10 @@ void print_certificate(const Client& client) {
 std::string oauth_field(const nlohmann::json& error, const char* key) {
   const auto it = error.find(key);
   if (it == error.end()) return {};
-  return sanitize(it->is_string() ? it->get<std::string>() : it->dump(), 120);
+  return sanitize(it->is_string()
+                      ? it->get<std::string>()
+                      : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  120);
 }
 
 // The server's OAuth error challenge (RFC 7628 §3.2.2: base64 JSON with
@@ -142,25 +145,27 @@ std::string describe_oauth_error(std::string_view challenge) {
   return out;
 }
 
-// What a rejected certificate needs, from the reason net::TlsTransport gives
-// (its wording, pinned by the TLS end-to-end tests: the error carries no
-// finer code).
+// What a rejected certificate needs, from the reason net::TlsTransport puts
+// first in its message (its wording, pinned by the TLS end-to-end tests: the
+// error carries no finer code). Only the start is read: the rest quotes the
+// certificate's subject, which the server chose.
 std::string certificate_hint(const Error& error, const GlobalOptions& options) {
-  const std::string& m = error.message;
-  if (m.find("host name mismatch") != std::string::npos) {
+  const std::string_view m = error.message;
+  const bool unknown_issuer = m.starts_with("the certificate was issued by an unknown authority");
+  if (m.starts_with("host name mismatch")) {
     return "; the URL's host is not a name the certificate holds: use the host name it was "
            "issued for in the URL, or trust this very certificate with --pin cert:SHA256 "
            "--pin-only";
   }
-  if (m.find("pin mismatch") != std::string::npos) {
+  if (m.starts_with("pin mismatch")) {
     return "; if the server's certificate was replaced on purpose, update --pin";
   }
   const bool ca_given = options.ca_file || options.ca_dir;
-  if (m.find("unknown authority") != std::string::npos && !ca_given) {
+  if (unknown_issuer && !ca_given) {
     return "; to trust it anyway, name its authority with --ca-file, or pin it with --pin "
            "cert:SHA256 (add --pin-only for a self-signed certificate)";
   }
-  if (m.find("unknown authority") != std::string::npos) {
+  if (unknown_issuer) {
     return "; its issuer is not among the authorities you named: name the one that issued it "
            "instead, or pin the certificate with --pin cert:SHA256 --pin-only";
   }
@@ -207,7 +212,8 @@ Account account_for(const PopUrl& url, const GlobalOptions& options) {
   }
   // Secrets are read by the library only when the plan needs them, after
   // planning and before connecting; a failure throws Failure (exit 78).
-  a.password = [command = options.password_command] {
+  a.password = [command = options.password_command, literal = options.password] {
+    if (literal && !literal->empty()) return Result<std::string>(*literal);
     return Result<std::string>(obtain_password(command));
   };
   a.token = [command = options.token_command] {

@@ -34,7 +34,10 @@ struct GlobalOptions {
   /// LOGIN, XOAUTH2 and OAUTHBEARER send their reusable secret in the clear.
   bool plaintext_password = false;
   std::optional<std::string> password_command;  ///< --password-command CMD
-  std::optional<std::string> token_command;     ///< --token-command CMD
+  /// A literal password (the config file's `password`, from a file only
+  /// its owner can read); wins over the command and the environment.
+  std::optional<std::string> password;
+  std::optional<std::string> token_command;  ///< --token-command CMD
   // TLS (pops://, and pop:// with STLS).
   std::optional<std::string> ca_file;      ///< --ca-file PEM
   std::optional<std::string> ca_dir;       ///< --ca-dir DIR

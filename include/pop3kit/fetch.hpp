@@ -121,8 +121,9 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
 /// Fetches the maildrop of a logged-in `client` (TRANSACTION state) into
 /// `destination`, per `plan`, and ends the session with QUIT.
 ///
-/// Preconditions: `destination.open()` succeeded; the caller holds
-/// `state.lock(plan.account)`. fetch_account() runs recover_pending() first.
+/// Preconditions: `destination.open()` succeeded (not needed for a dry
+/// run); the caller holds `state.lock(plan.account)`. fetch_account() runs
+/// recover_pending() first (not in a dry run, which changes nothing).
 ///
 /// The report says what happened. Single messages can fail while the others
 /// go on (report.failures: the server refused one, or the destination could

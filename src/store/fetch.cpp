@@ -291,9 +291,11 @@ FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& de
     return report;
   };
 
-  auto recovered = recover_pending(plan.account, state, destination);
-  if (!recovered) return stop(std::move(recovered).error());
-  report.recovered = *recovered;
+  if (!options.dry_run) {
+    auto recovered = recover_pending(plan.account, state, destination);
+    if (!recovered) return stop(std::move(recovered).error());
+    report.recovered = *recovered;
+  }
 
   std::vector<MessageEntry> own_listing;
   if (listed == nullptr) {

@@ -675,9 +675,15 @@ TEST_F(FetchTest, DryRunChangesNothing) {
                 std::to_string(dovecot_list_size(*messages[i])) + " " + ids[i] + "\n";
   }
   EXPECT_EQ(r.out, expected);
-  EXPECT_TRUE(files_in(md / "new").empty());
-  EXPECT_TRUE(files_in(md / "tmp").empty());
+  // Nothing created: no Maildir, no state database (with an mbox neither).
+  EXPECT_FALSE(fs::exists(md));
+  EXPECT_FALSE(fs::exists(state_));
+  const RunResult mbox = fetch("mbox:" + (dir() / "dry.mbox").string(), {"--dry-run"});
+  ASSERT_EQ(mbox.exit_code, 0) << mbox.err;
+  EXPECT_FALSE(fs::exists(dir() / "dry.mbox"));
   EXPECT_EQ(on_server(), 3u);
+  // With a state database, a dry run reads it and leaves its records alone.
+  ASSERT_EQ(fetch("maildir:" + md.string(), {"--dry-run"}).exit_code, 0);
   {
     auto state = store::StateStore::open(state_);
     ASSERT_TRUE(state.ok()) << state.error().message;
@@ -685,6 +691,8 @@ TEST_F(FetchTest, DryRunChangesNothing) {
     ASSERT_TRUE(records.ok()) << records.error().message;
     EXPECT_TRUE(records->empty());
   }
+  ASSERT_EQ(fetch("maildir:" + md.string(), {"--dry-run"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(md));
   const RunResult real = fetch("maildir:" + md.string());
   ASSERT_EQ(real.exit_code, 0) << real.err;
   EXPECT_TRUE(contains(real.err, account() + ": 3 new, 3 delivered (")) << real.err;
