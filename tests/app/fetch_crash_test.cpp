@@ -1270,8 +1270,8 @@ TEST_F(FetchCrashTest, DiskFull) {
       fs::create_directories(dir / "small");
       s.file_size_limit = mbox ? 2'000'000 : 200'000;
       how = "RLIMIT_FSIZE " + std::to_string(*s.file_size_limit) +
-            " (mount refused: " + (tmpfs ? tmpfs->why() : std::string("POP3KIT_DISKFULL=fsize")) +
-            ")";
+            (tmpfs ? " (mount refused: " + tmpfs->why() + ")"
+                   : std::string(" (POP3KIT_DISKFULL=fsize)"));
     }
     std::cout << "[crash] DiskFull (" << (mbox ? "mbox" : "maildir") << "): " << how << "\n";
     RecordProperty(mbox ? "disk_full_mbox" : "disk_full_maildir", how);
