@@ -174,7 +174,8 @@ int run_dele(const Invocation& inv) {
                                      "server: ";
     throw Failure(exit_code_for(r.error()), prefix + r.error().message);
   }
-  print_stdout(fmt::format("deleted {} message(s)\n", numbers.size()));
+  // A report, not data: standard error, and nothing with -q.
+  if (!inv.global.quiet) print_report(fmt::format("deleted {} message(s)\n", numbers.size()));
   return exit_code::ok;
 }
 

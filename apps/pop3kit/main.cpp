@@ -21,6 +21,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "fetch.hpp"
 #include "output.hpp"
 
 #ifndef POP3KIT_VERSION
@@ -218,6 +219,12 @@ int run(int argc, char** argv) {
   add_command(app, "dele", "Delete messages N..., committed by QUIT (see DELE below)", inv)
       ->add_option("N", inv.numbers, "Message numbers (from 1)")
       ->required();
+  FetchArgs fetch_args;
+  auto* fetch = add_subcommand(
+      app, "fetch", "Deliver new messages into a Maildir, an mbox or a command, and remember them",
+      inv.global);
+  add_fetch_options(*fetch, fetch_args);
+  fetch->footer(std::string(fetch_help_footer()) + exit_status_help());
 
   try {
     app.parse(argc, argv);
@@ -241,14 +248,12 @@ int run(int argc, char** argv) {
     inv.numbers.clear();
   }
 
+  if (name == "fetch") return run_fetch(inv.global, fetch_args);
   if (name == "capa") return run_capa(inv);
   if (name == "stat") return run_stat(inv);
   if (name == "list") return run_list(inv);
   if (name == "retr") return run_retr(inv);
   if (name == "top") return run_top(inv);
-  // dele prints no data, only its confirmation, a report (commands.cpp prints
-  // it with print_stdout).
-  set_stdout_role(inv.global.quiet ? StdoutRole::quiet : StdoutRole::report);
   return run_dele(inv);
 }
 

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -14,8 +13,6 @@
 
 namespace pop3kit::cli {
 namespace {
-
-std::atomic<StdoutRole> stdout_role{StdoutRole::data};
 
 std::error_code write_all(int fd, std::string_view data) noexcept {
   while (!data.empty()) {
@@ -55,20 +52,7 @@ std::error_code write_stdout(std::string_view data) noexcept {
   return write_all(STDOUT_FILENO, data);
 }
 
-void set_stdout_role(StdoutRole role) noexcept {
-  stdout_role.store(role);
-}
-
 void print_stdout(std::string_view data) {
-  switch (stdout_role.load()) {
-    case StdoutRole::report:
-      print_report(data);
-      return;
-    case StdoutRole::quiet:
-      return;
-    case StdoutRole::data:
-      break;
-  }
   if (const auto ec = write_stdout(data)) {
     throw Failure(exit_code::io_error, "cannot write to standard output: " + ec.message());
   }

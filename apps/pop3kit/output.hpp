@@ -14,7 +14,6 @@
 // nothing and cron mails nothing.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -26,16 +25,7 @@ namespace pop3kit::cli {
 /// write, or {} on success.
 std::error_code write_stdout(std::string_view data) noexcept;
 
-/// What print_stdout() does with its text; set once by main() for the
-/// subcommand that runs.
-enum class StdoutRole : std::uint8_t {
-  data,    ///< Standard output (the default).
-  report,  ///< Standard error, as print_report(): the subcommand prints no data.
-  quiet,   ///< Dropped: the subcommand prints no data, and -q was given.
-};
-void set_stdout_role(StdoutRole role) noexcept;
-
-/// Writes `data` to standard output (or where set_stdout_role() says), and
+/// Writes `data` to standard output, and
 /// throws Failure (exit 74) naming the problem when that fails.
 void print_stdout(std::string_view data);
 

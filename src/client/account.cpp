@@ -3,7 +3,9 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -173,12 +175,32 @@ Result<void> obtain(const SecretSource& source, std::string_view what, std::stri
   return {};
 }
 
-// A refused login says which method was tried, and what the server's code means.
-Error login_failure(std::string_view method, Error error) {
+// When a login may be tried again after [LOGIN-DELAY]: CAPA's LOGIN-DELAY
+// seconds from now (RFC 2449 §6.5), as a UTC time of day.
+std::string next_login(const Capabilities& caps) {
+  const auto delay = caps.login_delay();
+  if (!delay || !delay->value) {
+    return " (temporary: the server limits how often the account may log in (LOGIN-DELAY); try "
+           "again later)";
+  }
+  const auto seconds = std::min<std::uint64_t>(*delay->value, 366ULL * 24 * 3600);
+  const std::time_t at = std::time(nullptr) + static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  char when[32] = "later";
+  if (gmtime_r(&at, &tm) != nullptr) std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return " (temporary: the server allows one login every " + std::to_string(seconds) +
+         " seconds (LOGIN-DELAY); try again after " + when + ")";
+}
+
+// A refused login says which method was tried, and what the server's code
+// means; `caps`: what the server said before the login.
+Error login_failure(std::string_view method, Error error, const Capabilities& caps) {
   std::string text = error.message.empty() ? error.code.message() : std::move(error.message);
   error.message = "login with " + login_method_label(method) + " failed: " + text;
   if (error.response_code == ResponseCode::auth) {
     error.message += " (the server refused the credentials)";
+  } else if (error.response_code == ResponseCode::login_delay) {
+    error.message += next_login(caps);
   } else if (error.code == errc::temporary_failure) {
     error.message += " (temporary: try again later)";
   }
@@ -266,8 +288,9 @@ Result<void> login_simple(AccountSession& s, const Account& a, const std::string
   if (method == "APOP") login.method = LoginMethod::apop;
   // After a failure, TRANSACTION state means the login worked and the query failed.
   auto failed = [&](Error e) {
-    return s.client.state() == proto::State::transaction ? std::move(e)
-                                                         : login_failure(method, std::move(e));
+    return s.client.state() == proto::State::transaction
+               ? std::move(e)
+               : login_failure(method, std::move(e), s.client.capabilities());
   };
   switch (then) {
     case AfterLogin::list: {
@@ -286,7 +309,7 @@ Result<void> login_simple(AccountSession& s, const Account& a, const std::string
       break;
   }
   if (auto r = s.client.login(a.url.user, password, login); !r) {
-    return login_failure(method, std::move(r).error());
+    return login_failure(method, std::move(r).error(), s.client.capabilities());
   }
   return {};
 }
@@ -389,7 +412,7 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
     }
     if (then != AfterLogin::nothing) return s;
   } else if (auto r = authenticate(s.client, s.method, account, secrets); !r) {
-    return login_failure(s.method, std::move(r).error());
+    return login_failure(s.method, std::move(r).error(), s.client.capabilities());
   }
   if (auto r = after_login(s, then); !r) return std::move(r).error();
   return s;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include <string>
 #include <vector>
 
@@ -263,6 +265,30 @@ TEST(OpenAccount, RefusedLoginNamesTheMethodAndKeepsTheCode) {
   EXPECT_EQ(s.error().response_code, ResponseCode::auth);
   EXPECT_EQ(s.error().message.rfind("login with USER/PASS failed: ", 0), 0U) << s.error().message;
   EXPECT_NE(s.error().message.find("(the server refused the credentials)"), std::string::npos);
+}
+
+TEST(OpenAccount, LoginDelaySaysWhenToTryAgain) {
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nUSER\r\nLOGIN-DELAY 300\r\n.\r\n"), S::expect("USER u"),
+                       S::send("+OK\r\n"), S::expect("PASS p"),
+                       S::send("-ERR [LOGIN-DELAY] too soon\r\n"), S::wait_close()});
+  Fixture f(server, "u;auth=USER");
+  const std::time_t before = std::time(nullptr);
+  auto s = open_account(f.a, planned(f.a));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, errc::temporary_failure);
+  EXPECT_EQ(s.error().response_code, ResponseCode::login_delay);
+  const std::string& m = s.error().message;
+  EXPECT_NE(m.find("the server allows one login every 300 seconds (LOGIN-DELAY); try again after "),
+            std::string::npos)
+      << m;
+  // The time named is 300 s from now (to the second, allowing for a slow run).
+  const auto at = m.find("try again after ") + 16;
+  std::tm tm{};
+  ASSERT_NE(strptime(m.substr(at, 19).c_str(), "%Y-%m-%d %H:%M:%S", &tm), nullptr) << m;
+  const std::time_t when = timegm(&tm);
+  EXPECT_GE(when, before + 300);
+  EXPECT_LE(when, std::time(nullptr) + 300);
 }
 
 TEST(OpenAccount, TokenChoosesOauthbearer) {
