@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "spooler.hpp"
+
 namespace pop3kit::store {
 namespace {
 
@@ -373,7 +375,10 @@ FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& de
     numbers.reserve(to_fetch.size());
     for (const auto& item : to_fetch)
       numbers.push_back(item.ref.number);
-    if (auto r = client.retrieve_many(numbers, runner); !r) session_error = std::move(r).error();
+    // The deliveries run on the spooler's thread while this one reads.
+    detail::Spooler spooler(runner);
+    if (auto r = client.retrieve_many(numbers, spooler); !r) session_error = std::move(r).error();
+    spooler.finish();
   }
   // What ended is made durable and recorded even when the session broke.
   if (auto r = runner.finish(); !r) return stop(std::move(r).error());
