@@ -288,7 +288,12 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
   // A dry run changes nothing: it neither creates the destination nor
   // resolves interrupted deliveries (fetch_account() skips that too).
   if (!job.fetch.options.dry_run) {
-    if (auto r = destination->open(); !r) throw Failure(exit_code::cant_create, r.error().message);
+    if (auto r = destination->open(); !r) {
+      // An mbox locked by another program (a mail reader, a delivery agent)
+      // is worth a retry (75); a destination that cannot be made is not (73).
+      const bool busy = r.error().code == make_error_code(errc::temporary_failure);
+      throw Failure(busy ? exit_code::temp_fail : exit_code::cant_create, r.error().message);
+    }
     // Interrupted deliveries are resolved before connecting: they need no server.
     if (auto r = store::recover_pending(job.fetch.account, state, *destination); !r) {
       throw failure_from(r.error());
