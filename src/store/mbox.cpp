@@ -192,6 +192,18 @@ class Mbox final : public Destination {
         ::pread(fd_.get(), found.data(), found.size(), static_cast<off_t>(reservation.offset));
     if (n < 0) return fail("cannot read it", errno);
     found.resize(static_cast<std::size_t>(n));
+    // A batch cut inside its first From_ line (a kill between two writes, a
+    // power cut) left only the start of that line: cut it too, or the next
+    // batch's From_ line would be glued to it.
+    if (found.size() < expected.size() &&
+        static_cast<std::uint64_t>(st.st_size) - reservation.offset == found.size() &&
+        expected.starts_with(found)) {
+      if (::ftruncate(fd_.get(), static_cast<off_t>(reservation.offset)) != 0) {
+        return fail("cannot truncate an interrupted delivery", errno);
+      }
+      if (::fdatasync(fd_.get()) != 0) return fail("cannot flush it to disk", errno);
+      return false;
+    }
     if (found == expected) {
       // The interrupted batch is there, maybe partly: an mbox cannot show
       // that a message is complete, so all of it goes and is fetched again.
@@ -268,12 +280,30 @@ class Mbox final : public Destination {
     return {};
   }
 
+  // The lock appears with its holder's pid already in it (as liblockfile
+  // does it): the pid is written to a file of our own, which is then
+  // linked to PATH.lock. Created empty and written after, a kill in
+  // between would leave a lock nobody can judge, blocking every run for
+  // the stale-lock age.
   Result<void> take_dot_lock(Clock::time_point deadline) {
+    const std::string mine = lock_path_ + "." + std::to_string(::getpid()) + ".new";
+    ::unlink(mine.c_str());  // ours from an earlier run of this pid
+    lock_fd_.reset(
+        ::open(mine.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!lock_fd_) return fail("cannot create the lock " + mine, errno);
+    if (const int err = write_all(lock_fd_.get(), std::to_string(::getpid()) + "\n"); err != 0) {
+      lock_fd_.reset();
+      ::unlink(mine.c_str());
+      return fail("cannot write the lock " + mine, err);
+    }
     for (;;) {
-      lock_fd_.reset(
-          ::open(lock_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (lock_fd_) break;
-      if (errno != EEXIST) return fail("cannot create the lock " + lock_path_, errno);
+      if (::link(mine.c_str(), lock_path_.c_str()) == 0) break;
+      if (errno != EEXIST) {
+        const int err = errno;
+        lock_fd_.reset();
+        ::unlink(mine.c_str());
+        return fail("cannot create the lock " + lock_path_, err);
+      }
       struct stat st {};
       if (::lstat(lock_path_.c_str(), &st) == 0 &&
           (std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime) >
@@ -283,14 +313,14 @@ class Mbox final : public Destination {
         continue;
       }
       if (Clock::now() >= deadline) {
+        lock_fd_.reset();
+        ::unlink(mine.c_str());
         return {Error(errc::temporary_failure,
                       "mbox " + path_ + ": locked by another program (" + lock_path_ + " exists)")};
       }
       std::this_thread::sleep_for(kRetry);
     }
-    // For a person who finds it: whose lock it is.
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    (void)write_all(lock_fd_.get(), pid);
+    ::unlink(mine.c_str());
     touched_ = Clock::now();
     return {};
   }

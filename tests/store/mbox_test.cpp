@@ -214,6 +214,40 @@ TEST_F(MboxTest, RecoverTruncatesAnInterruptedBatch) {
 
 // After the crash, another program took the lock and appended a message:
 // truncating back would take its mail away too, so nothing is cut.
+// A kill inside the batch's first write can leave only the start of its
+// From_ line: recover() cuts that too, so the next From_ line starts a line.
+TEST_F(MboxTest, RecoverCutsAPartialFromLine) {
+  Reservation res;
+  std::uint64_t kept = 0;
+  {
+    auto d = open_mbox();
+    ASSERT_TRUE(deliver(*d, *d->reserve("old"), "kept\r\n").ok());
+    ASSERT_TRUE(d->commit().ok());
+    res = *d->reserve("new");
+    kept = fs::file_size(mbox_);
+  }
+  std::ofstream(mbox_, std::ios::app | std::ios::binary) << res.name.substr(0, 9);
+  auto d = open_mbox();
+  auto found = d->recover(res);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_FALSE(*found);
+  EXPECT_EQ(fs::file_size(mbox_), kept);
+  EXPECT_EQ(read_mbox(read_file(mbox_)), std::vector<std::string>{"kept\n"});
+}
+
+// The dot-lock never exists without its holder's pid: it is written to a
+// file of our own first, then linked to PATH.lock.
+TEST_F(MboxTest, TheDotLockAppearsWithItsPid) {
+  auto d = open_mbox();
+  EXPECT_EQ(read_file(top_ / "inbox.lock"), std::to_string(::getpid()) + "\n");
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(top_))
+    ++entries;
+  EXPECT_EQ(entries, 2U) << "the mbox and its lock, no leftover of the lock's making";
+  d.reset();
+  EXPECT_FALSE(fs::exists(top_ / "inbox.lock"));
+}
+
 TEST_F(MboxTest, RecoverLeavesAnotherProgramsMailAlone) {
   const fs::path saved = top_ / "reservation";
   const int rc = in_child([&] {
