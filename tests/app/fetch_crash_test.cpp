@@ -23,8 +23,9 @@
 //                          server.
 //  KillWhileReaderMoves    a mail reader moves new/ to cur/ (":2,S") while
 //                          fetch runs, is killed and runs again.
-//  EmptyDotLockLeftByAKill the empty mbox dot-lock a kill between its
-//                          creation and its pid leaves: 75, then the age rule.
+//  EmptyDotLockLeftByAKill an empty mbox dot-lock (pop3kit now makes its
+//                          lock with the pid in it; other programs may not):
+//                          75, then the age rule.
 //  DiskFull                the destination on a 2 MB tmpfs (or, when mount
 //                          is refused, a file size limit on the child).
 //
