@@ -13,30 +13,16 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "directory_writer.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
+#include "pop3kit/directory_writer.hpp"
+#include "pop3kit/spooler.hpp"
 
 namespace pop3kit::cli {
 namespace {
 
 std::error_code last_error() {
   return {errno, std::generic_category()};
-}
-
-// A UID (0x21-0x7E, from the engine's checks) as a file name: "/" and "%"
-// escaped as %XX, and a leading "." too so that no name is hidden, "." or "..".
-std::string file_name_for_uid(std::string_view uid) {
-  std::string out;
-  for (std::size_t i = 0; i < uid.size(); ++i) {
-    const char c = uid[i];
-    if (c == '/' || c == '%' || (i == 0 && c == '.')) {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -86,14 +72,20 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
     by_uid = by_uid && !m.uid.empty() && seen.insert(m.uid).second;
   std::map<std::uint64_t, std::string> names;
   for (const auto& m : listing) {
-    names[m.number] = by_uid ? file_name_for_uid(m.uid) : std::to_string(m.number);
+    names[m.number] = by_uid ? store::uid_file_name(m.uid) : std::to_string(m.number);
   }
   for (const std::uint64_t n : numbers) {
     if (!names.count(n)) names[n] = std::to_string(n);  // the server will refuse it
   }
 
-  DirectoryWriter writer(inv.output_dir, std::move(names));
-  if (auto r = client.retrieve_many(numbers, writer); !r) throw failure_from(r.error());
+  // The files are written on the spooler's thread while this one reads:
+  // creating and renaming files overlaps with the network.
+  store::DirectoryWriter writer(inv.output_dir, std::move(names));
+  {
+    store::Spooler spooler(writer);
+    if (auto r = client.retrieve_many(numbers, spooler); !r) throw failure_from(r.error());
+    spooler.finish();
+  }
   finish_read_only(client);
   writer.finish();
   const std::string summary =

@@ -38,15 +38,8 @@ Result<void> Client::pipeline(std::size_t count, const Queue& queue, const OnEve
   const bool deep = pipelining();
   std::size_t done = 0;
   while (done < count) {
-    // Refilled once half the window has been answered, not after every
-    // answer: one write carries many commands (a write per RETR costs a
-    // system call here and a wake-up at the server), and the server still
-    // always has half a window of commands waiting.
-    const bool refill = engine_->outstanding() == 0 ||
-                        (deep && engine_->outstanding_bytes() <= options_.pipeline_window / 2);
-    while (refill && queued < count &&
-           (engine_->outstanding() == 0 ||
-            (deep && engine_->outstanding_bytes() < options_.pipeline_window))) {
+    while (queued < count && (engine_->outstanding() == 0 ||
+                              (deep && engine_->outstanding_bytes() < options_.pipeline_window))) {
       if (auto ec = queue(queued)) {
         // Checked before the batch began, so only a broken invariant lands here.
         return fail(Error(ec, "cannot queue a pipelined command: " + ec.message()));

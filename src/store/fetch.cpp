@@ -4,12 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "spooler.hpp"
+#include "pop3kit/spooler.hpp"
 
 namespace pop3kit::store {
 namespace {
@@ -376,7 +375,7 @@ FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& de
     for (const auto& item : to_fetch)
       numbers.push_back(item.ref.number);
     // The deliveries run on the spooler's thread while this one reads.
-    detail::Spooler spooler(runner);
+    Spooler spooler(runner);
     if (auto r = client.retrieve_many(numbers, spooler); !r) session_error = std::move(r).error();
     spooler.finish();
   }

@@ -1,9 +1,9 @@
 // pop3kit::store — Spooler: the retrieval's messages delivered on a thread of their own.
-#include "spooler.hpp"
+#include "pop3kit/spooler.hpp"
 
 #include <utility>
 
-namespace pop3kit::store::detail {
+namespace pop3kit::store {
 
 Spooler::Spooler(MessageHandler& target) : target_(target), thread_([this] { run(); }) {}
 
@@ -115,4 +115,4 @@ void Spooler::apply(const Piece& piece) {
   }
 }
 
-}  // namespace pop3kit::store::detail
+}  // namespace pop3kit::store

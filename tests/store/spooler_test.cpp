@@ -1,7 +1,7 @@
 // The spooler hands a retrieval's calls to its own thread: the target must
 // see what a Client would have shown it directly, in order, with the same
 // handling of its own errors.
-#include "spooler.hpp"
+#include "pop3kit/spooler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace pop3kit::store::detail {
+namespace pop3kit::store {
 namespace {
 
 // Writes down every call, as one line each; `refuse` makes begin() fail for
@@ -107,4 +107,4 @@ TEST(Spooler, ATargetErrorDropsTheMessageAndFailedFollows) {
 }
 
 }  // namespace
-}  // namespace pop3kit::store::detail
+}  // namespace pop3kit::store

@@ -1,10 +1,11 @@
-// pop3kit::store — a MessageHandler that hands the retrieval to a thread of
-// its own.
+// pop3kit — a MessageHandler that hands a bulk retrieval to a thread of its
+// own.
 //
 // fetch_account() delivers inside the pipelined retrieval: files are
 // created and written, and each batch is made durable (syncfs, renames,
-// directory fsyncs, SQLite commits). Done on the thread that reads the
-// socket, all of that stalls the reading; here the reading thread only
+// directory fsyncs, SQLite commits); `retr -o` writes a file per message.
+// Done on the thread that reads the socket, all of that stalls the
+// reading; wrapped in a Spooler, the reading thread only
 // gathers each message's chunks into blocks and queues them, and the
 // delivery runs on the spooler's thread, so the disk and the network work
 // at the same time. The queue is bounded in bytes: memory stays bounded
@@ -25,7 +26,7 @@
 
 #include "pop3kit/client.hpp"
 
-namespace pop3kit::store::detail {
+namespace pop3kit::store {
 
 class Spooler final : public MessageHandler {
  public:
@@ -84,4 +85,4 @@ class Spooler final : public MessageHandler {
   std::thread thread_;  // last: started once everything above exists
 };
 
-}  // namespace pop3kit::store::detail
+}  // namespace pop3kit::store

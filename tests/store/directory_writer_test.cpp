@@ -1,7 +1,8 @@
-// DirectoryWriter (retr -o DIR): one file per message, written on a thread
-// of its own; its error paths. The handler is driven as the library drives
-// it during retrieve_many.
-#include "directory_writer.hpp"
+// DirectoryWriter (retr -o DIR): one file per message; its error paths;
+// and through a Spooler, as retr -o runs it. The handler is driven as the
+// library drives it during retrieve_many.
+#include "pop3kit/directory_writer.hpp"
+#include "pop3kit/spooler.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -15,7 +16,7 @@
 #include <set>
 #include <string>
 
-namespace pop3kit::cli {
+namespace pop3kit::store {
 namespace {
 
 namespace fs = std::filesystem;
@@ -43,7 +44,7 @@ class DirectoryWriterTest : public ::testing::Test {
   }
 
   // One whole message, in chunks of `chunk` octets.
-  static void deliver(DirectoryWriter& w, std::uint64_t n, const std::string& body,
+  static void deliver(MessageHandler& w, std::uint64_t n, const std::string& body,
                       std::size_t chunk = 1000) {
     ASSERT_FALSE(w.begin(n));
     for (std::size_t i = 0; i < body.size(); i += chunk) {
@@ -190,15 +191,19 @@ TEST_F(DirectoryWriterTest, DestroyedMidMessage) {
   EXPECT_EQ(files(), (std::set<std::string>{"m1"}));
 }
 
-// Many small messages through the bounded queue: every one arrives, in
-// order, whatever the writer's pace.
-TEST_F(DirectoryWriterTest, ManySmallMessages) {
+// Many small messages through a Spooler's bounded queue, as retr -o runs
+// the writer: every one arrives, in order, whatever the writer's pace.
+TEST_F(DirectoryWriterTest, ManySmallMessagesThroughASpooler) {
   std::map<std::uint64_t, std::string> n;
   for (std::uint64_t i = 1; i <= 500; ++i)
     n[i] = std::to_string(i);
   DirectoryWriter w(dir_.string(), n);
-  for (std::uint64_t i = 1; i <= 500; ++i)
-    deliver(w, i, std::string(20 * 1024, static_cast<char>('a' + i % 26)), 4096);
+  {
+    Spooler s(w);
+    for (std::uint64_t i = 1; i <= 500; ++i)
+      deliver(s, i, std::string(20 * 1024, static_cast<char>('a' + i % 26)), 4096);
+    s.finish();
+  }
   w.finish();
   EXPECT_EQ(w.stored(), 500U);
   EXPECT_EQ(w.failures(), 0U);
@@ -207,4 +212,4 @@ TEST_F(DirectoryWriterTest, ManySmallMessages) {
 }
 
 }  // namespace
-}  // namespace pop3kit::cli
+}  // namespace pop3kit::store
