@@ -35,6 +35,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -94,6 +95,21 @@ class Destination {
   virtual Result<Stored> end() = 0;
   virtual void abort() noexcept = 0;
   virtual Result<void> commit() = 0;
+
+  /// The work of a commit that may run on another thread (see seal()).
+  using CommitJob = std::function<Result<void>()>;
+  /// Takes every message ended since the last commit out of the
+  /// destination and returns the work that makes them durable and visible,
+  /// so that a caller can run it on another thread while this destination
+  /// goes on writing later messages (commit() is seal() with the job run at
+  /// once). Jobs must run in the order they were sealed, one at a time, and
+  /// before the destination is destroyed. The default commits at once and
+  /// returns a job with nothing left to do; Maildir hands over its whole
+  /// commit (flush, moves into new/, directory flushes).
+  virtual Result<CommitJob> seal() {
+    if (auto r = commit(); !r) return std::move(r).error();
+    return CommitJob([] { return Result<void>(); });
+  }
 
   /// After a crash: true when the reserved message is at the destination
   /// (delivered; only Durability::batched destinations can tell), false when

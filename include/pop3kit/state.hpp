@@ -27,6 +27,8 @@
 // dies, so a crash never leaves a stale lock), which records the holder's
 // pid, host and start time so that the one waiting can name it.
 //
+// A StateStore may be used from several threads: its calls are serialised.
+//
 // Errors (pop3kit Errors): errc::sink_failed for a database that cannot be
 // opened, created, read or written (the message names the path and
 // SQLite's reason: "database disk image is malformed", "attempt to write a

@@ -21,7 +21,7 @@ std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf);
 
 /// Writes are gathered into blocks of this size: one write(2) per block,
 /// however small the engine's chunks (a chunk ends at every dot-stuffed line).
-inline constexpr std::size_t kWriteBlock = 256 * 1024;
+inline constexpr std::size_t kWriteBlock = 128 * 1024;
 
 /// An owned file descriptor.
 class UniqueFd {

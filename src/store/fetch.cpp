@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "committer.hpp"
 #include "pop3kit/spooler.hpp"
 
 namespace pop3kit::store {
@@ -55,7 +56,8 @@ class BatchRunner final : public MessageHandler {
         state_(state),
         use_state_(use_state),
         progress_(progress),
-        report_(report) {
+        report_(report),
+        committer_(plan.account, state, use_state) {
     for (std::size_t i = 0; i < items_.size(); ++i)
       index_[items_[i].ref.number] = i;
   }
@@ -63,6 +65,7 @@ class BatchRunner final : public MessageHandler {
   std::error_code begin(std::uint64_t number) override {
     const std::size_t i = index_.at(number);
     current_ = i;
+    if (!fatal_ && committer_.failed()) fatal_ = committer_.finish().error();
     if (fatal_) {
       // The run is over: the rest of the retrieval is drained, not stored,
       // and these messages are simply not fetched (not failures of their own).
@@ -130,15 +133,19 @@ class BatchRunner final : public MessageHandler {
       not_delivered_.push_back(items_[current_].key);
     }
     writing_ = false;
-    if (fatal_) {
-      // A destination or state failure: leave the open batch's intents as
-      // they are; the next run's recovery looks at the destination.
-      return *fatal_;
-    }
-    return close_batch();
+    // After a destination or state failure the open batch's intents stay as
+    // they are; the next run's recovery looks at the destination.
+    Result<void> closed = fatal_ ? Result<void>(*fatal_) : close_batch();
+    // Whatever happened, the batches already sealed are committed (or, after
+    // a failure, dropped) before the counts are read.
+    Result<void> committed = committer_.finish();
+    report_.delivered += committer_.delivered();
+    report_.octets += committer_.octets();
+    if (!closed) return closed;
+    return committed;
   }
 
-  const std::vector<std::uint64_t>& delivered_numbers() const { return delivered_numbers_; }
+  const std::vector<std::uint64_t>& delivered_numbers() const { return committer_.numbers(); }
 
  private:
   // A batch should not hold messages back from being durable (and DELE'd)
@@ -187,33 +194,28 @@ class BatchRunner final : public MessageHandler {
     return {};
   }
 
-  // Durable first, then recorded as delivered; reservations not delivered
-  // (failed, or not reached when the time bound closed the batch early) are
-  // forgotten, and reserved again if the retrieval gets to them.
+  // Sealed here and committed by the committer's thread: made durable,
+  // then recorded as delivered; reservations not delivered (failed, or not
+  // reached when the time bound closed the batch early) are forgotten, and
+  // reserved again if the retrieval gets to them.
   Result<void> close_batch() {
     if (batch_end_ == batch_begin_) return {};
     for (std::size_t i = current_ + 1; i < batch_end_; ++i)
       not_delivered_.push_back(items_[i].key);
+    detail::SealedBatch batch;
     if (!ended_.empty()) {
-      if (auto r = destination_.commit(); !r) return r;
-      if (use_state_) {
-        if (auto r = state_.mark_delivered(plan_.account, ended_); !r) return r;
-      }
-      for (const auto& m : ended_)
-        report_.octets += m.stored.size;
-      report_.delivered += ended_.size();
-      delivered_numbers_.insert(delivered_numbers_.end(), ended_numbers_.begin(),
-                                ended_numbers_.end());
+      auto job = destination_.seal();
+      if (!job) return std::move(job).error();
+      batch.job = std::move(*job);
     }
-    if (use_state_ && !not_delivered_.empty()) {
-      if (auto r = state_.forget(plan_.account, not_delivered_); !r) return r;
-    }
-    ended_.clear();
-    ended_numbers_.clear();
-    not_delivered_.clear();
+    batch.delivered = std::exchange(ended_, {});
+    batch.numbers = std::exchange(ended_numbers_, {});
+    batch.not_delivered = std::exchange(not_delivered_, {});
     reservations_.clear();
     batch_begin_ = batch_end_ = current_ + 1;
-    return {};
+    // A command's delivery is recorded before the next command starts (at
+    // most one message can be delivered twice after a crash).
+    return committer_.push(std::move(batch), destination_.durability() == Durability::per_message);
   }
 
   const FetchPlan& plan_;
@@ -237,7 +239,7 @@ class BatchRunner final : public MessageHandler {
   std::optional<Error> message_error_;  // the destination's error for the current message
   std::optional<Error> fatal_;          // stops the run: the destination or state store failed
 
-  std::vector<std::uint64_t> delivered_numbers_;
+  detail::Committer committer_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace

@@ -176,33 +176,18 @@ class Maildir final : public Destination {
   }
 
   Result<void> commit() override {
+    auto job = seal();
+    if (!job) return std::move(job).error();
+    return (*job)();
+  }
+
+  // The job touches only the batch it was given and the directories, which
+  // stay open while the destination lives: later messages can be written in
+  // tmp/ meanwhile.
+  Result<CommitJob> seal() override {
     if (file_) return {Error(errc::wrong_state, "maildir " + path_ + ": a message is open")};
-    if (ended_.empty()) return {};
-    std::vector<Ended> batch = std::move(ended_);
-    ended_.clear();
-    // The data first: nothing may appear in new/ before its content is on
-    // disk. One syncfs for the batch (see the top of the file).
-    if (::syncfs(tmp_.get()) != 0) {
-      const int err = errno;
-      for (const auto& m : batch)
-        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
-      return fail("cannot flush the new messages to disk", err);
-    }
-    std::optional<Error> first;
-    for (const auto& m : batch) {
-      if (const int err = move_to_new(m); err != 0) {
-        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
-        if (!first)
-          first = sink_error(kKind, path_, "cannot move tmp/" + m.name + " to new/" + m.final_name,
-                             err);
-      }
-    }
-    if (::fsync(new_.get()) != 0 && !first)
-      first = sink_error(kKind, path_, "cannot flush new/", errno);
-    if (::fsync(tmp_.get()) != 0 && !first)
-      first = sink_error(kKind, path_, "cannot flush tmp/", errno);
-    if (first) return {std::move(*first)};
-    return {};
+    if (ended_.empty()) return CommitJob([] { return Result<void>(); });
+    return CommitJob([this, batch = std::exchange(ended_, {})] { return commit_batch(batch); });
   }
 
   Result<bool> recover(const Reservation& reservation) override {
@@ -228,6 +213,32 @@ class Maildir final : public Destination {
     std::string name;        ///< In tmp/.
     std::string final_name;  ///< In new/: NAME,S=SIZE.
   };
+
+  Result<void> commit_batch(const std::vector<Ended>& batch) {
+    // The data first: nothing may appear in new/ before its content is on
+    // disk. One syncfs for the batch (see the top of the file).
+    if (::syncfs(tmp_.get()) != 0) {
+      const int err = errno;
+      for (const auto& m : batch)
+        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
+      return fail("cannot flush the new messages to disk", err);
+    }
+    std::optional<Error> first;
+    for (const auto& m : batch) {
+      if (const int err = move_to_new(m); err != 0) {
+        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
+        if (!first)
+          first = sink_error(kKind, path_, "cannot move tmp/" + m.name + " to new/" + m.final_name,
+                             err);
+      }
+    }
+    if (::fsync(new_.get()) != 0 && !first)
+      first = sink_error(kKind, path_, "cannot flush new/", errno);
+    if (::fsync(tmp_.get()) != 0 && !first)
+      first = sink_error(kKind, path_, "cannot flush tmp/", errno);
+    if (first) return {std::move(*first)};
+    return {};
+  }
 
   Error fail(std::string_view what, int err) const { return sink_error(kKind, path_, what, err); }
   Error not_open() const { return {errc::wrong_state, "maildir " + path_ + ": not opened"}; }

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -184,6 +185,10 @@ AccountLock& AccountLock::operator=(AccountLock&& other) noexcept {
 // --- StateStore --------------------------------------------------------------
 
 struct StateStore::Impl {
+  // One call at a time: each public call is one transaction on the one
+  // connection, and fetch_account() calls from two threads (intents from the
+  // delivering one, deliveries from the committing one).
+  std::mutex mu;
   std::string path;
   Db db;
   Stmt begin, commit, rollback;
@@ -237,14 +242,16 @@ struct StateStore::Impl {
 
 namespace {
 
-void bind(sqlite3_stmt* stmt, int index, std::string_view text) {
+// Not called bind(): with a std::string argument, lookup would also find
+// std::bind, and take it.
+void bind_param(sqlite3_stmt* stmt, int index, std::string_view text) {
   // SQLITE_TRANSIENT: SQLite copies the bytes, whatever the caller does with
   // them before the step; bound, never spliced into SQL (UIDs are the
   // server's).
   sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-void bind(sqlite3_stmt* stmt, int index, std::uint64_t value) {
+void bind_param(sqlite3_stmt* stmt, int index, std::uint64_t value) {
   sqlite3_bind_int64(stmt, index, static_cast<sqlite3_int64>(value));
 }
 
@@ -259,7 +266,7 @@ std::string column_text(sqlite3_stmt* stmt, int index) {
 
 Result<std::vector<MessageRecord>> StateStore::Impl::select(sqlite3_stmt* stmt,
                                                             const std::string& key) const {
-  bind(stmt, 1, key);
+  bind_param(stmt, 1, key);
   std::vector<MessageRecord> out;
   int rc = 0;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -473,15 +480,18 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
 }
 
 Result<std::vector<MessageRecord>> StateStore::records(const AccountId& account) {
+  const std::lock_guard guard(impl_->mu);
   return impl_->select(impl_->all.get(), account.key());
 }
 
 Result<std::vector<MessageRecord>> StateStore::pending(const AccountId& account) {
+  const std::lock_guard guard(impl_->mu);
   return impl_->select(impl_->pending.get(), account.key());
 }
 
 Result<void> StateStore::record_intents(const AccountId& account, std::string_view destination,
                                         std::span<const Reservation> reservations) {
+  const std::lock_guard guard(impl_->mu);
   if (reservations.empty()) return {};
   for (const Reservation& r : reservations) {
     if (r.uid.empty()) {
@@ -493,14 +503,14 @@ Result<void> StateStore::record_intents(const AccountId& account, std::string_vi
   Impl& db = *impl_;
   return db.transaction("cannot record intents", [&]() -> Result<void> {
     for (const Reservation& r : reservations) {
-      bind(db.supersede.get(), 1, key);
-      bind(db.supersede.get(), 2, r.uid);
+      bind_param(db.supersede.get(), 1, key);
+      bind_param(db.supersede.get(), 2, r.uid);
       if (auto res = db.run(db.supersede.get(), "cannot record intents"); !res) return res;
-      bind(db.put_intent.get(), 1, key);
-      bind(db.put_intent.get(), 2, r.uid);
-      bind(db.put_intent.get(), 3, destination);
-      bind(db.put_intent.get(), 4, r.name);
-      bind(db.put_intent.get(), 5, r.offset);
+      bind_param(db.put_intent.get(), 1, key);
+      bind_param(db.put_intent.get(), 2, r.uid);
+      bind_param(db.put_intent.get(), 3, destination);
+      bind_param(db.put_intent.get(), 4, r.name);
+      bind_param(db.put_intent.get(), 5, r.offset);
       if (auto res = db.run(db.put_intent.get(), "cannot record intents"); !res) return res;
     }
     return {};
@@ -509,23 +519,24 @@ Result<void> StateStore::record_intents(const AccountId& account, std::string_vi
 
 Result<void> StateStore::mark_delivered(const AccountId& account,
                                         std::span<const DeliveredMessage> messages) {
+  const std::lock_guard guard(impl_->mu);
   if (messages.empty()) return {};
   const std::string key = account.key();
   Impl& db = *impl_;
   return db.transaction("cannot mark delivered", [&]() -> Result<void> {
     for (const DeliveredMessage& m : messages) {
-      bind(db.deliver.get(), 1, key);
-      bind(db.deliver.get(), 2, m.uid);
-      bind(db.deliver.get(), 3, m.stored.location);
-      bind(db.deliver.get(), 4, m.stored.size);
+      bind_param(db.deliver.get(), 1, key);
+      bind_param(db.deliver.get(), 2, m.uid);
+      bind_param(db.deliver.get(), 3, m.stored.location);
+      bind_param(db.deliver.get(), 4, m.stored.size);
       if (auto res = db.run(db.deliver.get(), "cannot mark delivered"); !res) return res;
       if (sqlite3_changes(db.db.get()) != 1) {
         return Error(errc::invalid_argument, prefix(path_) + ": no intent recorded for UID " +
                                                  sanitize(m.uid) + " of account " +
                                                  display_name(account));
       }
-      bind(db.drop_superseded.get(), 1, key);
-      bind(db.drop_superseded.get(), 2, m.uid);
+      bind_param(db.drop_superseded.get(), 1, key);
+      bind_param(db.drop_superseded.get(), 2, m.uid);
       if (auto res = db.run(db.drop_superseded.get(), "cannot mark delivered"); !res) return res;
     }
     return {};
@@ -533,18 +544,19 @@ Result<void> StateStore::mark_delivered(const AccountId& account,
 }
 
 Result<void> StateStore::forget(const AccountId& account, std::span<const std::string> uids) {
+  const std::lock_guard guard(impl_->mu);
   if (uids.empty()) return {};
   const std::string key = account.key();
   Impl& db = *impl_;
   return db.transaction("cannot forget intents", [&]() -> Result<void> {
     for (const std::string& uid : uids) {
-      bind(db.forget.get(), 1, key);
-      bind(db.forget.get(), 2, uid);
+      bind_param(db.forget.get(), 1, key);
+      bind_param(db.forget.get(), 2, uid);
       if (auto res = db.run(db.forget.get(), "cannot forget intents"); !res) return res;
       if (sqlite3_changes(db.db.get()) != 1) continue;
       for (sqlite3_stmt* stmt : {db.restore.get(), db.drop_superseded.get()}) {
-        bind(stmt, 1, key);
-        bind(stmt, 2, uid);
+        bind_param(stmt, 1, key);
+        bind_param(stmt, 2, uid);
         if (auto res = db.run(stmt, "cannot forget intents"); !res) return res;
       }
     }
@@ -553,13 +565,14 @@ Result<void> StateStore::forget(const AccountId& account, std::span<const std::s
 }
 
 Result<void> StateStore::mark_deleted(const AccountId& account, std::span<const std::string> uids) {
+  const std::lock_guard guard(impl_->mu);
   if (uids.empty()) return {};
   const std::string key = account.key();
   Impl& db = *impl_;
   return db.transaction("cannot mark deleted", [&]() -> Result<void> {
     for (const std::string& uid : uids) {
-      bind(db.remove.get(), 1, key);
-      bind(db.remove.get(), 2, uid);
+      bind_param(db.remove.get(), 1, key);
+      bind_param(db.remove.get(), 2, uid);
       if (auto res = db.run(db.remove.get(), "cannot mark deleted"); !res) return res;
     }
     return {};
