@@ -17,10 +17,13 @@
 //
 // Work goes in batches bounded by bytes and by message count (the sizes
 // come from LIST): per batch, one transaction records the intents, the
-// messages are retrieved pipelined into the destination, one commit() makes
-// the whole batch durable, one transaction marks it delivered, and the
-// batch's DELEs are pipelined. So a large run pays a few disk flushes per
-// batch, not one per message.
+// messages are retrieved pipelined into the destination, one commit makes
+// the whole batch durable, and one transaction marks it delivered; DELE
+// follows for everything delivered. So a large run pays a few disk flushes
+// per batch, not one per message. Three threads share the work: the
+// caller's reads the socket, a spooler's (pop3kit/spooler.hpp) writes the
+// messages, and a committer's makes batch k durable while batch k+1 is
+// written; only the last batch's commit is paid after the last message.
 #pragma once
 
 #include <chrono>
@@ -46,8 +49,8 @@ struct FetchOptions {
   /// Only report what would be fetched: no intent, no delivery, no DELE.
   bool dry_run = false;
   /// Batch bounds: a batch closes at whichever is reached first.
-  std::uint64_t batch_bytes = 16 * 1024 * 1024;
-  std::size_t batch_messages = 1000;
+  std::uint64_t batch_bytes = 4 * 1024 * 1024;
+  std::size_t batch_messages = 250;
 };
 
 struct FetchPlan {
@@ -87,8 +90,9 @@ struct FetchReport {
   bool ok() const noexcept { return !error && failures.empty(); }
 };
 
-/// What fetch_account() tells a progress display. Called on the fetching
-/// thread; must not throw.
+/// What fetch_account() tells a progress display. Called from one thread at
+/// a time (during the retrieval, the thread that writes the messages, not
+/// the caller's); must not throw.
 class Progress {
  public:
   virtual ~Progress() = default;

@@ -36,14 +36,13 @@ struct Item {
   std::string key;
 };
 
-// Receives the pipelined retrieval and runs the batches inside it: a batch
-// opens when its first message begins (its reservations are recorded as
-// intents in one transaction), and closes when its last message is done or
-// when it has been open longer than the time bound (the destination makes
-// the batch durable in one commit, and one transaction marks it delivered).
-// Closing inside the retrieval keeps the pipeline full: the socket is not
-// drained between batches. DELE comes after the retrieval, for everything
-// delivered.
+// Receives the pipelined retrieval (on the spooler's thread) and runs the
+// batches inside it: a batch opens when its first message begins (its
+// reservations are recorded as intents in one transaction), and is sealed
+// when its last message is done or when it has been open longer than the
+// time bound; the committer's thread then makes it durable and marks it
+// delivered while the next batch is written. DELE comes after the
+// retrieval, for everything delivered.
 class BatchRunner final : public MessageHandler {
  public:
   // Without UIDL (`use_state` false) there is nothing to key a record by:
