@@ -332,6 +332,7 @@ Config load_config(const std::string& path) {
     // toml++ keeps a table's keys sorted; the accounts run in file order.
     std::sort(lines.begin(), lines.end());
     std::vector<AccountConfig> ordered;
+    ordered.reserve(lines.size());
     for (const auto& [line, index] : lines)
       ordered.push_back(std::move(config.accounts[index]));
     config.accounts = std::move(ordered);

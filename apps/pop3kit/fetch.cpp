@@ -162,8 +162,7 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
       throw Failure(exit_code::usage, "bad --to: " + d.error().message);
     }
     const PopUrl url = parse_url_arg(args.targets.front());
-    GlobalOptions options = global;
-    jobs.push_back(make_job("", url, options, args.to, fetch_options(args, {}, {}), false));
+    jobs.push_back(make_job("", url, global, args.to, fetch_options(args, {}, {}), false));
     jobs.back().name = fmt::format("{}@{}", url.user, host_port(url));
     return jobs;
   }

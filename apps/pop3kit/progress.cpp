@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "pop3kit/text.hpp"
@@ -15,7 +16,7 @@ constexpr int kBarWidth = 24;
 
 std::string duration(double seconds) {
   if (!(seconds >= 0) || seconds > 359999) return "--:--";
-  const auto s = static_cast<unsigned>(seconds + 0.5);
+  const auto s = static_cast<unsigned>(std::lround(seconds));
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
@@ -33,7 +34,7 @@ std::string human_size(std::uint64_t octets) {
   return unit == 0 ? fmt::format("{} B", octets) : fmt::format("{:.1f} {}", value, units[unit]);
 }
 
-TerminalProgress::TerminalProgress(std::string account, bool enabled, bool quiet)
+TerminalProgress::TerminalProgress(const std::string& account, bool enabled, bool quiet)
     : account_(sanitize(account, 40)), enabled_(enabled), quiet_(quiet) {}
 
 TerminalProgress::~TerminalProgress() {

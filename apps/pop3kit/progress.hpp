@@ -16,7 +16,7 @@ namespace pop3kit::cli {
 /// own either way (unless `quiet`).
 class TerminalProgress final : public store::Progress {
  public:
-  TerminalProgress(std::string account, bool enabled, bool quiet);
+  TerminalProgress(const std::string& account, bool enabled, bool quiet);
   ~TerminalProgress() override;
   TerminalProgress(const TerminalProgress&) = delete;
   TerminalProgress& operator=(const TerminalProgress&) = delete;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,8 +115,8 @@ class BatchRunner final : public MessageHandler {
     if (std::exchange(quiet_refusal_, false)) return;
     // The destination's own error says more than the client's "storing the
     // message failed" wrapper around it.
-    Error why = message_error_ ? std::move(*message_error_) : error;
-    message_error_.reset();
+    Error why = error;
+    if (message_error_) why = *std::exchange(message_error_, std::nullopt);
     report_.failures.push_back(MessageFailure{items_[i].ref, std::move(why)});
     if (i >= batch_begin_ && i < batch_end_) not_delivered_.push_back(items_[i].key);
     if (i + 1 == batch_end_ && !fatal_) {
