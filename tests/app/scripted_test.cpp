@@ -352,7 +352,8 @@ TEST(ScriptedOauth, OauthbearerErrorIsSanitised) {
   // JSON escapes decode to control characters: they must not reach the terminal.
   std::vector<std::string> lines;
   const RunResult r = oauth_failure(
-      "OAUTHBEARER", R"({"status":"insufficient_scope","scope":"mail \u001b[2J\u0007read","x":1})", &lines);
+      "OAUTHBEARER", R"({"status":"insufficient_scope","scope":"mail \u001b[2J\u0007read","x":1})",
+      &lines);
   EXPECT_EQ(r.exit_code, 77) << r.err;
   expect_one_error_line(r);
   EXPECT_FALSE(has_control(r.err)) << r.err;
