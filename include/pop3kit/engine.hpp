@@ -32,6 +32,17 @@
 // command function, nothing is queued and the engine is unchanged. A protocol
 // error (the peer broke the protocol) is sticky: next_event() returns the same
 // Failed event for ever after, and no further command is accepted.
+//
+// Unsolicited data: bytes that arrive while no command is outstanding, or
+// that are left over after the last response, are a protocol error
+// (errc::unexpected_data) at the next next_event(), even if a command was
+// queued in between: they are never taken for the answer to a later command.
+// Bytes that came with the greeting are reported only by a next_event() made
+// before the first command is queued (a driver may feed a greeting and the
+// answers together, as tests do). Bytes that arrive while a command is
+// queued but not yet sent cannot be told from its answer by the engine; a
+// driver checks for input before it writes while awaiting_response() is
+// false (the blocking Client does).
 #pragma once
 
 #include <cstddef>
@@ -94,6 +105,10 @@ struct Limits {
   std::size_t max_timestamp = 255;
   /// Longest command, CRLF included (RFC 2449 §4: 255).
   std::size_t max_command = 255;
+  /// Most SASL challenges ("+ ...") accepted in one AUTH exchange. The
+  /// mechanisms pop3kit knows need at most 2 (SCRAM, LOGIN); more is a
+  /// server that never ends the exchange: errc::bad_sasl_exchange.
+  std::size_t max_sasl_challenges = 8;
   /// Size of the receive buffer; body chunks are at most this long. Raised to
   /// 2 * max_line if smaller. Memory use of the engine is about this number.
   std::size_t receive_buffer = 64 * 1024;
@@ -246,7 +261,9 @@ class Engine {
   /// Answers the pending SaslChallenge with a base64 line (traced as
   /// "<redacted>"). errc::wrong_state when no challenge is waiting.
   std::error_code sasl_response(std::string_view base64);
-  /// Cancels the exchange ("*"); the server then answers -ERR.
+  /// Cancels the exchange ("*"); the server then answers -ERR. Any further
+  /// challenge fails the engine with errc::bad_sasl_exchange (RFC 5034 §4:
+  /// the server must reject the exchange).
   std::error_code sasl_cancel();
   /// Tells the engine TLS now protects the connection (after STLS, or from
   /// the start with implicit TLS): STLS is refused from then on.
@@ -271,6 +288,13 @@ class Engine {
   std::size_t outstanding_bytes() const noexcept { return outstanding_bytes_; }
   /// True while a response (or the greeting) is expected.
   bool wants_read() const noexcept;
+  /// True while the greeting is expected, or while a command whose first
+  /// octet was handed out (consume_output()) is not fully answered: input
+  /// may legitimately arrive. False when everything outstanding is still
+  /// unsent: input arriving then is unsolicited.
+  bool awaiting_response() const noexcept;
+  /// Received octets not yet parsed.
+  std::size_t buffered() const noexcept { return wpos_ - rpos_; }
   bool failed() const noexcept { return static_cast<bool>(error_); }
   std::error_code error() const noexcept { return error_; }
   const std::string& error_message() const noexcept { return error_message_; }
@@ -284,6 +308,7 @@ class Engine {
     bool has_argument;
     std::uint64_t argument;  // the message number, for checking single-line answers
     std::size_t length;      // encoded octets, CRLF included
+    std::uint64_t start;     // offset of its first octet in all output ever queued
   };
   enum class Phase : std::uint8_t { greeting, status, lines, body, failed };
   enum class LineResult : std::uint8_t { ok, need, failed };
@@ -301,6 +326,7 @@ class Engine {
   Event parse_entry(Command c, std::string_view rest);
   Event on_body();
   void pop_front() noexcept;
+  void append_output(std::string_view bytes);
   void apply_success(Command c);
   void apply_failure(Command c);
   void trace(TraceDirection d, std::string_view line) const;
@@ -326,6 +352,11 @@ class Engine {
   bool tls_active_ = false;
   bool utf8_sent_ = false;
   bool challenge_waiting_ = false;
+  bool sasl_cancelled_ = false;
+  std::size_t challenges_ = 0;
+  // Input arrived while nothing was outstanding, or was left over after the
+  // last response: the next next_event() fails with errc::unexpected_data.
+  bool stray_ = false;
 
   // A single-line answer (STAT, LIST n, UIDL n) yields Status then its entry.
   Event deferred_;
@@ -333,6 +364,8 @@ class Engine {
 
   std::string out_;
   std::size_t out_pos_ = 0;
+  std::uint64_t out_total_ = 0;     // octets ever appended to out_
+  std::uint64_t out_consumed_ = 0;  // octets ever handed out
 
   std::error_code error_;
   std::string error_message_;

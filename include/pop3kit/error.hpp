@@ -41,6 +41,16 @@ enum class errc : int {
   too_many_capabilities = 205,  ///< The CAPA list exceeds the configured limit.
   unexpected_data = 206,        ///< The server sent data while no response was outstanding.
   bad_greeting = 207,           ///< The greeting is malformed.
+  /// A LIST or UIDL listing has more entries than it may: more than the
+  /// messages STAT counted, or more than ClientOptions::max_listing.
+  listing_too_long = 208,
+  /// A LIST or UIDL entry names message 0, a message beyond those STAT
+  /// counted, a message already listed, or (in list_with_uidl) a message the
+  /// other listing does not have.
+  bad_message_number = 209,
+  /// A SASL challenge after the client cancelled with "*", or more challenges
+  /// than proto::Limits::max_sasl_challenges.
+  bad_sasl_exchange = 210,
   // Server errors (3xx): a -ERR answer, classified by its response code.
   server_error = 300,       ///< -ERR without a more specific classification.
   auth_failed = 301,        ///< Login refused (credentials, or the server's [AUTH]).

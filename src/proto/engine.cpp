@@ -1,60 +1,18 @@
 #include "pop3kit/engine.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
+#include "engine_internal.hpp"
 #include "parse.hpp"
 #include "pop3kit/text.hpp"
 
 namespace pop3kit::proto {
-namespace {
 
+using detail::after_success;
 using detail::next_token;
+using detail::number_string;
 using detail::parse_u64;
-
-std::string number_string(std::uint64_t n) {
-  char digits[24];
-  const auto r = std::to_chars(digits, digits + sizeof digits, n);
-  return {digits, r.ptr};
-}
-
-bool has_line_breaking_octet(std::string_view s) noexcept {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
-
-// The state the session reaches if command `c` succeeds in state `s`. The one
-// table of state transitions: responses and projections both use it.
-State after_success(State s, Command c) noexcept {
-  switch (c) {
-    case Command::pass:
-    case Command::apop:
-    case Command::auth:
-      return s == State::authorization ? State::transaction : s;
-    case Command::quit:
-      return s == State::transaction ? State::update : State::closed;
-    default:
-      return s;
-  }
-}
-
-bool allowed_in(State s, Command c) noexcept {
-  switch (s) {
-    case State::authorization:
-      return c == Command::user || c == Command::pass || c == Command::apop || c == Command::quit ||
-             c == Command::capa || c == Command::utf8 || c == Command::stls || c == Command::auth;
-    case State::transaction:
-      return c != Command::user && c != Command::pass && c != Command::apop && c != Command::utf8 &&
-             c != Command::stls && c != Command::auth;
-    case State::greeting:
-    case State::update:
-    case State::closed:
-      return false;
-  }
-  return false;
-}
-
-}  // namespace
 
 const char* to_string(Command c) noexcept {
   switch (c) {
@@ -132,7 +90,10 @@ std::span<char> Engine::receive_space() {
 }
 
 void Engine::commit_received(std::size_t n) {
-  wpos_ += std::min(n, buf_.size() - wpos_);
+  n = std::min(n, buf_.size() - wpos_);
+  // Nothing asked for it: it is no answer to whatever is queued next.
+  if (n > 0 && phase_ == Phase::status && queue_.empty()) stray_ = true;
+  wpos_ += n;
 }
 
 std::size_t Engine::feed(std::string_view bytes) {
@@ -149,6 +110,11 @@ void Engine::receive_eof() {
 
 bool Engine::wants_read() const noexcept {
   return !failed() && (phase_ == Phase::greeting || !queue_.empty());
+}
+
+bool Engine::awaiting_response() const noexcept {
+  if (failed()) return false;
+  return phase_ == Phase::greeting || (!queue_.empty() && queue_.front().start < out_consumed_);
 }
 
 // ---- Events -----------------------------------------------------------------
@@ -210,6 +176,9 @@ Event Engine::next_event() {
     has_deferred_ = false;
     return deferred_;
   }
+  if (stray_) {
+    return fail(errc::unexpected_data, "server sent data while no response was expected");
+  }
   if (phase_ == Phase::body) return on_body();
   if (phase_ == Phase::status && queue_.empty()) {
     if (rpos_ < wpos_) {
@@ -252,6 +221,17 @@ Event Engine::on_status(std::string_view line) {
     if (challenge_waiting_) {
       return fail(errc::malformed_response,
                   "AUTH: a second challenge came before the first was answered");
+    }
+    // RFC 5034 §4: after "*" the server must reject the exchange. Another
+    // challenge would be answered by another "*", for ever.
+    if (sasl_cancelled_) {
+      return fail(errc::bad_sasl_exchange,
+                  "AUTH: the server sent a challenge after the client cancelled the exchange");
+    }
+    if (++challenges_ > limits_.max_sasl_challenges) {
+      return fail(errc::bad_sasl_exchange, "AUTH: more than " +
+                                               number_string(limits_.max_sasl_challenges) +
+                                               " challenges in one exchange");
     }
     challenge_waiting_ = true;
     return SaslChallenge{line.size() > 2 ? line.substr(2) : std::string_view{}};
@@ -437,6 +417,7 @@ Event Engine::on_body() {
 void Engine::pop_front() noexcept {
   outstanding_bytes_ -= queue_.front().length;
   queue_.pop_front();
+  if (queue_.empty() && rpos_ < wpos_) stray_ = true;
 }
 
 void Engine::apply_success(Command c) {
@@ -461,189 +442,6 @@ void Engine::apply_failure(Command c) {
     for (const Pending& p : queue_)
       projected_ = after_success(projected_, p.command);
   }
-}
-
-// ---- Commands ---------------------------------------------------------------
-
-std::error_code Engine::check_allowed(Command c) const {
-  if (failed()) return make_error_code(errc::engine_failed);
-  if (!allowed_in(projected_, c)) return make_error_code(errc::wrong_state);
-  // After STLS the next bytes are a TLS handshake; after AUTH they are SASL
-  // responses: nothing may follow either on the wire until it is answered.
-  if (!queue_.empty() &&
-      (queue_.back().command == Command::stls || queue_.back().command == Command::auth)) {
-    return make_error_code(errc::wrong_state);
-  }
-  if (c == Command::stls && (tls_active_ || utf8_sent_ || !queue_.empty())) {
-    return make_error_code(errc::wrong_state);
-  }
-  if (c == Command::pass) {
-    // PASS only directly after an accepted (or queued) USER.
-    const bool after_user =
-        queue_.empty() ? user_accepted_ : queue_.back().command == Command::user;
-    if (!after_user) return make_error_code(errc::wrong_state);
-  }
-  return {};
-}
-
-std::error_code Engine::send(Command c, std::string_view args, std::uint64_t argument,
-                             bool has_argument, std::string_view redacted) {
-  if (auto ec = check_allowed(c)) return ec;
-  if (has_line_breaking_octet(args)) return make_error_code(errc::invalid_argument);
-  const std::string_view keyword = to_string(c);
-  const std::size_t length = keyword.size() + (args.empty() ? 0 : 1 + args.size()) + 2;
-  if (length > limits_.max_command) return make_error_code(errc::command_too_long);
-
-  const std::size_t start = out_.size();
-  out_.reserve(start + length);
-  out_ += keyword;
-  if (!args.empty()) {
-    out_ += ' ';
-    out_ += args;
-  }
-  out_ += "\r\n";
-  queue_.push_back({c, has_argument, argument, length});
-  outstanding_bytes_ += length;
-  projected_ = after_success(projected_, c);
-  if (trace_) {
-    if (redacted.empty()) {
-      trace(TraceDirection::sent, std::string_view(out_).substr(start, length - 2));
-    } else {
-      trace(TraceDirection::sent, std::string(keyword) + " " + std::string(redacted));
-    }
-  }
-  return {};
-}
-
-std::error_code Engine::user(std::string_view name) {
-  if (name.empty()) return make_error_code(errc::invalid_argument);
-  return send(Command::user, name);
-}
-
-std::error_code Engine::pass(std::string_view password) {
-  if (password.empty()) return make_error_code(errc::invalid_argument);
-  return send(Command::pass, password, 0, false, "<redacted>");
-}
-
-std::error_code Engine::apop(std::string_view name, std::string_view digest) {
-  const bool hex_digest =
-      digest.size() == 32 && std::all_of(digest.begin(), digest.end(), [](char ch) {
-        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-      });
-  // The name is one token: a space would shift the digest into the name.
-  if (name.empty() || name.find(' ') != std::string_view::npos || !hex_digest) {
-    return make_error_code(errc::invalid_argument);
-  }
-  const std::string args = std::string(name) + " " + std::string(digest);
-  return send(Command::apop, args, 0, false, std::string(name) + " <redacted>");
-}
-
-std::error_code Engine::numbered(Command c, std::uint64_t number) {
-  if (number == 0) return make_error_code(errc::invalid_argument);
-  return send(c, number_string(number), number, true);
-}
-
-std::error_code Engine::stat() {
-  return send(Command::stat, {});
-}
-std::error_code Engine::list() {
-  return send(Command::list, {});
-}
-std::error_code Engine::list(std::uint64_t number) {
-  return numbered(Command::list, number);
-}
-std::error_code Engine::retr(std::uint64_t number) {
-  return numbered(Command::retr, number);
-}
-std::error_code Engine::dele(std::uint64_t number) {
-  return numbered(Command::dele, number);
-}
-std::error_code Engine::noop() {
-  return send(Command::noop, {});
-}
-std::error_code Engine::rset() {
-  return send(Command::rset, {});
-}
-std::error_code Engine::quit() {
-  return send(Command::quit, {});
-}
-std::error_code Engine::uidl() {
-  return send(Command::uidl, {});
-}
-std::error_code Engine::uidl(std::uint64_t number) {
-  return numbered(Command::uidl, number);
-}
-std::error_code Engine::capa() {
-  return send(Command::capa, {});
-}
-std::error_code Engine::utf8() {
-  auto ec = send(Command::utf8, {});
-  if (!ec) utf8_sent_ = true;
-  return ec;
-}
-
-std::error_code Engine::stls() {
-  return send(Command::stls, {});
-}
-
-std::error_code Engine::auth(std::string_view mechanism, std::optional<std::string_view> initial) {
-  const bool token =
-      !mechanism.empty() && std::all_of(mechanism.begin(), mechanism.end(), [](char ch) {
-        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-               ch == '-' || ch == '_';
-      });
-  if (!token) return make_error_code(errc::invalid_argument);
-  std::string args(mechanism);
-  if (initial) {
-    args += ' ';
-    args += initial->empty() ? std::string_view("=") : *initial;
-  }
-  return send(Command::auth, args, 0, false,
-              initial ? std::string(mechanism) + " <redacted>" : std::string());
-}
-
-std::error_code Engine::sasl_response(std::string_view base64) {
-  if (failed()) return make_error_code(errc::engine_failed);
-  if (!challenge_waiting_) return make_error_code(errc::wrong_state);
-  if (has_line_breaking_octet(base64)) return make_error_code(errc::invalid_argument);
-  challenge_waiting_ = false;
-  out_.append(base64).append("\r\n");
-  trace(TraceDirection::sent, "<redacted SASL response>");
-  return {};
-}
-
-std::error_code Engine::sasl_cancel() {
-  if (failed()) return make_error_code(errc::engine_failed);
-  if (!challenge_waiting_) return make_error_code(errc::wrong_state);
-  challenge_waiting_ = false;
-  out_ += "*\r\n";
-  trace(TraceDirection::sent, "*");
-  return {};
-}
-
-std::error_code Engine::top(std::uint64_t number, std::uint64_t lines) {
-  if (number == 0) return make_error_code(errc::invalid_argument);
-  return send(Command::top, number_string(number) + " " + number_string(lines), number, true);
-}
-
-// ---- Output -----------------------------------------------------------------
-
-std::string_view Engine::pending_output() const noexcept {
-  return std::string_view(out_).substr(out_pos_);
-}
-
-void Engine::consume_output(std::size_t n) noexcept {
-  out_pos_ = std::min(out_pos_ + n, out_.size());
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  }
-}
-
-State Engine::state() const noexcept {
-  // QUIT sent in TRANSACTION and not yet answered: the server is in UPDATE.
-  if (state_ == State::transaction && projected_ == State::update) return State::update;
-  return state_;
 }
 
 }  // namespace pop3kit::proto

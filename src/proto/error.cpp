@@ -41,6 +41,12 @@ class Category final : public std::error_category {
         return "unexpected data from the server";
       case errc::bad_greeting:
         return "malformed greeting";
+      case errc::listing_too_long:
+        return "message listing longer than the maildrop or the configured limit";
+      case errc::bad_message_number:
+        return "message listing has a repeated, zero or out-of-range message number";
+      case errc::bad_sasl_exchange:
+        return "SASL exchange does not end (challenge after cancel, or too many challenges)";
       case errc::server_error:
         return "the server answered -ERR";
       case errc::auth_failed:
