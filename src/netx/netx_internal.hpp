@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "nx_api.h"
+#include "nxd_pop3_client.h"
 
 namespace pop3kit::netx {
 
@@ -13,5 +14,17 @@ std::uint64_t ticks_to_ms(ULONG ticks);
 bool ip_created(const NX_IP* ip);
 /// True for a pool set up by nx_packet_pool_create() and not deleted.
 bool pool_created(const NX_PACKET_POOL* pool);
+
+// The registry of live POP3 clients (client_registry.cpp), keyed by address.
+/// Records c as live with its session; sets its id and session fields.
+void client_enroll(NX_POP3_CLIENT* c, void* session);
+/// Forgets c (a delete, or a failed create); clears its id.
+void client_withdraw(NX_POP3_CLIENT* c);
+/// True when c is enrolled and its structure still names its session.
+bool client_live(const NX_POP3_CLIENT* c);
+/// False when c is live (a second create). True otherwise; `stale` is then
+/// the session of an enrolled structure the caller overwrote without
+/// deleting it (now forgotten, for the caller to free), or null.
+bool client_claim(const NX_POP3_CLIENT* c, void*& stale);
 
 }  // namespace pop3kit::netx

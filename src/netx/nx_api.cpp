@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -17,8 +18,12 @@ constexpr ULONG kPoolId = 0x504B504CUL;  // "PKPL"
 constexpr ULONG kIpId = 0x504B4950UL;    // "PKIP"
 constexpr std::size_t kAlign = alignof(std::max_align_t);
 
-std::size_t round_up(std::size_t n, std::size_t a) {
-  return (n + a - 1) / a * a;
+// n rounded up to a multiple of a; false when that does not fit.
+bool round_up(std::size_t n, std::size_t a, std::size_t& out) {
+  std::size_t sum = 0;
+  if (__builtin_add_overflow(n, a - 1, &sum)) return false;
+  out = sum / a * a;
+  return true;
 }
 
 bool pool_ok(const NX_PACKET_POOL* pool) {
@@ -29,7 +34,9 @@ bool pool_ok(const NX_PACKET_POOL* pool) {
 timespec deadline_after(ULONG ticks) {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  const std::uint64_t ms = pop3kit::netx::ticks_to_ms(ticks);
+  // A century is forever enough, and keeps tv_sec far from overflowing.
+  constexpr std::uint64_t kCap = 100ULL * 366 * 24 * 3600 * 1000;
+  const std::uint64_t ms = std::min(pop3kit::netx::ticks_to_ms(ticks), kCap);
   ts.tv_sec += static_cast<time_t>(ms / 1000);
   ts.tv_nsec += static_cast<long>((ms % 1000) * 1'000'000);
   if (ts.tv_nsec >= 1'000'000'000) {
@@ -44,7 +51,15 @@ timespec deadline_after(ULONG ticks) {
 namespace pop3kit::netx {
 
 std::uint64_t ticks_to_ms(ULONG ticks) {
-  return static_cast<std::uint64_t>(ticks) * 1000U / NX_IP_PERIODIC_RATE;
+  // Divided first: ticks * 1000 overflows 64 bits for ticks above ~1.8e16.
+  const auto t = static_cast<std::uint64_t>(ticks);
+  const std::uint64_t whole = t / NX_IP_PERIODIC_RATE;
+  const std::uint64_t rest = (t % NX_IP_PERIODIC_RATE) * 1000U / NX_IP_PERIODIC_RATE;
+  std::uint64_t ms = 0;
+  if (__builtin_mul_overflow(whole, 1000U, &ms) || __builtin_add_overflow(ms, rest, &ms)) {
+    return UINT64_MAX;
+  }
+  return ms;
 }
 
 bool ip_created(const NX_IP* ip) {
@@ -63,15 +78,32 @@ VOID nx_system_initialize(VOID) {}
 UINT nx_packet_pool_create(NX_PACKET_POOL* pool_ptr, CHAR* name, ULONG payload_size,
                            VOID* memory_ptr, ULONG memory_size) {
   if (pool_ptr == nullptr || memory_ptr == nullptr) return NX_PTR_ERROR;
+  // NetX refuses to create an object twice; re-carving a live pool would
+  // hand its packets out a second time.
+  if (pool_ok(pool_ptr)) return NX_PTR_ERROR;
   if (payload_size == 0) return NX_SIZE_ERROR;
   auto* base = static_cast<unsigned char*>(memory_ptr);
   const auto addr = reinterpret_cast<std::uintptr_t>(base);
-  const std::size_t skip = round_up(addr, kAlign) - addr;
+  // Every size below is checked: a wrapped sum would make a huge payload
+  // look small and let packets run past the caller's memory. A memory area
+  // that would end past the top of the address space is a size lie.
+  std::uintptr_t end = 0;
+  std::size_t aligned = 0;
+  if (__builtin_add_overflow(addr, memory_size, &end) || !round_up(addr, kAlign, aligned)) {
+    return NX_SIZE_ERROR;
+  }
+  const std::size_t skip = aligned - addr;
   if (memory_size <= skip) return NX_SIZE_ERROR;
   const std::size_t usable = memory_size - skip;
   // Header, payload, one spare byte for a NUL after the data; aligned.
-  const std::size_t header = round_up(sizeof(NX_PACKET), kAlign);
-  const std::size_t stride = round_up(header + payload_size + 1, kAlign);
+  std::size_t header = 0;
+  std::size_t raw = 0;
+  std::size_t stride = 0;
+  if (!round_up(sizeof(NX_PACKET), kAlign, header) ||
+      __builtin_add_overflow(header, payload_size, &raw) ||
+      __builtin_add_overflow(raw, std::size_t{1}, &raw) || !round_up(raw, kAlign, stride)) {
+    return NX_SIZE_ERROR;
+  }
   const std::size_t count = usable / stride;
   if (count == 0) return NX_SIZE_ERROR;
 
@@ -198,12 +230,19 @@ UINT nx_packet_data_retrieve(NX_PACKET* packet_ptr, VOID* buffer_start, ULONG* b
   if (packet_ptr == nullptr || buffer_start == nullptr || bytes_copied == nullptr) {
     return NX_PTR_ERROR;
   }
-  auto* out = static_cast<unsigned char*>(buffer_start);
+  // Sizes first (nothing copied from a damaged chain), then the copy.
   ULONG total = 0;
-  for (NX_PACKET* p = packet_ptr; p != nullptr; p = p->nx_packet_next) {
+  for (const NX_PACKET* p = packet_ptr; p != nullptr; p = p->nx_packet_next) {
+    if (p->nx_packet_append_ptr < p->nx_packet_prepend_ptr) return NX_INVALID_PACKET;
+    const auto n = static_cast<ULONG>(p->nx_packet_append_ptr - p->nx_packet_prepend_ptr);
+    if (__builtin_add_overflow(total, n, &total)) return NX_INVALID_PACKET;
+  }
+  auto* out = static_cast<unsigned char*>(buffer_start);
+  std::size_t at = 0;
+  for (const NX_PACKET* p = packet_ptr; p != nullptr; p = p->nx_packet_next) {
     const auto n = static_cast<std::size_t>(p->nx_packet_append_ptr - p->nx_packet_prepend_ptr);
-    if (n != 0) std::memcpy(out + total, p->nx_packet_prepend_ptr, n);
-    total += static_cast<ULONG>(n);
+    if (n != 0) std::memcpy(out + at, p->nx_packet_prepend_ptr, n);
+    at += n;
   }
   *bytes_copied = total;
   return NX_SUCCESS;
@@ -215,7 +254,8 @@ UINT nx_ip_create(NX_IP* ip_ptr, CHAR* name, ULONG ip_address, ULONG network_mas
   NX_PARAMETER_NOT_USED(memory_ptr);
   NX_PARAMETER_NOT_USED(memory_size);
   NX_PARAMETER_NOT_USED(priority);
-  if (ip_ptr == nullptr || default_pool == nullptr) return NX_PTR_ERROR;
+  if (ip_ptr == nullptr || !pool_ok(default_pool)) return NX_PTR_ERROR;
+  if (pop3kit::netx::ip_created(ip_ptr)) return NX_PTR_ERROR;  // created twice
   std::memset(ip_ptr, 0, sizeof *ip_ptr);
   ip_ptr->nx_ip_name = name;
   ip_ptr->nx_ip_address = ip_address;

@@ -29,8 +29,6 @@ using pop3kit::proto::Command;
 namespace proto = pop3kit::proto;
 namespace net = pop3kit::net;
 
-constexpr ULONG kClientId = 0x504B5033UL;  // "PKP3"
-
 std::chrono::milliseconds to_ms(ULONG ticks) {
   const std::uint64_t ms = pop3kit::netx::ticks_to_ms(ticks);
   constexpr std::uint64_t cap = 24ULL * 3600 * 1000 * 365;  // NX_WAIT_FOREVER: a year
@@ -49,7 +47,17 @@ Session* session_of(NX_POP3_CLIENT* c) {
 }
 
 bool created(const NX_POP3_CLIENT* c) {
-  return c->nx_pop3_client_id == kClientId && c->nx_pop3_client_session != nullptr;
+  return pop3kit::netx::client_live(c);
+}
+
+// NX_PTR_ERROR (NetX's answer to creating an object twice) for a live
+// client, which is left untouched. The session of a structure the caller
+// overwrote without deleting it is freed, so that nothing leaks.
+UINT claim(NX_POP3_CLIENT* c) {
+  void* stale = nullptr;
+  if (!pop3kit::netx::client_claim(c, stale)) return NX_PTR_ERROR;
+  delete static_cast<Session*>(stale);  // closes its socket
+  return NX_SUCCESS;
 }
 
 // Runs one session step on behalf of a client; every failure that breaks the
@@ -170,16 +178,29 @@ UINT check_index(const NX_POP3_CLIENT* c, UINT index) {
   return NX_SUCCESS;
 }
 
-// "123 octets" → 123; 0 when the text does not start with a number.
-ULONG octets(std::string_view text) {
-  std::uint64_t v = 0;
+// "123 octets" → 123; 0 when the text does not start with a number (the
+// text of a RETR reply is free). False for a number too large for a ULONG:
+// the server broke the protocol, and a wrapped or capped size would be a lie.
+bool octets(std::string_view text, ULONG& size) {
+  ULONG v = 0;
   std::size_t i = 0;
   for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    v = v * 10 + static_cast<std::uint64_t>(text[i] - '0');
-    if (v > std::numeric_limits<ULONG>::max()) return 0;
+    if (__builtin_mul_overflow(v, ULONG{10}, &v) ||
+        __builtin_add_overflow(v, static_cast<ULONG>(text[i] - '0'), &v)) {
+      return false;
+    }
   }
-  if (i == 0 || (i < text.size() && text[i] != ' ')) return 0;
-  return static_cast<ULONG>(v);
+  size = (i == 0 || (i < text.size() && text[i] != ' ')) ? 0 : v;
+  return true;
+}
+
+// A server's 64-bit number in a NetX field; false when it does not fit
+// (a protocol error, never a clamped value).
+template <class T>
+bool narrow(std::uint64_t v, T& out) {
+  if (v > std::numeric_limits<T>::max()) return false;
+  out = static_cast<T>(v);
+  return true;
 }
 
 bool valid_credential(const CHAR* s, std::size_t max) {
@@ -189,6 +210,7 @@ bool valid_credential(const CHAR* s, std::size_t max) {
 }
 
 void destroy(NX_POP3_CLIENT* c) {
+  pop3kit::netx::client_withdraw(c);
   delete session_of(c);
   c->nx_pop3_client_session = nullptr;
   c->nx_pop3_client_id = 0;
@@ -204,8 +226,7 @@ void wipe(volatile CHAR* p, std::size_t n) {
 // the caller destroys the session.
 UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Family family,
                   std::uint16_t port, const CHAR* name, const CHAR* password) {
-  c->nx_pop3_client_session = new Session();
-  c->nx_pop3_client_id = kClientId;
+  pop3kit::netx::client_enroll(c, new Session());
   Session* s = session_of(c);
   Driver d(c, s);
 
@@ -274,6 +295,9 @@ UINT create(NX_POP3_CLIENT* c, UINT apop, NX_IP* ip, NX_PACKET_POOL* pool,
       a.s6_addr[4 * i + 3] = static_cast<std::uint8_t>(w);
     }
     if (zero) return NX_POP3_PARAM_ERROR;
+    // fe80::/10 means nothing without an interface (a zone), and NXD_ADDRESS
+    // has no field for one; the host would refuse the connect (EINVAL).
+    if (a.s6_addr[0] == 0xfe && (a.s6_addr[1] & 0xc0) == 0x80) return NX_POP3_PARAM_ERROR;
     inet_ntop(AF_INET6, &a, text, sizeof text);
     family = net::Family::ipv6;
   } else {
@@ -281,7 +305,6 @@ UINT create(NX_POP3_CLIENT* c, UINT apop, NX_IP* ip, NX_PACKET_POOL* pool,
   }
   host = text;
 
-  std::memset(c, 0, sizeof *c);
   // Informational copy; the field is fixed at 40 characters whatever the limit.
   std::memcpy(c->nx_pop3_client_name, name,
               std::min(std::strlen(name), sizeof c->nx_pop3_client_name - 1));
@@ -320,9 +343,11 @@ extern "C" {
 UINT nx_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
                            NX_PACKET_POOL* packet_pool_ptr, ULONG server_ip_address,
                            ULONG server_port, CHAR* client_name, CHAR* client_password) {
-  if (client_ptr != nullptr) std::memset(client_ptr, 0, sizeof *client_ptr);
-  if (client_ptr == nullptr || ip_ptr == nullptr || packet_pool_ptr == nullptr ||
-      client_name == nullptr || client_password == nullptr) {
+  if (client_ptr == nullptr) return NX_PTR_ERROR;
+  if (UINT r = claim(client_ptr); r != NX_SUCCESS) return r;
+  std::memset(client_ptr, 0, sizeof *client_ptr);
+  if (ip_ptr == nullptr || packet_pool_ptr == nullptr || client_name == nullptr ||
+      client_password == nullptr) {
     return NX_PTR_ERROR;
   }
   NXD_ADDRESS address{};
@@ -335,9 +360,11 @@ UINT nx_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication,
 UINT nxd_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
                             NX_PACKET_POOL* packet_pool_ptr, NXD_ADDRESS* server_duo_address,
                             ULONG server_port, CHAR* client_name, CHAR* client_password) {
-  if (client_ptr != nullptr) std::memset(client_ptr, 0, sizeof *client_ptr);
-  if (client_ptr == nullptr || ip_ptr == nullptr || packet_pool_ptr == nullptr ||
-      server_duo_address == nullptr || client_name == nullptr || client_password == nullptr) {
+  if (client_ptr == nullptr) return NX_PTR_ERROR;
+  if (UINT r = claim(client_ptr); r != NX_SUCCESS) return r;
+  std::memset(client_ptr, 0, sizeof *client_ptr);
+  if (ip_ptr == nullptr || packet_pool_ptr == nullptr || server_duo_address == nullptr ||
+      client_name == nullptr || client_password == nullptr) {
     return NX_PTR_ERROR;
   }
   return create(client_ptr, APOP_authentication, ip_ptr, packet_pool_ptr, *server_duo_address,
@@ -361,10 +388,11 @@ UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr, UINT* number_mail
     if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
     const auto* reply = std::get_if<proto::StatReply>(&ev);
     if (reply == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-    const auto count =
-        static_cast<UINT>(std::min<std::uint64_t>(reply->count, std::numeric_limits<UINT>::max()));
-    const auto size =
-        static_cast<ULONG>(std::min<std::uint64_t>(reply->size, std::numeric_limits<ULONG>::max()));
+    UINT count = 0;
+    ULONG size = 0;
+    if (!narrow(reply->count, count) || !narrow(reply->size, size)) {
+      return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    }
     client_ptr->nx_pop3_client_maildrop_items = count;
     client_ptr->nx_pop3_client_maildrop_items_valid = NX_TRUE;
     client_ptr->nx_pop3_client_total_message_size = size;
@@ -390,8 +418,7 @@ UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_ite
     if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
     const auto* entry = std::get_if<proto::ListEntry>(&ev);
     if (entry == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-    *size =
-        static_cast<ULONG>(std::min<std::uint64_t>(entry->size, std::numeric_limits<ULONG>::max()));
+    if (!narrow(entry->size, *size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
     return NX_SUCCESS;
   });
 }
@@ -408,7 +435,7 @@ UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, UL
       return r;
     }
     if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
-    *item_size = octets(st.text);
+    if (!octets(st.text, *item_size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
     s->pending = {};
     s->broken = false;
     client_ptr->nx_pop3_client_maildrop_index = mail_item;
@@ -426,9 +453,9 @@ UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr, NX_PACKET*
   *recv_packet_ptr = nullptr;
   *bytes_retrieved = 0;
   *final_packet = NX_FALSE;
-  if (!client_ptr->nx_pop3_client_ready_to_download) return NX_POP3_CLIENT_INVALID_STATE;
   Session* s = session_of(client_ptr);
   if (!s->transport) return NX_NOT_CONNECTED;
+  if (!client_ptr->nx_pop3_client_ready_to_download) return NX_POP3_CLIENT_INVALID_STATE;
   Driver d(client_ptr, s);
   if (s->broken) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
 

@@ -62,9 +62,22 @@
  *  - nx_pop3_client_noop() and nx_pop3_client_rset() exist (NetX Duo documents
  *    them but never implemented them).
  *  - Every NULL pointer argument returns NX_PTR_ERROR; so does a client that
- *    was never created or was deleted. Server port 0 or above 65535, an IPv4
- *    address 0, an IPv6 address ::, an unknown nxd_ip_version or an IP
- *    instance that was not created returns NX_POP3_PARAM_ERROR.
+ *    was never created or was deleted (any call but delete, for which it is
+ *    a no-op returning NX_SUCCESS, however often repeated). A create on a
+ *    client that is live (created and not deleted) returns NX_PTR_ERROR, as
+ *    NetX does for an object created twice, and leaves that client
+ *    connected and usable. Whether a client is live is kept by the library,
+ *    by the structure's address, so a structure in uninitialised memory is
+ *    fine for create; a live structure must not be copied, moved or
+ *    overwritten (a create on one that was overwritten frees what it held).
+ *    Server port 0 or above 65535, an IPv4 address 0, an IPv6 address ::, an
+ *    IPv6 link-local address (fe80::/10: NXD_ADDRESS has no field for the
+ *    interface it needs), an unknown nxd_ip_version or an IP instance that
+ *    was not created returns NX_POP3_PARAM_ERROR.
+ *  - A number from the server that does not fit its field (a STAT count
+ *    above UINT_MAX, a size above ULONG_MAX, an "+OK n octets" of RETR too
+ *    large for a ULONG) breaks the protocol: NX_POP3_SERVER_ERROR_STATUS and
+ *    the connection is closed. No server number is ever wrapped or capped.
  *
  * Connection failures return the NetX TCP codes a NetX program already
  * checks:
