@@ -66,8 +66,7 @@ std::vector<std::uint64_t> parse_message_numbers(const std::vector<std::string>&
 }
 
 std::string host_port(const PopUrl& url) {
-  if (url.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", url.host, url.port);
-  return fmt::format("{}:{}", url.host, url.port);
+  return format_host_port(url);  // brackets, and a zone ID escaped as in the URL
 }
 
 }  // namespace pop3kit::cli

@@ -36,11 +36,9 @@ Error unusable(std::string message) {
   return {account_errc::unusable_configuration, std::move(message)};
 }
 
-// "host:port" for messages, IPv6 literals in brackets.
+// "host:port" for messages, as the URL writes it (brackets, zone ID escaped).
 std::string host_port(const PopUrl& url) {
-  const std::string port = std::to_string(url.port);
-  if (url.host.find(':') != std::string::npos) return "[" + url.host + "]:" + port;
-  return url.host + ":" + port;
+  return format_host_port(url);
 }
 
 // "[cert:|spki:]" then a SHA-256 in hex, colons allowed: catching a typo here
@@ -369,6 +367,8 @@ ClientOptions client_options(const Account& account, const AccountPlan& plan) {
   if (out.tls.client_key_file.empty()) out.tls.client_key_file = out.tls.client_cert_file;
   out.connect_timeout = account.connect_timeout;
   out.io_timeout = account.io_timeout;
+  out.operation_deadline = account.operation_deadline;
+  out.deadline_per_mib = account.deadline_per_mib;
   out.family = account.family;
   out.trace = account.trace;
   return out;

@@ -222,6 +222,10 @@ Result<std::uint16_t> parse_port(std::string_view s) {
 Result<std::string> parse_reg_name(std::string_view host) {
   if (host.empty()) return bad("missing host name in the URL");
   for (char c : host) {
+    if (c == '%') {
+      return bad("\"%\" is not allowed in the host name \"" + sanitize(host, 60) +
+                 "\" (a zone ID goes with an IPv6 address in brackets: pop://[fe80::1%25eth0])");
+    }
     if (!is_alnum(c) && c != '-' && c != '.' && c != '_') {
       return bad("character \"" + std::string(1, c) + "\" is not allowed in the host name \"" +
                  std::string(host) + "\"");
@@ -230,15 +234,79 @@ Result<std::string> parse_reg_name(std::string_view host) {
   return std::string(host);
 }
 
+bool is_unreserved(char c) noexcept {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// RFC 6874: ZoneID = 1*( unreserved / pct-encoded ), decoded. The result
+// goes to getaddrinfo (an interface name or index), so an escape that
+// decodes to a space, a control character or a non-ASCII octet is refused.
+Result<std::string> parse_zone_id(std::string_view zone) {
+  if (zone.empty()) return bad("empty zone ID after \"%25\" in the IPv6 address of the URL");
+  std::string out;
+  for (std::size_t i = 0; i < zone.size(); ++i) {
+    char c = zone[i];
+    if (c == '%') {
+      const int hi = i + 1 < zone.size() ? hex_value(zone[i + 1]) : -1;
+      const int lo = i + 2 < zone.size() ? hex_value(zone[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        return bad("bad %-escape in the zone ID of the URL's IPv6 address");
+      }
+      c = static_cast<char>(hi * 16 + lo);
+      const auto u = static_cast<unsigned char>(c);
+      if (u <= 0x20 || u >= 0x7F) {
+        return bad(
+            "the zone ID of the URL's IPv6 address contains an escaped space, control "
+            "character or non-ASCII octet");
+      }
+      i += 2;
+    } else if (!is_unreserved(c)) {
+      return bad(
+          "the zone ID of the URL's IPv6 address may only hold letters, digits, \"-\", "
+          "\".\", \"_\", \"~\" and %XX escapes");
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// `literal` is what was between the brackets: an IPv6 address, optionally
+// with a zone ID (RFC 6874: "fe80::1%25eth0", the "%" itself escaped). The
+// result is what getaddrinfo takes: "fe80::1%eth0".
 Result<std::string> parse_ipv6_literal(std::string_view literal) {
-  // `literal` is what was between the brackets.
   if (literal.empty()) return bad("empty IPv6 address \"[]\" in the URL");
-  const std::string text(literal);
+  std::string_view address = literal;
+  std::string zone;
+  if (const auto pct = literal.find('%'); pct != std::string_view::npos) {
+    address = literal.substr(0, pct);
+    if (literal.substr(pct, 3) != "%25") {
+      return bad(
+          "a zone ID in the URL's IPv6 address is written after \"%25\" (the escaped "
+          "\"%\"): pop://[fe80::1%25eth0]");
+    }
+    auto z = parse_zone_id(literal.substr(pct + 3));
+    if (!z) return std::move(z).error();
+    zone = std::move(*z);
+  }
+  const std::string text(address);
   in6_addr addr{};
   if (inet_pton(AF_INET6, text.c_str(), &addr) != 1) {
-    return bad("\"[" + text + "]\" in the URL is not a valid IPv6 address");
+    return bad("\"[" + sanitize(text, 60) + "]\" in the URL is not a valid IPv6 address");
   }
-  return text;
+  return zone.empty() ? text : text + "%" + zone;
+}
+
+void append_escaped(std::string& out, std::string_view s, bool (*keep)(char) noexcept) {
+  for (const char c : s) {
+    if (keep(c)) {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back("0123456789ABCDEF"[u >> 4]);
+      out.push_back("0123456789ABCDEF"[u & 15]);
+    }
+  }
 }
 
 }  // namespace
@@ -328,6 +396,38 @@ Result<PopUrl> parse_pop_url(std::string_view url) {
     out.port = *port;
   }
   return out;
+}
+
+std::string format_host_port(const PopUrl& url) {
+  std::string out;
+  const auto pct = url.host.find('%');
+  if (url.host.find(':') != std::string::npos) {
+    out = "[" + url.host.substr(0, pct);
+    if (pct != std::string::npos) {
+      out += "%25";
+      append_escaped(out, std::string_view(url.host).substr(pct + 1), is_unreserved);
+    }
+    out += "]";
+  } else {
+    append_escaped(out, url.host,
+                   [](char c) noexcept { return is_alnum(c) || c == '-' || c == '.' || c == '_'; });
+  }
+  return out + ":" + std::to_string(url.port);
+}
+
+std::string format_pop_url(const PopUrl& url) {
+  std::string out = url.tls ? "pops://" : "pop://";
+  if (!url.user.empty()) {
+    append_escaped(out, url.user, is_achar);
+    if (!url.auth.empty()) {
+      out += ";AUTH=";
+      append_escaped(out, url.auth, is_achar);
+    }
+    out += "@";
+  }
+  std::string hp = format_host_port(url);
+  if (url.port == (url.tls ? 995 : 110)) hp.resize(hp.rfind(':'));
+  return out + hp;
 }
 
 }  // namespace pop3kit

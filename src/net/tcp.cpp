@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -7,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -29,8 +31,17 @@ std::string errno_text(int err) {
 std::string address_text(const sockaddr* sa, std::uint16_t port) {
   char host[INET6_ADDRSTRLEN] = "?";
   if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    std::string zone;  // a link-local peer means nothing without it; URL spelling
+    if (in6->sin6_scope_id != 0) {
+      char name[IF_NAMESIZE] = {};
+      zone = "%25" + sanitize(if_indextoname(in6->sin6_scope_id, name) != nullptr
+                                  ? std::string(name)
+                                  : std::to_string(in6->sin6_scope_id),
+                              IF_NAMESIZE);
+    }
+    return "[" + std::string(host) + zone + "]:" + std::to_string(port);
   }
   inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, host, sizeof host);
   return std::string(host) + ":" + std::to_string(port);
@@ -106,9 +117,11 @@ Result<std::size_t> TcpTransport::write_some(std::string_view data,
 }
 
 Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::uint16_t port,
-                                                  std::chrono::milliseconds timeout,
-                                                  Family family) {
+                                                  std::chrono::milliseconds timeout, Family family,
+                                                  std::chrono::milliseconds total) {
   if (host.empty()) return Error(errc::invalid_argument, "empty host name");
+  const auto end =
+      total > std::chrono::milliseconds::zero() ? Clock::now() + total : Clock::time_point::max();
   addrinfo hints{};
   hints.ai_family = family == Family::ipv4   ? AF_INET
                     : family == Family::ipv6 ? AF_INET6
@@ -131,8 +144,20 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
   Error last(errc::connect_failed, "no usable address for '" + sanitize(host, 100) + "'");
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     const std::string peer = address_text(ai->ai_addr, port);
-    const int fd =
+    if (Clock::now() >= end) {
+      last = Error(errc::timed_out, "connecting to '" + sanitize(host, 100) + "' timed out after " +
+                                        duration_text(total));
+      break;
+    }
+    int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd >= 0 && fd <= 2) {
+      // The host started with stdin, stdout or stderr closed: as 0-2 the
+      // socket would receive whatever the host prints. Move it above them.
+      const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      ::close(fd);
+      fd = high;
+    }
     if (fd < 0) {
       last = Error(errc::connect_failed,
                    "cannot create a socket for " + peer + ": " + errno_text(errno));
@@ -142,11 +167,15 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        const int r = wait_until(fd, POLLOUT, Clock::now() + timeout);
+        const auto attempt_end = Clock::now() + timeout;
+        const int r = wait_until(fd, POLLOUT, std::min(attempt_end, end));
         if (r == 0) {
           ::close(fd);
-          last = Error(errc::timed_out,
-                       "connecting to " + peer + " timed out after " + duration_text(timeout));
+          last = end < attempt_end
+                     ? Error(errc::timed_out, "connecting to '" + sanitize(host, 100) +
+                                                  "' timed out after " + duration_text(total))
+                     : Error(errc::timed_out, "connecting to " + peer + " timed out after " +
+                                                  duration_text(timeout));
           continue;
         }
         socklen_t len = sizeof err;

@@ -256,6 +256,12 @@ Result<std::unique_ptr<TlsTransport>> TlsTransport::handshake(std::unique_ptr<Tc
   SSL* ssl = impl->ssl.get();
   if (ssl == nullptr)
     return Error(errc::tls_failed, "cannot create a TLS session: " + openssl_reason());
+  // An IPv6 zone ID ("fe80::1%eth0") names a local interface, not the
+  // server: the certificate is checked against the address alone.
+  if (const auto pct = host.find('%');
+      pct != std::string_view::npos && is_ip_literal(host.substr(0, pct))) {
+    host = host.substr(0, pct);
+  }
   const std::string host_str(host);
   const bool ip = is_ip_literal(host);
   if (!ip) {
