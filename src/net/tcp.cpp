@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -117,11 +116,9 @@ Result<std::size_t> TcpTransport::write_some(std::string_view data,
 }
 
 Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::uint16_t port,
-                                                  std::chrono::milliseconds timeout, Family family,
-                                                  std::chrono::milliseconds total) {
+                                                  std::chrono::milliseconds timeout,
+                                                  Family family) {
   if (host.empty()) return Error(errc::invalid_argument, "empty host name");
-  const auto end =
-      total > std::chrono::milliseconds::zero() ? Clock::now() + total : Clock::time_point::max();
   addrinfo hints{};
   hints.ai_family = family == Family::ipv4   ? AF_INET
                     : family == Family::ipv6 ? AF_INET6
@@ -144,20 +141,8 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
   Error last(errc::connect_failed, "no usable address for '" + sanitize(host, 100) + "'");
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     const std::string peer = address_text(ai->ai_addr, port);
-    if (Clock::now() >= end) {
-      last = Error(errc::timed_out, "connecting to '" + sanitize(host, 100) + "' timed out after " +
-                                        duration_text(total));
-      break;
-    }
-    int fd =
+    const int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd >= 0 && fd <= 2) {
-      // The host started with stdin, stdout or stderr closed: as 0-2 the
-      // socket would receive whatever the host prints. Move it above them.
-      const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      ::close(fd);
-      fd = high;
-    }
     if (fd < 0) {
       last = Error(errc::connect_failed,
                    "cannot create a socket for " + peer + ": " + errno_text(errno));
@@ -167,15 +152,11 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        const auto attempt_end = Clock::now() + timeout;
-        const int r = wait_until(fd, POLLOUT, std::min(attempt_end, end));
+        const int r = wait_until(fd, POLLOUT, Clock::now() + timeout);
         if (r == 0) {
           ::close(fd);
-          last = end < attempt_end
-                     ? Error(errc::timed_out, "connecting to '" + sanitize(host, 100) +
-                                                  "' timed out after " + duration_text(total))
-                     : Error(errc::timed_out, "connecting to " + peer + " timed out after " +
-                                                  duration_text(timeout));
+          last = Error(errc::timed_out,
+                       "connecting to " + peer + " timed out after " + duration_text(timeout));
           continue;
         }
         socklen_t len = sizeof err;
