@@ -72,6 +72,15 @@ struct ClientOptions {
   /// server is busy writing answers (no deadlock with a server that does not
   /// read while it writes).
   std::size_t pipeline_window = 2048;
+  /// Most entries accepted in one LIST or UIDL listing (list(), uidl(),
+  /// list_with_uidl(), login_and_list()). A longer listing fails with
+  /// errc::listing_too_long and closes the connection, so a server that
+  /// never ends a listing cannot exhaust memory (an entry costs roughly
+  /// 100-250 bytes, so the default bounds a listing near 250 MB). When
+  /// stat() was answered in this session, message numbers above its count
+  /// (plus the messages deleted before it) fail with
+  /// errc::bad_message_number, which bounds the listing tighter still.
+  std::size_t max_listing = 1'000'000;
 };
 
 /// How to log in.
@@ -170,6 +179,11 @@ class MessageHandler {
 /// the sink's error in the message.
 using Sink = std::function<std::error_code(std::string_view chunk)>;
 
+/// Data the server sends while no command is outstanding (after the
+/// greeting, after an answer, or with them) answers nothing: it is a protocol
+/// error (errc::unexpected_data) that closes the connection, found before the
+/// next command is written (a zero-timeout read when nothing is in flight),
+/// so it is never taken for the answer to a later command.
 class Client {
  public:
   explicit Client(ClientOptions options = {});
@@ -270,9 +284,18 @@ class Client {
   /// UTF8 (RFC 6856): before login, only when the last capa() listed UTF8
   /// (errc::unsupported otherwise, and nothing is sent).
   Result<void> utf8();
+  /// STAT. Its count also bounds the message numbers later listings may
+  /// show (see ClientOptions::max_listing).
   Result<MailboxStat> stat();
+  /// LIST. Every message number is listed once, is not 0 and, when stat()
+  /// was answered in this session, is not above the highest number STAT
+  /// implies; any order is accepted (RFC 1939 does not require one). Errors,
+  /// besides the server's -ERR and transport errors: errc::bad_message_number
+  /// and errc::listing_too_long (see ClientOptions::max_listing), both
+  /// protocol errors that close the connection.
   Result<std::vector<MessageInfo>> list();
   Result<MessageInfo> list(std::uint64_t number);
+  /// UIDL, with the checks and errors of list().
   Result<std::vector<MessageUid>> uidl();
   Result<MessageUid> uidl(std::uint64_t number);
 
@@ -306,7 +329,11 @@ class Client {
                         MessageHandler& handler);
   /// DELE each message; one result per number, in order.
   Result<std::vector<Result<void>>> dele_many(std::span<const std::uint64_t> numbers);
-  /// LIST and UIDL together. UIDL refused or absent: uids are empty.
+  /// LIST and UIDL together. UIDL refused or absent: uids are empty. Each
+  /// listing is checked as by list() and uidl(); when UIDL answers +OK it
+  /// must list exactly the message numbers LIST listed (a message without a
+  /// UID, or a UID for a message LIST did not show, would be fetched again
+  /// or never): else errc::bad_message_number.
   Result<std::vector<MessageEntry>> list_with_uidl();
 
   /// Capabilities from the last capa() of this session (empty before).
@@ -332,6 +359,8 @@ class Client {
   };
 
   Result<void> flush();
+  Result<void> check_quiet();
+  std::optional<std::uint64_t> highest_message() const noexcept;
   bool drain_after_refusal();
   Result<void> login_then(std::string_view user, std::string_view password,
                           const LoginOptions& options, const FollowUp* then);
@@ -360,6 +389,10 @@ class Client {
   Capabilities caps_;
   Capabilities caps_before_tls_;
   net::TlsTransport* tls_ = nullptr;  // transport_ when it is TLS
+  // The highest message number of the maildrop (STAT's count plus the
+  // messages deleted before it), once a STAT was answered.
+  std::optional<std::uint64_t> highest_;
+  std::uint64_t deleted_ = 0;  // DELE +OK since login or the last RSET
 };
 
 }  // namespace pop3kit

@@ -11,6 +11,49 @@ namespace pop3kit {
 
 using proto::Command;
 
+namespace detail {
+
+std::optional<Error> ListingCheck::add(std::uint64_t number) {
+  const std::string at = std::string(what_) + " response: message " + std::to_string(number);
+  if (number == 0 || (highest_ && number > *highest_)) {
+    return Error(errc::bad_message_number,
+                 at + " does not exist (" +
+                     (highest_ ? "the highest number is " + std::to_string(*highest_) + " by STAT"
+                               : "numbers start at 1") +
+                     ")");
+  }
+  if (numbers_.size() >= max_entries_) {
+    return Error(errc::listing_too_long, std::string(what_) + " response: more than " +
+                                             std::to_string(max_entries_) +
+                                             " entries (ClientOptions::max_listing)");
+  }
+  if (!numbers_.empty() && number <= numbers_.back()) {
+    // While the listing ascends, a repeat is caught at once.
+    if (ascending_ && std::binary_search(numbers_.begin(), numbers_.end(), number)) {
+      return Error(errc::bad_message_number, at + " is listed twice");
+    }
+    ascending_ = false;
+  }
+  numbers_.push_back(number);
+  return std::nullopt;
+}
+
+std::optional<Error> ListingCheck::finish() {
+  if (ascending_) return std::nullopt;
+  std::vector<std::uint64_t> sorted = numbers_;
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice == sorted.end()) return std::nullopt;
+  return Error(errc::bad_message_number, std::string(what_) + " response: message " +
+                                             std::to_string(*twice) + " is listed twice");
+}
+
+}  // namespace detail
+
+std::optional<std::uint64_t> Client::highest_message() const noexcept {
+  return highest_;
+}
+
 bool Client::pipelining() const noexcept {
   return options_.pipelining == ClientOptions::Pipelining::automatic && caps_.has("PIPELINING");
 }
@@ -118,6 +161,7 @@ Result<std::vector<Result<void>>> Client::dele_many(std::span<const std::uint64_
         if (st == nullptr) return Error(errc::unexpected_data, "unexpected event after DELE");
         if (st->ok) {
           results.emplace_back();
+          ++deleted_;
         } else {
           results.emplace_back(server_error(*st, "DELE " + std::to_string(numbers[i])));
         }
@@ -133,35 +177,70 @@ namespace {
 // LIST's refusal is turned into an Error at once (by `refused`): its text is
 // a view into the receive buffer, gone once UIDL's answer is read.
 struct Listing {
-  explicit Listing(std::function<Error(const proto::Status&)> f) : refused(std::move(f)) {}
+  Listing(std::function<Error(const proto::Status&)> f, std::optional<std::uint64_t> highest,
+          std::size_t max_entries)
+      : refused(std::move(f)),
+        list_check("LIST", highest, max_entries),
+        uidl_check("UIDL", highest, max_entries) {}
 
   std::function<Error(const proto::Status&)> refused;
   std::vector<MessageEntry> entries;
   std::map<std::uint64_t, std::string> uids;
   std::optional<Error> list_error;
+  detail::ListingCheck list_check;
+  detail::ListingCheck uidl_check;
+  bool uidl_ok = false;
 
   std::error_code queue(proto::Engine& engine, std::size_t i) const {
     return i == 0 ? engine.list() : engine.uidl();
   }
   Result<bool> on_event(std::size_t i, const proto::Event& ev) {
     if (const auto* st = std::get_if<proto::Status>(&ev)) {
-      if (st->ok) return false;
+      if (st->ok) {
+        if (i == 1) uidl_ok = true;
+        return false;
+      }
       if (i == 0) list_error = refused(*st);
       return true;  // UIDL refused: no uids, not an error
     }
     if (const auto* e = std::get_if<proto::ListEntry>(&ev)) {
+      if (auto bad = list_check.add(e->number)) return std::move(*bad);
       entries.push_back({e->number, e->size, {}});
       return false;
     }
     if (const auto* u = std::get_if<proto::UidlEntry>(&ev)) {
+      if (auto bad = uidl_check.add(u->number)) return std::move(*bad);
       uids[u->number] = std::string(u->uid);
       return false;
     }
-    return std::holds_alternative<proto::End>(ev);
+    if (!std::holds_alternative<proto::End>(ev)) return false;
+    if (auto bad = (i == 0 ? list_check : uidl_check).finish()) return std::move(*bad);
+    return true;
   }
-  std::vector<MessageEntry> merged() {
+  // LIST and UIDL must show the same messages: a message without a UID
+  // would be fetched again every run, a UID without a message never.
+  Result<std::vector<MessageEntry>> merged() {
+    if (list_error) return std::move(*list_error);
+    if (!uidl_ok) return std::move(entries);
     for (auto& e : entries) {
-      if (auto it = uids.find(e.number); it != uids.end()) e.uid = std::move(it->second);
+      auto it = uids.find(e.number);
+      if (it == uids.end()) {
+        return Error(errc::bad_message_number, "LIST and UIDL disagree: message " +
+                                                   std::to_string(e.number) +
+                                                   " is in LIST but not in UIDL");
+      }
+      e.uid = std::move(it->second);
+    }
+    if (uids.size() != entries.size()) {
+      std::vector<std::uint64_t> listed = list_check.numbers();
+      std::sort(listed.begin(), listed.end());
+      for (const auto& u : uids) {
+        if (!std::binary_search(listed.begin(), listed.end(), u.first)) {
+          return Error(errc::bad_message_number, "LIST and UIDL disagree: message " +
+                                                     std::to_string(u.first) +
+                                                     " is in UIDL but not in LIST");
+        }
+      }
     }
     return std::move(entries);
   }
@@ -171,25 +250,29 @@ struct Listing {
 
 Result<std::vector<MessageEntry>> Client::list_with_uidl() {
   if (auto r = check_numbers({}, Command::list); !r) return std::move(r).error();
-  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); }};
+  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); },
+                  highest_message(), options_.max_listing};
   auto r = pipeline(
       2, [&](std::size_t i) { return listing.queue(*engine_, i); },
       [&](std::size_t i, const proto::Event& ev) { return listing.on_event(i, ev); });
   if (!r) return std::move(r).error();
-  if (listing.list_error) return std::move(*listing.list_error);
-  return listing.merged();
+  auto merged = listing.merged();
+  if (!merged && is_protocol_error(merged.error().code)) return fail(std::move(merged).error());
+  return merged;
 }
 
 Result<std::vector<MessageEntry>> Client::login_and_list(std::string_view user,
                                                          std::string_view password,
                                                          LoginOptions options) {
-  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); }};
+  Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); },
+                  highest_message(), options_.max_listing};
   const FollowUp then{
       2, [&](std::size_t i) { return listing.queue(*engine_, i); },
       [&](std::size_t i, const proto::Event& ev) { return listing.on_event(i, ev); }};
   if (auto r = login_then(user, password, options, &then); !r) return std::move(r).error();
-  if (listing.list_error) return std::move(*listing.list_error);
-  return listing.merged();
+  auto merged = listing.merged();
+  if (!merged && is_protocol_error(merged.error().code)) return fail(std::move(merged).error());
+  return merged;
 }
 
 Result<MailboxStat> Client::login_and_stat(std::string_view user, std::string_view password,
@@ -205,6 +288,7 @@ Result<MailboxStat> Client::login_and_stat(std::string_view user, std::string_vi
                         }
                         if (const auto* r = std::get_if<proto::StatReply>(&ev)) {
                           stat = {r->count, r->size};
+                          if (!highest_) highest_ = detail::saturated_sum(r->count, deleted_);
                           return true;
                         }
                         return Error(errc::unexpected_data, "unexpected event after STAT");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 #include "client_detail.hpp"
 #include "pop3kit/apop.hpp"
@@ -10,6 +11,7 @@
 namespace pop3kit {
 
 using detail::refused;
+using detail::saturated_sum;
 using proto::Command;
 
 namespace {
@@ -211,6 +213,8 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   greeting_ = {};
   caps_ = {};
   caps_before_tls_ = {};
+  highest_.reset();
+  deleted_ = 0;
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto* g = std::get_if<proto::Greeting>(&*ev);
@@ -221,10 +225,47 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   }
   greeting_.text = g->text;
   greeting_.apop_timestamp = g->apop_timestamp;
+  // Anything that came with the greeting answers no command: taken for the
+  // answer to the next one, it would shift every answer after it.
+  if (engine_->buffered() > 0) {
+    const proto::Event after = engine_->next_event();
+    if (const auto* f = std::get_if<proto::Failed>(&after)) {
+      return fail(Error(f->code, std::string(f->message)));
+    }
+  }
   return {};
 }
 
+// Before commands go out while none is awaiting an answer, the server must
+// have said nothing: what it said would be read as the answer to them (an
+// extra "+OK" after DELE turns a QUIT -ERR into success). A zero-timeout
+// read finds what has arrived; with nothing outstanding that costs one
+// system call per lock-step command and nothing while a pipeline is full.
+Result<void> Client::check_quiet() {
+  if (engine_->awaiting_response() || engine_->pending_output().empty()) return {};
+  if (engine_->buffered() > 0) {
+    // Left over after the last answer: the engine reports it.
+    const proto::Event ev = engine_->next_event();
+    if (const auto* f = std::get_if<proto::Failed>(&ev)) {
+      return fail(Error(f->code, std::string(f->message)));
+    }
+  }
+  char scratch[512];
+  auto n = transport_->read_some(scratch, std::chrono::milliseconds(0));
+  if (!n) {
+    if (n.error().code == errc::timed_out) return {};
+    return fail(std::move(n).error());
+  }
+  if (*n == 0) {
+    return fail(Error(errc::connection_closed,
+                      "the server closed the connection while no command was outstanding"));
+  }
+  return fail(Error(errc::unexpected_data, "server sent data while no response was expected: '" +
+                                               sanitize(std::string_view(scratch, *n), 80) + "'"));
+}
+
 Result<void> Client::flush() {
+  if (auto quiet = check_quiet(); !quiet) return quiet;
   while (!engine_->pending_output().empty()) {
     auto n = transport_->write_some(engine_->pending_output(), options_.io_timeout);
     if (!n) return fail(std::move(n).error());
@@ -432,6 +473,7 @@ Result<MailboxStat> Client::stat() {
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto& r = std::get<proto::StatReply>(*ev);
+  if (!highest_) highest_ = saturated_sum(r.count, deleted_);
   return MailboxStat{r.count, r.size};
 }
 
@@ -440,11 +482,16 @@ Result<std::vector<MessageInfo>> Client::list() {
   if (!st) return std::move(st).error();
   if (!st->ok) return server_error(*st, "LIST");
   std::vector<MessageInfo> out;
+  detail::ListingCheck check("LIST", highest_message(), options_.max_listing);
   for (;;) {
     auto ev = next();
     if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) return out;
+    if (std::holds_alternative<proto::End>(*ev)) {
+      if (auto bad = check.finish()) return fail(std::move(*bad));
+      return out;
+    }
     const auto& e = std::get<proto::ListEntry>(*ev);
+    if (auto bad = check.add(e.number)) return fail(std::move(*bad));
     out.push_back({e.number, e.size});
   }
 }
@@ -464,11 +511,16 @@ Result<std::vector<MessageUid>> Client::uidl() {
   if (!st) return std::move(st).error();
   if (!st->ok) return server_error(*st, "UIDL");
   std::vector<MessageUid> out;
+  detail::ListingCheck check("UIDL", highest_message(), options_.max_listing);
   for (;;) {
     auto ev = next();
     if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) return out;
+    if (std::holds_alternative<proto::End>(*ev)) {
+      if (auto bad = check.finish()) return fail(std::move(*bad));
+      return out;
+    }
     const auto& e = std::get<proto::UidlEntry>(*ev);
+    if (auto bad = check.add(e.number)) return fail(std::move(*bad));
     out.push_back({e.number, std::string(e.uid)});
   }
 }
@@ -519,8 +571,10 @@ Result<std::uint64_t> Client::top(std::uint64_t number, std::uint64_t lines, con
 }
 
 Result<void> Client::dele(std::uint64_t number) {
-  return simple(engine_ ? engine_->dele(number) : std::error_code{}, Command::dele,
-                "DELE " + std::to_string(number));
+  auto r = simple(engine_ ? engine_->dele(number) : std::error_code{}, Command::dele,
+                  "DELE " + std::to_string(number));
+  if (r) ++deleted_;
+  return r;
 }
 
 Result<void> Client::utf8() {
@@ -535,7 +589,9 @@ Result<void> Client::noop() {
 }
 
 Result<void> Client::rset() {
-  return simple(engine_ ? engine_->rset() : std::error_code{}, Command::rset, "RSET");
+  auto r = simple(engine_ ? engine_->rset() : std::error_code{}, Command::rset, "RSET");
+  if (r) deleted_ = 0;
+  return r;
 }
 
 Result<void> Client::quit() {
