@@ -297,9 +297,15 @@ Result<std::unique_ptr<TlsTransport>> TlsTransport::handshake(std::unique_ptr<Tc
         return Error(errc::io_error, "TLS handshake: " + std::string(std::strerror(errno)));
       continue;
     }
+    const int sys = errno;
     std::string reason = openssl_reason();
-    if (err == SSL_ERROR_SYSCALL && reason == "no further detail") {
-      reason = "the server closed the connection";
+    // A connection that ends mid-handshake (EOF, reset) is a network fault
+    // worth retrying, not a TLS incompatibility: report it as such.
+    const bool eof = (err == SSL_ERROR_SYSCALL && reason == "no further detail") ||
+                     reason.find("unexpected eof") != std::string::npos;
+    if (eof || (err == SSL_ERROR_SYSCALL && (sys == ECONNRESET || sys == EPIPE))) {
+      return Error(errc::connection_closed, "TLS handshake with " + impl->peer +
+                                                " failed: the server closed the connection");
     }
     return Error(errc::tls_failed, "TLS handshake with " + impl->peer + " failed: " + reason);
   }

@@ -2,10 +2,13 @@
 // (stripping, refusal, response injection) that must fail before any secret
 // crosses.
 #include <gtest/gtest.h>
+
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <chrono>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -314,6 +317,18 @@ TEST(ClientStls, InjectedResponsesAfterOkAreRefused) {
   EXPECT_EQ(r.error().code, errc::unexpected_data);
   EXPECT_NE(r.error().message.find("response injection"), std::string::npos);
   expect_nothing_secret(server);
+}
+
+// A server that hangs up in the middle of the handshake is a network fault
+// (retry later: exit 75), not a TLS incompatibility (exit 69).
+TEST(ClientTls, HandshakeCutIsAClosedConnection) {
+  ScriptServer server({S::sleep(std::chrono::milliseconds(50)), S::close()});
+  Client c(tls_options(Security::tls));
+  auto r = c.connect("127.0.0.1", server.port());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::connection_closed) << r.error().message;
+  EXPECT_NE(r.error().message.find("closed the connection"), std::string::npos)
+      << r.error().message;
 }
 
 }  // namespace
