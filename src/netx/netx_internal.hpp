@@ -1,10 +1,15 @@
 // Shared between the NetX stand-ins and the POP3 client; not installed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "nx_api.h"
 #include "nxd_pop3_client.h"
+#include "pop3kit/error.hpp"
+#include "pop3kit/transport.hpp"
 
 namespace pop3kit::netx {
 
@@ -26,5 +31,15 @@ bool client_live(const NX_POP3_CLIENT* c);
 /// the session of an enrolled structure the caller overwrote without
 /// deleting it (now forgotten, for the caller to free), or null.
 bool client_claim(const NX_POP3_CLIENT* c, void*& stale);
+
+/// How a POP3 client connects: net::connect_tcp() unless a driver installs
+/// another. The seam lets the fuzz driver serve fuzzed server bytes from
+/// memory, with no socket. Set it before any create, never while a create
+/// runs; nullptr restores connect_tcp().
+using Connector = Result<std::unique_ptr<net::Transport>> (*)(const std::string& host,
+                                                              std::uint16_t port,
+                                                              std::chrono::milliseconds timeout,
+                                                              net::Family family);
+void set_connector(Connector connector);
 
 }  // namespace pop3kit::netx

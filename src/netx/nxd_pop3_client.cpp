@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -209,6 +210,18 @@ bool valid_credential(const CHAR* s, std::size_t max) {
   return std::strpbrk(s, "\r\n") == nullptr;
 }
 
+std::atomic<pop3kit::netx::Connector> g_connector{nullptr};
+
+pop3kit::Result<std::unique_ptr<net::Transport>> connect(const std::string& host,
+                                                         std::uint16_t port,
+                                                         std::chrono::milliseconds timeout,
+                                                         net::Family family) {
+  if (const auto connector = g_connector.load()) return connector(host, port, timeout, family);
+  auto t = net::connect_tcp(host, port, timeout, family);
+  if (!t) return std::move(t).error();
+  return std::unique_ptr<net::Transport>(std::move(*t));
+}
+
 void destroy(NX_POP3_CLIENT* c) {
   pop3kit::netx::client_withdraw(c);
   delete session_of(c);
@@ -230,7 +243,7 @@ UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Fa
   Session* s = session_of(c);
   Driver d(c, s);
 
-  auto t = net::connect_tcp(host, port, to_ms(NX_POP3_CLIENT_CONNECTION_TIMEOUT), family);
+  auto t = connect(host, port, to_ms(NX_POP3_CLIENT_CONNECTION_TIMEOUT), family);
   if (!t) return t.error().code == errc::invalid_argument ? NX_POP3_PARAM_ERROR : NX_NOT_CONNECTED;
   s->transport = std::move(*t);
 
@@ -337,6 +350,10 @@ UINT guarded(F&& f) {
 }
 
 }  // namespace
+
+void pop3kit::netx::set_connector(Connector connector) {
+  g_connector.store(connector);
+}
 
 extern "C" {
 
