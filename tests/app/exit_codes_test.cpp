@@ -59,9 +59,10 @@ TEST(ExitCodes, Server) {
 }
 
 TEST(ExitCodes, Protocol) {
-  for (errc e : {errc::bad_status, errc::line_too_long, errc::bare_line_feed,
-                 errc::malformed_response, errc::malformed_uid, errc::too_many_capabilities,
-                 errc::unexpected_data, errc::bad_greeting}) {
+  for (errc e :
+       {errc::bad_status, errc::line_too_long, errc::bare_line_feed, errc::malformed_response,
+        errc::malformed_uid, errc::too_many_capabilities, errc::unexpected_data, errc::bad_greeting,
+        errc::listing_too_long, errc::bad_message_number, errc::bad_sasl_exchange}) {
     EXPECT_EQ(code(e), 76) << static_cast<int>(e);
   }
 }

@@ -94,6 +94,34 @@ TEST(Scripted, QuitErrorMeansDeletionsNotConfirmed) {
   EXPECT_EQ(r.out, "");
 }
 
+// An extra +OK after DELE's answer must not be read as QUIT's: QUIT is not
+// even sent, and nothing is reported deleted.
+TEST(Scripted, ExtraOkAfterDeleIsAProtocolError) {
+  ScriptedServer s(logged_in({
+      {"DELE 1", "+OK\r\n+OK\r\n"},
+      {"QUIT", "-ERR some deleted messages not removed\r\n"},
+  }));
+  const RunResult r = run({"dele", url(s), "1", "--plaintext", "--allow-plaintext-password"});
+  EXPECT_EQ(r.exit_code, 76) << r.err;
+  expect_one_error_line(r);
+  EXPECT_EQ(r.err.find("deleted 1"), std::string::npos) << r.err;
+  EXPECT_FALSE(sent(s.received(), "QUIT"));
+}
+
+// A listing that names message 1 twice would have it retrieved twice.
+TEST(Scripted, RepeatedMessageNumberInListIsAProtocolError) {
+  ScriptedServer s(logged_in({
+      {"LIST", "+OK 2 messages\r\n1 120\r\n1 120\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 a\r\n1 a\r\n.\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  }));
+  const RunResult r = run({"list", url(s), "--plaintext", "--allow-plaintext-password"});
+  EXPECT_EQ(r.exit_code, 76) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("listed twice"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST(Scripted, ConnectionLostAtQuitIsTemporary) {
   ScriptedServer s(logged_in({{"DELE 1", "+OK\r\n"}, {"QUIT", "", true}}));
   const RunResult r = run({"dele", url(s), "1", "--plaintext", "--allow-plaintext-password"});
