@@ -206,6 +206,9 @@ VOID nx_system_initialize(VOID);
 /* Carves memory_ptr[0..memory_size) into packets of payload_size bytes; each
    packet also takes a header (sizeof(NX_PACKET), aligned), the spare byte and
    alignment padding. memory_size must be the real size of the memory.
+   Like NetX, create reads the control block's id to refuse a second create,
+   so pass zeroed memory (a static block, as NetX programs use) or a pool
+   deleted before; the same holds for nx_ip_create().
    Returns:
      NX_PTR_ERROR   pool_ptr or memory_ptr NULL, or pool_ptr already created
                     (and not deleted): the live pool is left as it was;
