@@ -36,5 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(again && again.value().user == u.user && again.value().host == u.host &&
               again.value().port == u.port && again.value().auth == u.auth,
           "parsing the same text twice differs");
+  // What is printed reads back the same (zone IDs escaped again, RFC 6874).
+  const auto back = pop3kit::parse_pop_url(pop3kit::format_pop_url(u));
+  require(back && back.value().user == u.user && back.value().host == u.host &&
+              back.value().port == u.port && back.value().tls == u.tls &&
+              back.value().auth == u.auth,
+          "format_pop_url does not read back");
   return 0;
 }
