@@ -374,6 +374,37 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
     return {};
   };
 
+  struct Named {
+    Stmt* stmt;
+    const char* sql;
+  };
+  // Preparing the statements checks the tables and columns too (a file
+  // that claims to be ours but was edited by hand). It writes nothing, so it
+  // runs before the first write as well as after the schema is made.
+  auto prepare_all = [&](bool keep) -> Result<void> {
+    const std::array<Named, 12> statements{{
+        {&db.begin, "BEGIN IMMEDIATE"},
+        {&db.commit, "COMMIT"},
+        {&db.rollback, "ROLLBACK"},
+        {&db.supersede, detail::kSupersede},
+        {&db.put_intent, detail::kPutIntent},
+        {&db.deliver, detail::kDeliver},
+        {&db.drop_superseded, detail::kDropSuperseded},
+        {&db.forget, detail::kForget},
+        {&db.restore, detail::kRestore},
+        {&db.remove, detail::kMarkDeleted},
+        {&db.all, detail::kSelectAll},
+        {&db.pending, detail::kSelectPending},
+    }};
+    for (const Named& n : statements) {
+      auto stmt =
+          db.prepare(n.sql, "does not have the tables of a pop3kit state database; move it away");
+      if (!stmt) return std::move(stmt).error();
+      if (keep) *n.stmt = std::move(*stmt);
+    }
+    return {};
+  };
+
   // Everything is read and checked before the first write: a file that is
   // not ours must come out of this byte for byte as it went in.
   auto first = inspect();
@@ -397,6 +428,8 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
                         "again messages left on the server)",
                         "database disk image is malformed: " + sanitize(verdict));
     }
+    // Finalized at once: the journal mode is changed below.
+    if (auto r = prepare_all(false); !r) return std::move(r).error();
   }
 
   // WAL: readers never block the writer, and a commit is one append plus
@@ -450,32 +483,7 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
     if (auto r = exec("ROLLBACK", "cannot write"); !r) return std::move(r).error();
   }
 
-  struct Named {
-    Stmt* stmt;
-    const char* sql;
-  };
-  const std::array<Named, 12> statements{{
-      {&db.begin, "BEGIN IMMEDIATE"},
-      {&db.commit, "COMMIT"},
-      {&db.rollback, "ROLLBACK"},
-      {&db.supersede, detail::kSupersede},
-      {&db.put_intent, detail::kPutIntent},
-      {&db.deliver, detail::kDeliver},
-      {&db.drop_superseded, detail::kDropSuperseded},
-      {&db.forget, detail::kForget},
-      {&db.restore, detail::kRestore},
-      {&db.remove, detail::kMarkDeleted},
-      {&db.all, detail::kSelectAll},
-      {&db.pending, detail::kSelectPending},
-  }};
-  // Preparing them checks the tables and columns too (a file that claims
-  // to be ours but was edited by hand).
-  for (const Named& n : statements) {
-    auto stmt =
-        db.prepare(n.sql, "does not have the tables of a pop3kit state database; move it away");
-    if (!stmt) return std::move(stmt).error();
-    *n.stmt = std::move(*stmt);
-  }
+  if (auto r = prepare_all(true); !r) return std::move(r).error();
   return StateStore(std::move(impl), path);
 }
 

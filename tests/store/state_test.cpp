@@ -436,6 +436,21 @@ TEST_F(StateTest, ForeignDatabaseIsRefusedAndKept) {
   expect_refused("not a pop3kit state database");
 }
 
+// A file that claims to be ours (application_id, user_version) but lacks a
+// column is refused before anything is written: not even its journal mode
+// changes (found by fuzz_state).
+TEST_F(StateTest, EditedSchemaIsRefusedBeforeAnyWrite) {
+  {
+    RawDb raw(db_);
+    ASSERT_EQ(raw.exec("PRAGMA journal_mode = DELETE; CREATE TABLE messages (account TEXT, uid "
+                       "TEXT); CREATE TABLE superseded (account TEXT);"
+                       "PRAGMA application_id = 1345538899; PRAGMA user_version = 1"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.text("PRAGMA journal_mode"), "delete");
+  }
+  expect_refused("does not have the tables of a pop3kit state database");
+}
+
 TEST_F(StateTest, NewerSchemaIsRefusedAndKept) {
   make_database(3);
   {
