@@ -260,8 +260,17 @@ Result<void> Client::check_quiet() {
     return fail(Error(errc::connection_closed,
                       "the server closed the connection while no command was outstanding"));
   }
+  const std::string_view said(scratch, *n);
+  if (said.starts_with("-ERR")) {
+    // A parting word before the server hangs up (Dovecot's "-ERR Disconnected
+    // for inactivity."): a dropped session to retry, not a broken server.
+    // Either way nothing is taken for an answer.
+    return fail(Error(
+        errc::connection_closed,
+        "the server ended the session: '" + sanitize(said.substr(0, said.find('\r')), 80) + "'"));
+  }
   return fail(Error(errc::unexpected_data, "server sent data while no response was expected: '" +
-                                               sanitize(std::string_view(scratch, *n), 80) + "'"));
+                                               sanitize(said, 80) + "'"));
 }
 
 Result<void> Client::flush() {

@@ -66,7 +66,13 @@ Result<void> Client::authenticate(std::string_view mechanism,
   for (;;) {
     if (auto r = flush(); !r) return r;
     auto ev = next();
-    if (!ev) return std::move(ev).error();
+    if (!ev) {
+      Error e = std::move(ev).error();
+      // A server that goes on after "*": say why the client had cancelled.
+      if (local && e.code == errc::bad_sasl_exchange)
+        e.message += " (cancelled: " + local->message + ")";
+      return e;
+    }
     if (const auto* ch = std::get_if<proto::SaslChallenge>(&*ev)) {
       if (initial_pending && ch->data.empty()) {
         initial_pending = false;

@@ -364,6 +364,20 @@ TEST(ClientHostile, ExtraLineAfterTheGreetingFailsAtOnce) {
   EXPECT_EQ(server.problem(), "");  // USER never went out
 }
 
+// A server's parting "-ERR" before it hangs up (autologout) is a dropped
+// session (temporary), not taken for the answer to the next command.
+TEST(ClientHostile, PartingErrIsAClosedConnection) {
+  ScriptServer server(
+      logged_in({S::sleep(100ms), S::send("-ERR Disconnected for inactivity.\r\n"), S::close()}));
+  Client c = login(server);
+  std::this_thread::sleep_for(300ms);
+  auto r = c.noop();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::connection_closed) << r.error().message;
+  EXPECT_NE(r.error().message.find("Disconnected for inactivity."), std::string::npos);
+  EXPECT_TRUE(is_temporary(r.error().code));
+}
+
 TEST(ClientHostile, ExtraLineAfterAListingIsCaught) {
   ScriptServer server(
       logged_in({S::expect("LIST"), S::send("+OK\r\n1 10\r\n.\r\n+OK\r\n"), S::expect_close()}));
