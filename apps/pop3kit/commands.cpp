@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -21,17 +22,21 @@ bool is_server_refusal(const Error& e) noexcept {
   return e.code.category() == pop3kit::category() && e.code.value() >= 300 && e.code.value() < 400;
 }
 
-// RETR and TOP: stream the body to stdout. The sink's own error is kept so
-// that the message names the real cause (EPIPE, ENOSPC), whatever text the
-// library wraps it in.
+// RETR and TOP: stream the body to stdout, in blocks (BlockWriter): one
+// write(2) per chunk would be one per line for a body of ".." lines. The
+// sink's own error is kept so that the message names the real cause (EPIPE,
+// ENOSPC), whatever text the library wraps it in. What arrived before a
+// failed retrieval is written out too, as it was without the blocks.
 template <class Fetch>
 void stream_to_stdout(Fetch&& fetch) {
+  BlockWriter out(STDOUT_FILENO);
   std::error_code write_error;
-  const Sink sink = [&write_error](std::string_view chunk) {
-    write_error = write_stdout(chunk);
+  const Sink sink = [&](std::string_view chunk) {
+    write_error = out.write(chunk);
     return write_error;
   };
   auto r = fetch(sink);
+  if (!write_error) write_error = out.flush();
   if (write_error) {
     throw Failure(exit_code::io_error,
                   "cannot write the message to standard output: " + write_error.message());

@@ -31,7 +31,7 @@ std::string shown(std::string_view text) {
 
 class Reader {
  public:
-  explicit Reader(std::string path) : path_(std::move(path)) {}
+  explicit Reader(const std::string& path) : path_(sanitize(path, 400)) {}
 
   [[noreturn]] void fail(const toml::source_region& where, const std::string& what) const {
     if (where.begin.line != 0) {
@@ -181,16 +181,16 @@ void check_private(const std::string& path, int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     throw Failure(exit_code::config,
-                  fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
+                  fmt::format("{}: cannot stat: {}", sanitize(path, 400), std::strerror(errno)));
   }
   if ((st.st_mode & 077) != 0 || st.st_uid != ::geteuid()) {
-    throw Failure(
-        exit_code::config,
-        fmt::format(
-            "{}: holds a password but {} (mode {:o}); run `chmod 600 {}`, or use "
-            "password_command instead",
-            path, st.st_uid != ::geteuid() ? "belongs to another user" : "other users can read it",
-            st.st_mode & 0777, path));
+    throw Failure(exit_code::config,
+                  fmt::format("{}: holds a password but {} (mode {:o}); run `chmod 600 {}`, or use "
+                              "password_command instead",
+                              sanitize(path, 400),
+                              st.st_uid != ::geteuid() ? "belongs to another user"
+                                                       : "other users can read it",
+                              st.st_mode & 0777, sanitize(path, 400)));
   }
 }
 
@@ -236,8 +236,8 @@ Config load_config(const std::string& path) {
   // Opened once, so the permission check and the parse see the same file.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    throw Failure(exit_code::config,
-                  fmt::format("cannot read the config file {}: {}", path, std::strerror(errno)));
+    throw Failure(exit_code::config, fmt::format("cannot read the config file {}: {}",
+                                                 sanitize(path, 400), std::strerror(errno)));
   }
   std::string content;
   char buf[65536];
@@ -247,13 +247,14 @@ Config load_config(const std::string& path) {
     if (n < 0) {
       const int e = errno;
       ::close(fd);
-      throw Failure(exit_code::config, fmt::format("{}: cannot read: {}", path, std::strerror(e)));
+      throw Failure(exit_code::config,
+                    fmt::format("{}: cannot read: {}", sanitize(path, 400), std::strerror(e)));
     }
     if (n == 0) break;
     content.append(buf, static_cast<std::size_t>(n));
     if (content.size() > 1024 * 1024) {
       ::close(fd);
-      throw Failure(exit_code::config, fmt::format("{}: larger than 1 MiB", path));
+      throw Failure(exit_code::config, fmt::format("{}: larger than 1 MiB", sanitize(path, 400)));
     }
   }
 

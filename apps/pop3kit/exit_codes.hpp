@@ -19,6 +19,7 @@ inline constexpr int usage = 64;        // EX_USAGE: bad command line or URL.
 inline constexpr int no_host = 68;      // EX_NOHOST: the host name does not resolve.
 inline constexpr int unavailable = 69;  // EX_UNAVAILABLE: refused, or the server said -ERR.
 inline constexpr int software = 70;     // EX_SOFTWARE: a bug in pop3kit.
+inline constexpr int os_error = 71;     // EX_OSERR: the system refused what pop3kit needs.
 inline constexpr int cant_create = 73;  // EX_CANTCREAT: cannot create the output directory.
 inline constexpr int io_error = 74;     // EX_IOERR: cannot write the output.
 inline constexpr int temp_fail = 75;    // EX_TEMPFAIL: try again later.

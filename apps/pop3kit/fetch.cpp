@@ -177,8 +177,8 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
     for (const auto& a : config.accounts)
       chosen.push_back(&a);
     if (chosen.empty()) {
-      throw Failure(exit_code::config,
-                    fmt::format("{}: no [account.NAME] table: nothing to fetch", path));
+      throw Failure(exit_code::config, fmt::format("{}: no [account.NAME] table: nothing to fetch",
+                                                   sanitize(path, 400)));
     }
   }
   for (const auto& name : args.targets) {
@@ -187,10 +187,10 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
     if (it == config.accounts.end()) {
       std::string names;
       for (const auto& a : config.accounts)
-        names += (names.empty() ? "" : ", ") + a.name;
+        names += (names.empty() ? "" : ", ") + sanitize(a.name, 64);
       throw Failure(exit_code::usage,
-                    fmt::format("no account \"{}\" in {} (accounts: {})", sanitize(name, 64), path,
-                                names.empty() ? "none" : names));
+                    fmt::format("no account \"{}\" in {} (accounts: {})", sanitize(name, 64),
+                                sanitize(path, 400), names.empty() ? "none" : names));
     }
     chosen.push_back(&*it);
   }
@@ -200,7 +200,8 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
       jobs.push_back(make_job(a->name, url, merge(global, *a), a->to,
                               fetch_options(args, a->keep, a->max_size), a->mda_crlf));
     } catch (const Failure& f) {
-      throw Failure(f.code(), fmt::format("{}: account {}: {}", path, a->name, f.what()));
+      throw Failure(f.code(), fmt::format("{}: account {}: {}", sanitize(path, 400),
+                                          sanitize(a->name, 64), f.what()));
     }
   }
   return jobs;
@@ -210,16 +211,16 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
 std::string summary_line(const Outcome& o) {
   const auto& r = o.report;
   return fmt::format(
-      "{}: {} new, {} delivered ({}), {} deleted, {} skipped (too big), {} failed{}\n", o.name,
-      r.fresh, r.delivered, human_size(r.octets), r.deleted, r.too_big.size(),
-      r.failures.size() + (o.error ? 1 : 0),
+      "{}: {} new, {} delivered ({}), {} deleted, {} skipped (too big), {} failed{}\n",
+      sanitize(o.name, 200), r.fresh, r.delivered, human_size(r.octets), r.deleted,
+      r.too_big.size(), r.failures.size() + (o.error ? 1 : 0),
       r.recovered != 0 ? fmt::format(", {} recovered", r.recovered) : "");
 }
 
 // Each failure on its own line, naming the account, the message and what to do.
 void print_failures(const Outcome& o) {
   auto line = [&](const std::string& text) {
-    std::fputs(fmt::format("pop3kit: {}: {}\n", o.name, text).c_str(), stderr);
+    std::fputs(fmt::format("pop3kit: {}: {}\n", sanitize(o.name, 200), text).c_str(), stderr);
   };
   for (const auto& f : o.report.failures) {
     line(fmt::format("{}: {}; it stays on the server and is fetched again on the next run",
@@ -299,7 +300,7 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
     }
   }
   const bool bar = !job.options.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
-  TerminalProgress progress(job.name, bar, job.options.quiet);
+  TerminalProgress progress(sanitize(job.name, 200), bar, job.options.quiet);
   ListedSession session = open_session_listing(job.url, job.options, job.plan);
   out.report = store::fetch_account(session.client, job.fetch, *destination, state, progress,
                                     &session.listing);
@@ -309,8 +310,8 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
 }
 
 void print_dry_run(const Outcome& o) {
-  std::string text =
-      fmt::format("{}: would fetch {} message(s)\n", o.name, o.report.would_fetch.size());
+  std::string text = fmt::format("{}: would fetch {} message(s)\n", sanitize(o.name, 200),
+                                 o.report.would_fetch.size());
   for (const auto& m : o.report.would_fetch)
     text += fmt::format("  {} {} {}\n", m.number, m.size, m.uid);
   print_stdout(text);

@@ -11,9 +11,14 @@
 // completions/pop3kit.bash: keep them in step.
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <string>
@@ -268,7 +273,32 @@ int main(int argc, char** argv) {
   } catch (const Failure& f) {
     std::fputs(fmt::format("pop3kit: {}\n", f.what()).c_str(), stderr);
     return f.code();
+namespace {
+
+// Descriptors 0, 1 and 2 must be open before anything else is: started with
+// one of them closed ("pop3kit retr URL 1 >&-"), the first socket or file
+// opened would take its number, and the message meant for standard output,
+// or the -v trace meant for standard error, would go to the server as
+// commands or into a message file. /dev/null fills the gaps. Exit 71
+// (EX_OSERR) when it cannot be opened: nothing can be done safely then.
+void open_standard_descriptors() noexcept {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free number: `fd` itself, as the lower ones are open.
+    const int got = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+    if (got == fd) continue;
+    if (got >= 0) ::close(got);
+    // Standard error may be the one missing: then the message goes nowhere.
+    static constexpr char kMessage[] = "pop3kit: cannot open /dev/null for a closed descriptor\n";
+    if (fd != STDERR_FILENO) (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    std::_Exit(exit_code::os_error);
+  }
+}
+
+}  // namespace
+
   } catch (const std::bad_alloc&) {
+  open_standard_descriptors();
     std::fputs("pop3kit: out of memory\n", stderr);
     return exit_code::software;
   } catch (const std::exception& e) {

@@ -52,6 +52,31 @@ std::error_code write_stdout(std::string_view data) noexcept {
   return write_all(STDOUT_FILENO, data);
 }
 
+std::error_code BlockWriter::write(std::string_view data) {
+  if (error_) return error_;
+  if (buffer_.size() + data.size() < kBlock) {
+    buffer_.append(data);
+    return {};
+  }
+  if (buffer_.empty() && data.size() >= kBlock) return error_ = write_all(fd_, data);
+  // Fill the block, write it, and keep the rest (a large piece goes out
+  // whole: no copy of it).
+  const std::size_t take = kBlock - buffer_.size();
+  buffer_.append(data.substr(0, take));
+  data.remove_prefix(std::min(take, data.size()));
+  if ((error_ = flush())) return error_;
+  if (data.size() >= kBlock) return error_ = write_all(fd_, data);
+  buffer_.append(data);
+  return {};
+}
+
+std::error_code BlockWriter::flush() {
+  if (error_) return error_;
+  error_ = write_all(fd_, buffer_);
+  buffer_.clear();
+  return error_;
+}
+
 void print_stdout(std::string_view data) {
   if (const auto ec = write_stdout(data)) {
     throw Failure(exit_code::io_error, "cannot write to standard output: " + ec.message());

@@ -25,6 +25,26 @@ namespace pop3kit::cli {
 /// write, or {} on success.
 std::error_code write_stdout(std::string_view data) noexcept;
 
+/// A message body for standard output (retr, top): the library hands it
+/// over in a chunk per dot-stuffed line, so a body of short or ".." lines
+/// would cost a write(2) per line. Chunks are gathered into blocks of
+/// kBlock octets, one write(2) each; flush() writes the rest. The first
+/// failed write is kept and returned by every later call (nothing more is
+/// written after it).
+class BlockWriter {
+ public:
+  static constexpr std::size_t kBlock = 64 * 1024;
+
+  explicit BlockWriter(int fd) noexcept : fd_(fd) {}
+  std::error_code write(std::string_view data);
+  std::error_code flush();
+
+ private:
+  int fd_;
+  std::string buffer_;
+  std::error_code error_;
+};
+
 /// Writes `data` to standard output, and
 /// throws Failure (exit 74) naming the problem when that fails.
 void print_stdout(std::string_view data);

@@ -1,15 +1,10 @@
 // pop3kit command — `retr URL N... | all -o DIR`: many messages, one file each,
 // through the pipelined bulk retrieval.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <map>
 #include <set>
 #include <string>
-#include <system_error>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -17,40 +12,25 @@
 #include "output.hpp"
 #include "pop3kit/directory_writer.hpp"
 #include "pop3kit/spooler.hpp"
+#include "pop3kit/temporary_files.hpp"
+#include "pop3kit/text.hpp"
+#include "signals.hpp"
 
 namespace pop3kit::cli {
-namespace {
-
-std::error_code last_error() {
-  return {errno, std::generic_category()};
-}
-
-}  // namespace
 
 int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& plan) {
-  // Before connecting: a destination that cannot take the messages costs no
-  // login and no download.
-  if (::mkdir(inv.output_dir.c_str(), 0700) != 0) {
-    if (errno != EEXIST) {
-      throw Failure(exit_code::cant_create, fmt::format("cannot create the directory '{}': {}",
-                                                        inv.output_dir, last_error().message()));
-    }
-    struct stat st {};
-    if (::stat(inv.output_dir.c_str(), &st) != 0) {
-      throw Failure(exit_code::cant_create, fmt::format("cannot use '{}' for the messages: {}",
-                                                        inv.output_dir, last_error().message()));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      throw Failure(exit_code::cant_create,
-                    fmt::format("'{}' exists and is not a directory: -o needs a directory for the "
-                                "messages",
-                                inv.output_dir));
-    }
-    if (::access(inv.output_dir.c_str(), W_OK | X_OK) != 0) {
-      throw Failure(exit_code::cant_create,
-                    fmt::format("cannot create files in the directory '{}': {}", inv.output_dir,
-                                last_error().message()));
-    }
+  // SIGINT, SIGTERM and SIGHUP remove the temporary files before the
+  // command ends (signals.hpp); set up before the spooler thread exists.
+  store::TemporaryFiles temporary;
+  CleanupOnSignal cleanup(temporary);
+  // Before connecting: a destination that cannot take the messages, or that
+  // another run is writing into, costs no login and no download.
+  store::DirectoryOptions options;
+  options.temporary_files = &temporary;
+  store::DirectoryWriter writer(inv.output_dir, {}, options);
+  if (auto r = writer.open(); !r) {
+    const bool busy = r.error().code == make_error_code(errc::temporary_failure);
+    throw Failure(busy ? exit_code::temp_fail : exit_code::cant_create, r.error().message);
   }
   // LIST and UIDL, sent with the login when the server pipelines, give the
   // numbers for "all" and the file names.
@@ -65,7 +45,8 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
     numbers = parse_message_numbers(inv.numbers);
   }
   // Named by UID when every message has a distinct one (RFC 1939 allows two
-  // identical messages to share a UID), else by number.
+  // identical messages to share a UID), else by number. Neither can begin
+  // with '.', so no name is ever the writer's temporary name.
   std::set<std::string> seen;
   bool by_uid = inv.name_by_uid;
   for (const auto& m : listing)
@@ -77,10 +58,10 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
   for (const std::uint64_t n : numbers) {
     if (!names.count(n)) names[n] = std::to_string(n);  // the server will refuse it
   }
+  writer.set_names(std::move(names));
 
   // The files are written on the spooler's thread while this one reads:
   // creating and renaming files overlaps with the network.
-  store::DirectoryWriter writer(inv.output_dir, std::move(names));
   {
     store::Spooler spooler(writer);
     if (auto r = client.retrieve_many(numbers, spooler); !r) throw failure_from(r.error());
@@ -88,13 +69,14 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
   }
   finish_read_only(client);
   writer.finish();
+  // Only the messages stored under their final name count.
   const std::string summary =
       fmt::format("retrieved {} of {} message(s), {} octets, into {}", writer.stored(),
-                  numbers.size(), writer.octets(), inv.output_dir);
+                  numbers.size(), writer.octets(), sanitize(inv.output_dir, 400));
   if (writer.failures() != 0) {
     // One error line that carries the summary too.
     throw Failure(exit_code_for(writer.first_failure()),
-                  fmt::format("{}; {} message(s) not retrieved; the first: {}", summary,
+                  fmt::format("{}; {} message(s) not stored; the first: {}", summary,
                               writer.failures(), writer.first_failure().message));
   }
   // A report, not data: on stderr, and not at all with -q.

@@ -11,6 +11,14 @@
 // server's RFC 2449 code, and whose message contains the sanitised server
 // text. Protocol and transport errors close the connection; after one, every
 // call fails with errc::not_connected. A -ERR leaves the session usable.
+//
+// Descriptors 0, 1 and 2: a program must have them open (on /dev/null if
+// nothing else) before it connects. A process started with one of them
+// closed gets that number for its next socket or file, and whatever it then
+// prints to stdout or stderr goes to the server as commands, or into a
+// file. connect_tcp() moves a socket it gets as 0-2 above 2
+// (pop3kit/transport.hpp), but the library cannot guard the program's other
+// files; the pop3kit command opens /dev/null on the missing ones at start.
 #pragma once
 
 #include <chrono>

@@ -141,8 +141,15 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
   Error last(errc::connect_failed, "no usable address for '" + sanitize(host, 100) + "'");
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     const std::string peer = address_text(ai->ai_addr, port);
-    const int fd =
+    int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd >= 0 && fd <= 2) {
+      // The host started with stdin, stdout or stderr closed: as 0-2 the
+      // socket would receive whatever the host prints. Move it above them.
+      const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      ::close(fd);
+      fd = high;
+    }
     if (fd < 0) {
       last = Error(errc::connect_failed,
                    "cannot create a socket for " + peer + ": " + errno_text(errno));

@@ -1,10 +1,15 @@
 // pop3kit::store — parse_destination() and what the destinations share.
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
 #include "destinations.hpp"
+#include "pop3kit/text.hpp"
 
 namespace pop3kit::store {
 namespace {
@@ -13,7 +18,7 @@ constexpr std::string_view kForms = "expected maildir:PATH, mbox:PATH or mda:COM
 
 Error invalid(std::string_view spec, std::string_view why) {
   std::string text = "invalid destination '";
-  text.append(spec);
+  text += sanitize(spec, 400);
   text += "': ";
   text.append(why);
   return {errc::invalid_argument, std::move(text)};
@@ -70,7 +75,9 @@ namespace detail {
 Error sink_error(std::string_view kind, std::string_view path, std::string_view what, int err) {
   std::string text(kind);
   text += ' ';
-  text.append(path);
+  // A path is the user's, or a config file's: shown escaped, as every
+  // argument is (a control character in it must not reach a terminal).
+  text += sanitize(path, 400);
   text += ": ";
   text.append(what);
   text += ": ";
@@ -90,6 +97,20 @@ int write_all(int fd, std::string_view data, off_t offset) noexcept {
     data.remove_prefix(static_cast<std::size_t>(n));
     if (offset >= 0) offset += n;
   }
+  return 0;
+}
+
+int move_no_replace(int from_dir, const char* from, int to_dir, const char* to,
+                    bool& no_renameat2) noexcept {
+  if (!no_renameat2) {
+    if (::renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno;
+    no_renameat2 = true;
+  }
+  if (::linkat(from_dir, from, to_dir, to, 0) != 0) return errno;
+  // Moved: a FROM left behind by a failure here is only a second name of
+  // the same file (the callers' recovery or cleanup removes it).
+  ::unlinkat(from_dir, from, 0);
   return 0;
 }
 

@@ -61,4 +61,12 @@ Error sink_error(std::string_view kind, std::string_view path, std::string_view 
 /// file position; retries short writes and EINTR. Returns 0 or errno.
 int write_all(int fd, std::string_view data, off_t offset = -1) noexcept;
 
+/// Moves FROM_DIR/FROM to TO_DIR/TO without ever replacing a file there:
+/// renameat2(RENAME_NOREPLACE), or, on a file system without it (EINVAL,
+/// ENOSYS; remembered in `no_renameat2`), linkat(2) then unlinkat(2) of FROM,
+/// which refuses an existing TO too. Returns 0 or errno (EEXIST when TO is
+/// taken; FROM is then left where it was).
+int move_no_replace(int from_dir, const char* from, int to_dir, const char* to,
+                    bool& no_renameat2) noexcept;
+
 }  // namespace pop3kit::store::detail

@@ -263,22 +263,11 @@ class Maildir final : public Destination {
     buffer_.clear();
   }
 
-  // rename(2) would replace an existing new/ file: renameat2 with
-  // RENAME_NOREPLACE refuses, and link(2) (for file systems without it)
-  // refuses too.
+  // rename(2) would replace an existing new/ file: never (see
+  // move_no_replace).
   int move_to_new(const Ended& m) {
-    if (!no_renameat2_) {
-      if (::renameat2(tmp_.get(), m.name.c_str(), new_.get(), m.final_name.c_str(),
-                      RENAME_NOREPLACE) == 0) {
-        return 0;
-      }
-      if (errno != EINVAL && errno != ENOSYS) return errno;
-      no_renameat2_ = true;
-    }
-    if (::linkat(tmp_.get(), m.name.c_str(), new_.get(), m.final_name.c_str(), 0) != 0)
-      return errno;
-    ::unlinkat(tmp_.get(), m.name.c_str(), 0);  // Delivered: a leftover is recover()'s.
-    return 0;
+    return move_no_replace(tmp_.get(), m.name.c_str(), new_.get(), m.final_name.c_str(),
+                           no_renameat2_);
   }
 
   Result<bool> contains(int dir_fd, const char* sub, std::string_view name) {

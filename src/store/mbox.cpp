@@ -27,6 +27,7 @@
 
 #include "destinations.hpp"
 #include "line_ends.hpp"
+#include "pop3kit/text.hpp"
 
 namespace pop3kit::store::detail {
 namespace {
@@ -290,11 +291,11 @@ class Mbox final : public Destination {
     ::unlink(mine.c_str());  // ours from an earlier run of this pid
     lock_fd_.reset(
         ::open(mine.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!lock_fd_) return fail("cannot create the lock " + mine, errno);
+    if (!lock_fd_) return fail("cannot create the lock " + sanitize(mine, 400), errno);
     if (const int err = write_all(lock_fd_.get(), std::to_string(::getpid()) + "\n"); err != 0) {
       lock_fd_.reset();
       ::unlink(mine.c_str());
-      return fail("cannot write the lock " + mine, err);
+      return fail("cannot write the lock " + sanitize(mine, 400), err);
     }
     for (;;) {
       if (::link(mine.c_str(), lock_path_.c_str()) == 0) break;
@@ -302,7 +303,7 @@ class Mbox final : public Destination {
         const int err = errno;
         lock_fd_.reset();
         ::unlink(mine.c_str());
-        return fail("cannot create the lock " + lock_path_, err);
+        return fail("cannot create the lock " + sanitize(lock_path_, 400), err);
       }
       struct stat st {};
       if (::lstat(lock_path_.c_str(), &st) == 0 &&
@@ -315,8 +316,9 @@ class Mbox final : public Destination {
       if (Clock::now() >= deadline) {
         lock_fd_.reset();
         ::unlink(mine.c_str());
-        return {Error(errc::temporary_failure,
-                      "mbox " + path_ + ": locked by another program (" + lock_path_ + " exists)")};
+        return {Error(errc::temporary_failure, "mbox " + sanitize(path_, 400) +
+                                                   ": locked by another program (" +
+                                                   sanitize(lock_path_, 400) + " exists)")};
       }
       std::this_thread::sleep_for(kRetry);
     }
@@ -381,7 +383,7 @@ class Mbox final : public Destination {
       if (errno != EAGAIN && errno != EACCES) return fail("cannot lock it", errno);
       if (Clock::now() >= deadline) {
         return {Error(errc::temporary_failure,
-                      "mbox " + path_ + ": locked by another program (fcntl)")};
+                      "mbox " + sanitize(path_, 400) + ": locked by another program (fcntl)")};
       }
       std::this_thread::sleep_for(kRetry);
     }

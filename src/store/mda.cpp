@@ -22,6 +22,7 @@
 
 #include "destinations.hpp"
 #include "line_ends.hpp"
+#include "pop3kit/text.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere
 
@@ -99,7 +100,8 @@ class Mda final : public Destination {
     auto status = run(input.get());
     if (!status) return std::move(status).error();
     if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-      return {Error(errc::sink_failed, "mda '" + command_ + "': the command " + describe(*status))};
+      return {Error(errc::sink_failed,
+                    "mda '" + sanitize(command_, 400) + "': the command " + describe(*status))};
     }
     return Stored{{}, size_};
   }
@@ -129,7 +131,7 @@ class Mda final : public Destination {
       fd.reset(::mkostemp(name.data(), O_CLOEXEC));
       if (fd) ::unlink(name.c_str());
     }
-    if (!fd) return fail("cannot make a spool file in " + dir, errno);
+    if (!fd) return fail("cannot make a spool file in " + sanitize(dir, 400), errno);
     return fd;
   }
 

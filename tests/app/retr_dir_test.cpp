@@ -125,10 +125,10 @@ TEST_F(RetrDirTest, UserByNameCarriesTheListing) {
   EXPECT_NE(r.err.find("RETR 2: server says \"[SYS/PERM] gone\""), std::string::npos) << r.err;
 }
 
-// The first message's .part cannot be created (a directory is in the way):
-// exit 74 with the reason, the second message stored, nothing else left.
-TEST_F(RetrDirTest, UnwritableFileIsReported) {
-  fs::create_directories(dir_ / "uid-one.part");
+// The first message's name is taken (a directory is in the way): exit 74
+// with the reason, the second message stored, the directory left alone.
+TEST_F(RetrDirTest, TakenNameIsReported) {
+  fs::create_directories(dir_ / "uid-one");
   ScriptedServer s(pipelined_login({
       {"RETR 1", ""},
       {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
@@ -138,12 +138,94 @@ TEST_F(RetrDirTest, UnwritableFileIsReported) {
   EXPECT_EQ(r.exit_code, 74) << r.err;
   // One error line, with the summary.
   EXPECT_EQ(r.err, "pop3kit: retrieved 1 of 2 message(s), 5 octets, into " + dir_.string() +
-                       "; 1 message(s) not retrieved; the first: RETR 1: storing the message "
-                       "failed: Is a directory\n");
+                       "; 1 message(s) not stored; the first: RETR 1: not stored: a file named "
+                       "'uid-one' is already in the directory (pop3kit replaces no file)\n");
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(s.error(), "");
-  EXPECT_FALSE(fs::exists(dir_ / "uid-one"));
+  EXPECT_TRUE(fs::is_directory(dir_ / "uid-one"));
   EXPECT_EQ(read("uid-two"), "two\r\n");
+}
+
+// UIDs "x.part" and "x": two messages, two files, and "2 of 2" is true.
+TEST_F(RetrDirTest, UidAndUidDotPartAreTwoFiles) {
+  ScriptedServer s({
+      {"", "+OK POP3 ready\r\n"},
+      {"CAPA", kCapa},
+      {"USER alice", ""},
+      {"PASS secret", ""},
+      {"LIST", ""},
+      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 x.part\r\n2 x\r\n.\r\n"},
+      {"RETR 1", ""},
+      {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  });
+  const RunResult r = run(s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(s.error(), "");
+  EXPECT_EQ(read("x.part"), "one\r\n");
+  EXPECT_EQ(read("x"), "two\r\n");
+}
+
+// A UID equal to a file already in DIR ("notes.txt"), and a symbolic link
+// planted under the old temporary name of the other ("uid-two.part"):
+// the user's file is not replaced, nothing is written through the link,
+// and the summary counts only what was stored (exit 74).
+TEST_F(RetrDirTest, FilesAlreadyThereAreNeverReplacedOrFollowed) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ / "notes.txt") << "my notes";
+  const fs::path victim = dir_.string() + "-victim";
+  std::ofstream(victim) << "victim";
+  fs::create_symlink(victim, dir_ / "uid-two.part");
+  ScriptedServer s({
+      {"", "+OK POP3 ready\r\n"},
+      {"CAPA", kCapa},
+      {"USER alice", ""},
+      {"PASS secret", ""},
+      {"LIST", ""},
+      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 notes.txt\r\n2 uid-two\r\n.\r\n"},
+      {"RETR 1", ""},
+      {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  });
+  const RunResult r = run(s);
+  EXPECT_EQ(r.exit_code, 74) << r.err;
+  EXPECT_NE(r.err.find("retrieved 1 of 2 message(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("RETR 1: not stored: a file named 'notes.txt' is already in the directory"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(read("notes.txt"), "my notes");
+  EXPECT_EQ(read("uid-two"), "two\r\n");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "uid-two.part"));
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "victim");
+  fs::remove(victim);
+}
+
+// -o DIR with control characters: shown escaped in the summary and in
+// errors, never raw to the terminal.
+TEST_F(RetrDirTest, DirectoryNameIsEscaped) {
+  const fs::path plain = dir_;
+  dir_ = dir_.string() + "-\x1b]0;owned\x07";
+  ScriptedServer s(pipelined_login({
+      {"RETR 1", ""},
+      {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
+      {"QUIT", "+OK bye\r\n"},
+  }));
+  const RunResult r = run(s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "retrieved 2 of 2 message(s), 10 octets, into " + plain.string() +
+                       "-\\x1b]0;owned\\x07\n");
+  fs::remove_all(dir_);
+  {
+    std::ofstream(dir_) << "a file";
+    const RunResult e = run_port(closed_port());
+    EXPECT_EQ(e.exit_code, 73) << e.err;
+    EXPECT_EQ(e.err.find('\x1b'), std::string::npos) << e.err;
+    EXPECT_NE(e.err.find("\\x1b]0;owned\\x07' exists and is not a directory"), std::string::npos)
+        << e.err;
+  }
+  fs::remove_all(dir_);
+  dir_ = plain;
 }
 
 // -q: nothing printed when all went well.
@@ -170,9 +252,7 @@ TEST_F(RetrDirTest, UnusableDestinationIsRefusedBeforeConnecting) {
     std::ofstream(dir_) << "a file";
     const RunResult r = run_port(port);
     EXPECT_EQ(r.exit_code, 73) << r.err;
-    EXPECT_EQ(r.err, "pop3kit: '" + dir_.string() +
-                         "' exists and is not a directory: -o needs a directory for the "
-                         "messages\n");
+    EXPECT_EQ(r.err, "pop3kit: '" + dir_.string() + "' exists and is not a directory\n");
     fs::remove(dir_);
   }
   {

@@ -32,7 +32,7 @@ std::string slurp(std::FILE* f) {
 
 }  // namespace
 
-RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& options) {
+Started start_pop3kit(const std::vector<std::string>& args, const RunOptions& options) {
   std::FILE* out = std::tmpfile();
   std::FILE* err = std::tmpfile();
   if (out == nullptr || err == nullptr) throw std::runtime_error("tmpfile failed");
@@ -67,16 +67,41 @@ RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& op
     int out_fd = ::fileno(out);
     if (options.stdout_to == StdoutTo::dev_full) out_fd = ::open("/dev/full", O_WRONLY);
     if (options.stdout_to == StdoutTo::closed_pipe) out_fd = pipe_fds[1];
+    if (options.stdout_to == StdoutTo::fd) out_fd = options.stdout_fd;
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(::fileno(err), STDERR_FILENO);
     const int null_in = ::open("/dev/null", O_RDONLY);
     ::dup2(null_in, STDIN_FILENO);
+    // Nothing else of the test's reaches the child: descriptors 0-2 are the
+    // only ones it is started with, as from a shell.
+    ::close_range(3, ~0U, 0);
+    if (options.stdout_to == StdoutTo::closed) ::close(STDOUT_FILENO);
+    if (options.close_stderr) ::close(STDERR_FILENO);
+    if (options.close_stdin) ::close(STDIN_FILENO);
+    // The signals as a shell would start it, whatever the test runner's are.
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP})
+      ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     ::execv(argv[0], argv.data());
     std::_Exit(127);
   }
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
+  Started started;
+  started.pid = pid;
+  started.out = out;
+  started.err = err;
+  started.options = options;
+  return started;
+}
 
+RunResult finish_pop3kit(Started& started) {
+  const pid_t pid = started.pid;
+  const RunOptions& options = started.options;
+  auto* out = static_cast<std::FILE*>(started.out);
+  auto* err = static_cast<std::FILE*>(started.err);
   RunResult r;
   int status = 0;
   const auto deadline =
@@ -95,6 +120,11 @@ RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& op
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+RunResult run_pop3kit(const std::vector<std::string>& args, const RunOptions& options) {
+  Started started = start_pop3kit(args, options);
+  return finish_pop3kit(started);
 }
 
 }  // namespace pop3kit::test

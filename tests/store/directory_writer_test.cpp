@@ -1,12 +1,18 @@
-// DirectoryWriter (retr -o DIR): one file per message; its error paths;
-// and through a Spooler, as retr -o runs it. The handler is driven as the
+// DirectoryWriter (retr -o DIR): one file per message; its error paths; the
+// file-system attacks (planted symbolic links and files, names that
+// collide, a second writer, a read-only directory, a full disk); and
+// through a Spooler, as retr -o runs it. The handler is driven as the
 // library drives it during retrieve_many.
 #include "pop3kit/directory_writer.hpp"
 #include "pop3kit/spooler.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +21,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace pop3kit::store {
 namespace {
@@ -74,6 +81,7 @@ TEST_F(DirectoryWriterTest, StoresSmallAndLargeMessages) {
   for (int i = 0; large.size() < 3 * 1024 * 1024; ++i)
     large += "line " + std::to_string(i) + "\r\n";
   DirectoryWriter w(dir_.string(), names({1, 2, 3}));
+  ASSERT_TRUE(w.open());
   deliver(w, 1, small);
   deliver(w, 2, large, 777);
   deliver(w, 3, "");
@@ -92,6 +100,7 @@ TEST_F(DirectoryWriterTest, StoresSmallAndLargeMessages) {
 // the one reported.
 TEST_F(DirectoryWriterTest, RetrievalFailuresLeaveNothing) {
   DirectoryWriter w(dir_.string(), names({1, 2, 3, 4}));
+  ASSERT_TRUE(w.open());
   ASSERT_FALSE(w.begin(1));
   ASSERT_FALSE(w.data(1, std::string(600 * 1024, 'x')));  // two blocks handed over
   w.failed(1, Error(errc::sink_failed, "cut off"));
@@ -107,11 +116,13 @@ TEST_F(DirectoryWriterTest, RetrievalFailuresLeaveNothing) {
   EXPECT_EQ(files(), (std::set<std::string>{"m3"}));
 }
 
-// The .part cannot be created (a directory is in the way): that message
-// fails with the system's reason, the others are stored.
-TEST_F(DirectoryWriterTest, CreateFailsForOneMessage) {
-  fs::create_directory(dir_ / "m2.part");
+// The final name is taken (a directory is in the way): that message is
+// not stored and says why, its temporary file is gone, the others are
+// stored.
+TEST_F(DirectoryWriterTest, FinalNameTakenForOneMessage) {
+  fs::create_directory(dir_ / "m2");
   DirectoryWriter w(dir_.string(), names({1, 2, 3}));
+  ASSERT_TRUE(w.open());
   deliver(w, 1, "one\r\n");
   deliver(w, 2, std::string(700 * 1024, 'y'));
   deliver(w, 3, "three\r\n");
@@ -119,46 +130,192 @@ TEST_F(DirectoryWriterTest, CreateFailsForOneMessage) {
   EXPECT_EQ(w.stored(), 2U);
   ASSERT_EQ(w.failures(), 1U);
   EXPECT_EQ(w.first_failure().code, errc::sink_failed);
-  EXPECT_EQ(w.first_failure().message, "RETR 2: storing the message failed: Is a directory");
+  EXPECT_EQ(w.first_failure().message,
+            "RETR 2: not stored: a file named 'm2' is already in the directory (pop3kit "
+            "replaces no file)");
   EXPECT_EQ(read("m1"), "one\r\n");
   EXPECT_EQ(read("m3"), "three\r\n");
-  EXPECT_FALSE(fs::exists(dir_ / "m2"));
+  EXPECT_EQ(files(), (std::set<std::string>{"m1", "m2", "m3"}));
+  EXPECT_TRUE(fs::is_empty(dir_ / "m2"));
 }
 
-// A write fails (the disk is full): .part removed, nothing under the final
-// name. /dev/full behind the .part name stands in for a full disk.
+// A write fails (the file size limit stands in for a full disk): the
+// temporary file is removed, nothing under the final name, the next message
+// is stored. In a child process, which may lower its own limit.
 TEST_F(DirectoryWriterTest, WriteFailsMidMessage) {
-  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  fs::create_symlink("/dev/full", dir_ / "m1.part");
-  DirectoryWriter w(dir_.string(), names({1, 2}));
-  deliver(w, 1, std::string(1024 * 1024, 'z'));
-  deliver(w, 2, "two\r\n");
-  w.finish();
-  EXPECT_EQ(w.stored(), 1U);
-  ASSERT_EQ(w.failures(), 1U);
-  EXPECT_EQ(w.first_failure().message,
-            "RETR 1: storing the message failed: No space left on device");
+  const auto check = [this] {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{512 * 1024, 512 * 1024};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(2);
+    DirectoryWriter w(dir_.string(), names({1, 2}));
+    if (!w.open()) std::_Exit(3);
+    deliver(w, 1, std::string(1024 * 1024, 'z'));
+    deliver(w, 2, "two\r\n");
+    w.finish();
+    const bool ok =
+        w.stored() == 1 && w.failures() == 1 &&
+        w.first_failure().message == "RETR 1: storing the message failed: File too large";
+    std::_Exit(ok ? 0 : 1);
+  };
+  EXPECT_EXIT(check(), ::testing::ExitedWithCode(0), "");
   EXPECT_EQ(files(), (std::set<std::string>{"m2"}));
 }
 
-// The rename fails (a non-empty directory holds the final name): the .part
-// is removed and the directory left alone.
-TEST_F(DirectoryWriterTest, RenameFails) {
-  fs::create_directories(dir_ / "m1" / "inside");
-  DirectoryWriter w(dir_.string(), names({1}));
+// A file that was there before is never replaced, whatever it is: a file
+// (a UID equal to "notes.txt"), a symbolic link to a file outside the
+// directory (neither the link nor its target changes).
+TEST_F(DirectoryWriterTest, ExistingFilesAreNeverReplaced) {
+  const fs::path outside = dir_.string() + "-victim";
+  std::ofstream(outside) << "victim";
+  std::ofstream(dir_ / "notes.txt") << "my notes";
+  fs::create_symlink(outside, dir_ / "m2");
+  DirectoryWriter w(dir_.string(), {{1, "notes.txt"}, {2, "m2"}, {3, "m3"}});
+  ASSERT_TRUE(w.open());
   deliver(w, 1, "one\r\n");
+  deliver(w, 2, "two\r\n");
+  deliver(w, 3, "three\r\n");
   w.finish();
-  EXPECT_EQ(w.stored(), 0U);
-  ASSERT_EQ(w.failures(), 1U);
-  EXPECT_NE(w.first_failure().message.find("RETR 1: storing the message failed: "),
-            std::string::npos);
-  EXPECT_EQ(files(), (std::set<std::string>{"m1"}));
-  EXPECT_TRUE(fs::is_directory(dir_ / "m1" / "inside"));
+  EXPECT_EQ(w.stored(), 1U);
+  EXPECT_EQ(w.failures(), 2U);
+  EXPECT_EQ(w.octets(), 7U);
+  EXPECT_EQ(read("notes.txt"), "my notes");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "m2"));
+  std::ifstream in(outside);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "victim");
+  EXPECT_EQ(files(), (std::set<std::string>{"m2", "m3", "notes.txt"}));
+  fs::remove(outside);
 }
 
-// A read-only directory: every message fails with the reason, none is
-// stored. Root writes through permissions, so the check runs in a child
-// process that first drops to an unprivileged user (nobody).
+// UIDs "x.part" and "x": two messages, two files (the temporary names are
+// not made from the final ones).
+TEST_F(DirectoryWriterTest, NameAndNameDotPartAreBothStored) {
+  DirectoryWriter w(dir_.string(), {{1, uid_file_name("x.part")}, {2, uid_file_name("x")}});
+  ASSERT_TRUE(w.open());
+  deliver(w, 1, "one\r\n");
+  deliver(w, 2, "two\r\n");
+  w.finish();
+  EXPECT_EQ(w.stored(), 2U);
+  EXPECT_EQ(w.failures(), 0U);
+  EXPECT_EQ(read("x.part"), "one\r\n");
+  EXPECT_EQ(read("x"), "two\r\n");
+}
+
+// The temporary file of a message being written: a new regular file, 0600,
+// whose name no final name can have.
+TEST_F(DirectoryWriterTest, TemporaryNameIsNeverAFinalName) {
+  DirectoryWriter w(dir_.string(), names({1}));
+  ASSERT_TRUE(w.open());
+  ASSERT_FALSE(w.begin(1));
+  ASSERT_FALSE(w.data(1, "one\r\n"));
+  const auto during = files();
+  ASSERT_EQ(during.size(), 1U);
+  const std::string temporary = *during.begin();
+  EXPECT_TRUE(temporary.starts_with(".pop3kit-tmp-")) << temporary;
+  EXPECT_FALSE(valid_file_name(temporary));
+  struct stat st {};
+  ASSERT_EQ(::lstat((dir_ / temporary).c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  ASSERT_FALSE(w.end(1, 5));
+  EXPECT_EQ(files(), (std::set<std::string>{"m1"}));
+}
+
+// The UID rule and the temporary names are disjoint: every UID's name is
+// valid (so never begins with '.'), and distinct UIDs get distinct names.
+TEST(UidFileNameTest, NamesAreValidAndDistinct) {
+  const std::vector<std::string> uids{
+      ".", "..",      ".pop3kit-tmp-1-1-00", ".hidden", "a/b", "%2F", "a%2Fb", "x.part",
+      "x", "~!\"#$&", std::string(70, '.'),  "/"};
+  std::set<std::string> seen;
+  for (const auto& uid : uids) {
+    const std::string name = uid_file_name(uid);
+    EXPECT_TRUE(valid_file_name(name)) << uid << " -> " << name;
+    EXPECT_TRUE(seen.insert(name).second) << uid << " -> " << name;
+  }
+  EXPECT_TRUE(valid_file_name("12345"));
+  EXPECT_FALSE(valid_file_name(""));
+  EXPECT_FALSE(valid_file_name(".x"));
+  EXPECT_FALSE(valid_file_name("a/b"));
+  EXPECT_FALSE(valid_file_name(std::string(256, 'a')));
+}
+
+// A name the caller made up that could escape the directory or hide among
+// the temporary files is refused for its message; nothing is written.
+TEST_F(DirectoryWriterTest, UnusableNamesAreRefused) {
+  DirectoryWriter w(dir_.string(), {{1, "../escape"}, {2, ".hidden"}, {3, ""}});
+  ASSERT_TRUE(w.open());
+  deliver(w, 1, "one\r\n");
+  deliver(w, 2, "two\r\n");
+  deliver(w, 3, "three\r\n");
+  w.finish();
+  EXPECT_EQ(w.stored(), 0U);
+  EXPECT_EQ(w.failures(), 3U);
+  EXPECT_EQ(w.first_failure().message, "RETR 1: not stored: '../escape' is not a usable file name");
+  EXPECT_EQ(files(), std::set<std::string>{});
+  EXPECT_FALSE(fs::exists(dir_.parent_path() / "escape"));
+}
+
+// DIR itself a symbolic link (planted in a shared directory): refused.
+TEST_F(DirectoryWriterTest, DirectoryThatIsASymlinkIsRefused) {
+  const fs::path link = dir_.string() + "-link";
+  fs::create_directory_symlink(dir_, link);
+  DirectoryWriter w(link.string(), names({1}));
+  const auto r = w.open();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "'" + link.string() + "' is a symbolic link: give the directory it points to");
+  deliver(w, 1, "one\r\n");  // not open: stores nothing
+  EXPECT_EQ(w.stored(), 0U);
+  EXPECT_EQ(w.first_failure().code, errc::wrong_state);
+  fs::remove(link);
+  EXPECT_EQ(files(), std::set<std::string>{});
+}
+
+// Two writers into one directory: the second waits for the lock, then
+// fails naming the holder; once the first is gone it gets it.
+TEST_F(DirectoryWriterTest, SecondWriterIsRefusedWhileTheFirstHoldsTheLock) {
+  DirectoryOptions quick;
+  quick.lock_wait = std::chrono::milliseconds(100);
+  {
+    DirectoryWriter first(dir_.string(), names({1}));
+    ASSERT_TRUE(first.open());
+    DirectoryWriter second(dir_.string(), names({1}), quick);
+    const auto r = second.open();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::temporary_failure);
+    EXPECT_NE(r.error().message.find("is in use by process " + std::to_string(::getpid())),
+              std::string::npos)
+        << r.error().message;
+  }
+  DirectoryWriter third(dir_.string(), names({1}), quick);
+  EXPECT_TRUE(third.open());
+}
+
+// With a TemporaryFiles record: the file being written is in it, and
+// remove_all() (what a signal runs) takes it away; the message then fails.
+TEST_F(DirectoryWriterTest, TemporaryFilesAreRecordedForSignals) {
+  TemporaryFiles record;
+  DirectoryOptions options;
+  options.temporary_files = &record;
+  DirectoryWriter w(dir_.string(), names({1, 2}), options);
+  ASSERT_TRUE(w.open());
+  deliver(w, 1, "one\r\n");
+  EXPECT_EQ(record.size(), 0U);
+  ASSERT_FALSE(w.begin(2));
+  ASSERT_FALSE(w.data(2, std::string(300 * 1024, 'q')));
+  EXPECT_EQ(record.size(), 1U);
+  record.remove_all();
+  EXPECT_EQ(files(), (std::set<std::string>{"m1"}));
+  ASSERT_FALSE(w.end(2, 300 * 1024));
+  w.finish();
+  EXPECT_EQ(w.stored(), 1U);
+  EXPECT_EQ(w.failures(), 1U);
+  EXPECT_EQ(files(), (std::set<std::string>{"m1"}));
+}
+
+// A read-only directory: open() says so, and nothing is stored. Root
+// writes through permissions, so the check runs in a child process that
+// first drops to an unprivileged user (nobody).
 TEST_F(DirectoryWriterTest, ReadOnlyDirectory) {
   fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                             fs::perms::group_exec | fs::perms::others_read |
@@ -166,13 +323,15 @@ TEST_F(DirectoryWriterTest, ReadOnlyDirectory) {
   const auto check = [this] {
     if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) std::_Exit(2);
     DirectoryWriter w(dir_.string(), names({1, 2}));
+    const auto r = w.open();
+    if (r || r.error().message != "cannot create files in the directory '" + dir_.string() +
+                                      "': Permission denied") {
+      std::_Exit(3);
+    }
     deliver(w, 1, "one\r\n");
     deliver(w, 2, "two\r\n");
     w.finish();
-    const bool ok =
-        w.stored() == 0 && w.failures() == 2 &&
-        w.first_failure().message == "RETR 1: storing the message failed: Permission denied";
-    std::_Exit(ok ? 0 : 1);
+    std::_Exit(w.stored() == 0 && w.failures() == 2 ? 0 : 1);
   };
   EXPECT_EXIT(check(), ::testing::ExitedWithCode(0), "");
   EXPECT_EQ(files(), std::set<std::string>{});
@@ -184,6 +343,7 @@ TEST_F(DirectoryWriterTest, ReadOnlyDirectory) {
 TEST_F(DirectoryWriterTest, DestroyedMidMessage) {
   {
     DirectoryWriter w(dir_.string(), names({1, 2}));
+    ASSERT_TRUE(w.open());
     deliver(w, 1, "one\r\n");
     ASSERT_FALSE(w.begin(2));
     ASSERT_FALSE(w.data(2, std::string(300 * 1024, 'p')));  // a block handed over
@@ -198,6 +358,7 @@ TEST_F(DirectoryWriterTest, ManySmallMessagesThroughASpooler) {
   for (std::uint64_t i = 1; i <= 500; ++i)
     n[i] = std::to_string(i);
   DirectoryWriter w(dir_.string(), n);
+  ASSERT_TRUE(w.open());
   {
     Spooler s(w);
     for (std::uint64_t i = 1; i <= 500; ++i)
