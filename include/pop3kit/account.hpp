@@ -109,6 +109,10 @@ struct Account {
   net::TlsOptions tls;
   std::chrono::milliseconds connect_timeout{30'000};  ///< Each TCP handshake attempt.
   std::chrono::milliseconds io_timeout{60'000};       ///< Each read or write.
+  /// Each operation in all, plus deadline_per_mib for each MiB it receives
+  /// (see ClientOptions::operation_deadline).
+  std::chrono::milliseconds operation_deadline{ClientOptions{}.operation_deadline};
+  std::chrono::milliseconds deadline_per_mib{ClientOptions{}.deadline_per_mib};
   net::Family family = net::Family::any;
   /// Protocol trace (secrets redacted by the engine); empty for none.
   proto::TraceFn trace;

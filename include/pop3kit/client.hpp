@@ -60,6 +60,31 @@ struct ClientOptions {
   /// Deadline for each read or write: a server silent for this long fails the
   /// call with errc::timed_out.
   std::chrono::milliseconds io_timeout{60'000};
+  /// Overall deadline of each operation, so that a server sending a byte now
+  /// and then (never silent for io_timeout) cannot hold a call for ever. An
+  /// operation must end within
+  ///
+  ///     operation_deadline + deadline_per_mib * (octets received in it) / 2^20
+  ///
+  /// of its start, else it fails with errc::deadline_exceeded (a message
+  /// naming the operation and the time it had) and the connection is closed.
+  /// The allowance per MiB received lets a large message through a slow link
+  /// and scales with the size of each answer: at the defaults a RETR of a
+  /// 30 MiB message may take 5 + 15 minutes, and any transfer faster than
+  /// about 35 KB/s on average never reaches the deadline; a server trickling
+  /// a byte a second fails after 5 minutes.
+  ///
+  /// An operation: connect() (TCP connection, TLS handshake, greeting, STLS
+  /// and the CAPA around it), login() and the login_and_*() calls (login,
+  /// the CAPA after it and what goes out with it), and every other exchange
+  /// of commands and answers: a single command (stat(), retrieve(), quit(),
+  /// ...), an AUTH exchange, and for the bulk calls the commands in flight
+  /// together (with PIPELINING a whole retrieve_many() is one operation;
+  /// without it each command is one). io_timeout still bounds every single
+  /// read and write within it. Zero: no overall deadline.
+  std::chrono::milliseconds operation_deadline{300'000};
+  /// See operation_deadline: the time added for each MiB received.
+  std::chrono::milliseconds deadline_per_mib{30'000};
   /// Address families to try.
   net::Family family = net::Family::any;
   /// Engine limits (line lengths, receive buffer size).
@@ -390,6 +415,30 @@ class Client {
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 
+  // The operation under way and its deadline (ClientOptions::operation_deadline).
+  // An OperationScope opens one for a call made of several exchanges;
+  // otherwise the first read or write of an exchange opens one, and the end
+  // of the exchange (nothing outstanding) closes it. See deadline.cpp.
+  class OperationScope;
+  struct Operation {
+    std::chrono::steady_clock::time_point start{};
+    std::uint64_t received = 0;  // octets read during it
+    std::string what;            // its name in messages ("RETR", "login")
+    bool open = false;
+    bool capped = false;  // the last wait was cut short by the deadline
+    int scopes = 0;       // OperationScopes alive: they close it, not the end of an exchange
+  };
+  void open_operation(std::string what);
+  std::optional<std::chrono::steady_clock::time_point> operation_end() const noexcept;
+  Error deadline_error() const;
+  Result<std::chrono::milliseconds> io_wait(std::chrono::milliseconds most);
+  Result<std::chrono::milliseconds> io_wait() { return io_wait(options_.io_timeout); }
+  Error io_error(Error e) const;
+  void exchange_done() noexcept;
+  Result<std::unique_ptr<net::TcpTransport>> dial(std::string_view host, std::uint16_t port);
+  Result<std::unique_ptr<net::TlsTransport>> handshake(std::unique_ptr<net::TcpTransport> tcp,
+                                                       std::string_view host);
+
   ClientOptions options_;
   std::unique_ptr<proto::Engine> engine_;
   std::unique_ptr<net::Transport> transport_;
@@ -401,6 +450,7 @@ class Client {
   // messages deleted before it), once a STAT was answered.
   std::optional<std::uint64_t> highest_;
   std::uint64_t deleted_ = 0;  // DELE +OK since login or the last RSET
+  Operation op_;
 };
 
 }  // namespace pop3kit

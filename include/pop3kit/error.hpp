@@ -67,6 +67,11 @@ enum class errc : int {
   io_error = 404,             ///< A socket call failed (errno in the message).
   tls_failed = 405,           ///< The TLS handshake or a TLS record failed.
   certificate_invalid = 406,  ///< The server's certificate was rejected (reason in the message).
+  /// A call of the Client took longer than its overall deadline
+  /// (ClientOptions::operation_deadline), however steadily the server sent:
+  /// a server trickling a byte now and then. The message names the
+  /// operation and the deadline.
+  deadline_exceeded = 407,
 };
 
 /// The category of pop3kit's error codes; name() is "pop3kit".
@@ -81,7 +86,7 @@ bool is_caller_error(std::error_code ec) noexcept;
 /// True for errors where the peer broke the protocol (2xx).
 bool is_protocol_error(std::error_code ec) noexcept;
 /// True for errors that say "try again later": temporary server answers,
-/// deadlines, dropped or failed connections.
+/// deadlines (timed_out, deadline_exceeded), dropped or failed connections.
 bool is_temporary(std::error_code ec) noexcept;
 
 /// Extended response codes of RFC 2449 §8 / RFC 3206 / RFC 6856 that pop3kit

@@ -77,12 +77,16 @@ class TcpTransport final : public Transport {
 };
 
 /// Resolves `host` with getaddrinfo and tries each address in turn, each with
-/// the full `timeout` for the TCP handshake. Errors: errc::host_not_found
-/// (message names the host and the resolver's reason), errc::connect_failed
-/// (message lists the last address and its reason), errc::timed_out when the
-/// last address tried timed out, errc::invalid_argument for an empty host.
-Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::uint16_t port,
-                                                  std::chrono::milliseconds timeout,
-                                                  Family family = Family::any);
+/// the full `timeout` for the TCP handshake; when `total` is not zero, all
+/// the attempts together end within `total` (no address is tried after it,
+/// and the last attempt is cut short). getaddrinfo itself is not bounded by
+/// either. Errors: errc::host_not_found (message names the host and the
+/// resolver's reason), errc::connect_failed (message lists the last address
+/// and its reason), errc::timed_out when the last address tried timed out or
+/// `total` ran out, errc::invalid_argument for an empty host.
+Result<std::unique_ptr<TcpTransport>> connect_tcp(
+    std::string_view host, std::uint16_t port, std::chrono::milliseconds timeout,
+    Family family = Family::any,
+    std::chrono::milliseconds total = std::chrono::milliseconds::zero());
 
 }  // namespace pop3kit::net

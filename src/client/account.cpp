@@ -367,6 +367,8 @@ ClientOptions client_options(const Account& account, const AccountPlan& plan) {
   if (out.tls.client_key_file.empty()) out.tls.client_key_file = out.tls.client_cert_file;
   out.connect_timeout = account.connect_timeout;
   out.io_timeout = account.io_timeout;
+  out.operation_deadline = account.operation_deadline;
+  out.deadline_per_mib = account.deadline_per_mib;
   out.family = account.family;
   out.trace = account.trace;
   return out;

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "client_detail.hpp"
+#include "deadline.hpp"
 #include "pop3kit/apop.hpp"
 #include "pop3kit/text.hpp"
 
@@ -111,6 +112,7 @@ void Client::close() noexcept {
   if (transport_) transport_->close();
   transport_.reset();
   tls_ = nullptr;
+  if (op_.scopes == 0) op_.open = false;
 }
 
 Error Client::fail(Error e) {
@@ -138,14 +140,19 @@ Error Client::server_error(const proto::Status& st, std::string_view what) const
 }
 
 Result<void> Client::connect(std::string_view host, std::uint16_t port) {
-  auto t = net::connect_tcp(host, port, options_.connect_timeout, options_.family);
+  const std::string shown = sanitize(host, 100);
+  OperationScope op(
+      *this, "connecting to " +
+                 (host.find(':') == std::string_view::npos ? shown : "[" + shown + "]") + ":" +
+                 std::to_string(port));
+  auto t = dial(host, port);
   if (!t) return std::move(t).error();
   if (options_.security != Security::tls) {
     auto r = connect(std::unique_ptr<net::Transport>(std::move(*t)));
     if (!r || options_.security == Security::plain) return r;
     return starttls(host);
   }
-  auto tls = net::TlsTransport::handshake(std::move(*t), host, options_.tls, options_.io_timeout);
+  auto tls = handshake(std::move(*t), host);
   if (!tls) return std::move(tls).error();
   net::TlsTransport* raw = tls->get();
   auto r = connect(std::unique_ptr<net::Transport>(std::move(*tls)));
@@ -157,6 +164,7 @@ Result<void> Client::connect(std::string_view host, std::uint16_t port) {
 
 Result<void> Client::starttls(std::string_view host) {
   if (!transport_) return Error(errc::not_connected, "not connected");
+  OperationScope op(*this, "STLS");
   auto* tcp = dynamic_cast<net::TcpTransport*>(transport_.get());
   if (tcp == nullptr || engine_->tls_active()) {
     return Error(errc::wrong_state, "STLS needs a plain TCP connection without TLS");
@@ -185,8 +193,7 @@ Result<void> Client::starttls(std::string_view host) {
   caps_before_tls_ = std::move(caps_);
   caps_ = {};
   std::unique_ptr<net::TcpTransport> plain(static_cast<net::TcpTransport*>(transport_.release()));
-  auto tls =
-      net::TlsTransport::handshake(std::move(plain), host, options_.tls, options_.io_timeout);
+  auto tls = handshake(std::move(plain), host);
   if (!tls) return fail(std::move(tls).error());
   tls_ = tls->get();
   transport_ = std::move(*tls);
@@ -206,6 +213,7 @@ const net::CertificateInfo* Client::certificate() const noexcept {
 }
 
 Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
+  OperationScope op(*this, "waiting for the greeting");
   close();
   transport_ = std::move(transport);
   engine_ = std::make_unique<proto::Engine>(options_.limits);
@@ -276,8 +284,10 @@ Result<void> Client::check_quiet() {
 Result<void> Client::flush() {
   if (auto quiet = check_quiet(); !quiet) return quiet;
   while (!engine_->pending_output().empty()) {
-    auto n = transport_->write_some(engine_->pending_output(), options_.io_timeout);
-    if (!n) return fail(std::move(n).error());
+    auto wait = io_wait();
+    if (!wait) return fail(std::move(wait).error());
+    auto n = transport_->write_some(engine_->pending_output(), *wait);
+    if (!n) return fail(io_error(std::move(n).error()));
     engine_->consume_output(*n);
   }
   return {};
@@ -290,12 +300,18 @@ Result<proto::Event> Client::next() {
     if (const auto* f = std::get_if<proto::Failed>(&ev)) {
       return fail(Error(f->code, std::string(f->message)));
     }
-    if (!std::holds_alternative<proto::NeedData>(ev)) return ev;
+    if (!std::holds_alternative<proto::NeedData>(ev)) {
+      exchange_done();
+      return ev;
+    }
     if (!engine_->wants_read()) {
       return fail(Error(errc::connection_closed, "the server closed the connection"));
     }
-    auto n = transport_->read_some(engine_->receive_space(), options_.io_timeout);
-    if (!n) return fail(std::move(n).error());
+    auto wait = io_wait();
+    if (!wait) return fail(std::move(wait).error());
+    auto n = transport_->read_some(engine_->receive_space(), *wait);
+    if (!n) return fail(io_error(std::move(n).error()));
+    op_.received += *n;
     if (*n == 0) {
       engine_->receive_eof();
     } else {
@@ -361,6 +377,7 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
 Result<void> Client::login_then(std::string_view user, std::string_view password,
                                 const LoginOptions& options, const FollowUp* then) {
   if (!transport_) return Error(errc::not_connected, "not connected");
+  OperationScope op(*this, then == nullptr ? "login" : "login and what follows it");
   const bool together = pipelining();
   const bool capa_again = capa_again_after_login();
   if (options.method == LoginMethod::apop) {

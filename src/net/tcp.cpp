@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -116,9 +117,11 @@ Result<std::size_t> TcpTransport::write_some(std::string_view data,
 }
 
 Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::uint16_t port,
-                                                  std::chrono::milliseconds timeout,
-                                                  Family family) {
+                                                  std::chrono::milliseconds timeout, Family family,
+                                                  std::chrono::milliseconds total) {
   if (host.empty()) return Error(errc::invalid_argument, "empty host name");
+  const auto end =
+      total > std::chrono::milliseconds::zero() ? Clock::now() + total : Clock::time_point::max();
   addrinfo hints{};
   hints.ai_family = family == Family::ipv4   ? AF_INET
                     : family == Family::ipv6 ? AF_INET6
@@ -141,6 +144,11 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
   Error last(errc::connect_failed, "no usable address for '" + sanitize(host, 100) + "'");
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     const std::string peer = address_text(ai->ai_addr, port);
+    if (Clock::now() >= end) {
+      last = Error(errc::timed_out, "connecting to '" + sanitize(host, 100) + "' timed out after " +
+                                        duration_text(total));
+      break;
+    }
     int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd >= 0 && fd <= 2) {
@@ -159,11 +167,15 @@ Result<std::unique_ptr<TcpTransport>> connect_tcp(std::string_view host, std::ui
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       err = errno;
       if (err == EINPROGRESS) {
-        const int r = wait_until(fd, POLLOUT, Clock::now() + timeout);
+        const auto attempt_end = Clock::now() + timeout;
+        const int r = wait_until(fd, POLLOUT, std::min(attempt_end, end));
         if (r == 0) {
           ::close(fd);
-          last = Error(errc::timed_out,
-                       "connecting to " + peer + " timed out after " + duration_text(timeout));
+          last = end < attempt_end
+                     ? Error(errc::timed_out, "connecting to '" + sanitize(host, 100) +
+                                                  "' timed out after " + duration_text(total))
+                     : Error(errc::timed_out, "connecting to " + peer + " timed out after " +
+                                                  duration_text(timeout));
           continue;
         }
         socklen_t len = sizeof err;

@@ -63,6 +63,8 @@ class Category final : public std::error_category {
         return "connection failed";
       case errc::timed_out:
         return "timed out";
+      case errc::deadline_exceeded:
+        return "operation deadline exceeded";
       case errc::connection_closed:
         return "connection closed by the server";
       case errc::tls_unavailable:
@@ -98,8 +100,8 @@ bool is_protocol_error(std::error_code ec) noexcept {
 }
 
 bool is_temporary(std::error_code ec) noexcept {
-  return ec == errc::temporary_failure || ec == errc::timed_out || ec == errc::connection_closed ||
-         ec == errc::io_error;
+  return ec == errc::temporary_failure || ec == errc::timed_out || ec == errc::deadline_exceeded ||
+         ec == errc::connection_closed || ec == errc::io_error;
 }
 
 const char* to_string(ResponseCode rc) noexcept {

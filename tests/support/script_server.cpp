@@ -288,6 +288,25 @@ void ScriptServer::run() {
       case Step::sleep:
         std::this_thread::sleep_for(s.duration);
         break;
+      case Step::trickle: {
+        bool gone = false;
+        for (std::size_t i = 0; i < s.data.size() && !gone; ++i) {
+          send_all(std::string_view(s.data).substr(i, 1));
+          const auto until = std::chrono::steady_clock::now() + s.duration;
+          for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            pollfd q{fd, POLLIN, 0};
+            if (::poll(&q, 1, static_cast<int>(left.count())) <= 0) break;
+            if (!read_more()) {
+              gone = true;  // closed or reset: nobody left to trickle to
+              break;
+            }
+          }
+        }
+        break;
+      }
       case Step::quiet: {
         pollfd q{fd, POLLIN, 0};
         if (!pending.empty() || ::poll(&q, 1, static_cast<int>(s.duration.count())) > 0) {

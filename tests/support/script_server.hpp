@@ -28,7 +28,8 @@ class ScriptServer {
       serve_retr,
       start_tls,
       respond,
-      expect_close
+      expect_close,
+      trickle
     } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
@@ -48,6 +49,13 @@ class ScriptServer {
   /// Fails the script if the client sends anything within `d` (or already
   /// did): proves the client waits for an answer before its next command.
   static Step quiet(std::chrono::milliseconds d) { return {Step::quiet, {}, d}; }
+  /// Sends `bytes` one octet at a time, `interval` apart: a server never
+  /// silent for long enough to trip a read timeout. Stops once the client
+  /// has closed the connection (what it sends meanwhile is kept for the
+  /// next steps).
+  static Step trickle(std::string bytes, std::chrono::milliseconds interval) {
+    return {Step::trickle, std::move(bytes), interval};
+  }
 
   /// For i = 1..count: reads "RETR i", then answers with `body` as message i,
   /// before it reads the next command.
