@@ -340,13 +340,24 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
   } else if (errno != EEXIST) {
     return file_error(path, "cannot create the file", std::strerror(errno));
   }
+  // SQLite follows a symbolic link at any of its three names and would
+  // write a database into whatever it points to (an empty file passes for
+  // a new database): refused, whoever planted it.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    if (::lstat((path + suffix).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      const std::string which = *suffix == '\0' ? "it" : std::string("its ") + suffix + " file";
+      return file_error(path, which + " is a symbolic link: refused (give the file it points to)");
+    }
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   sqlite3* raw = nullptr;
   // Without SQLITE_OPEN_CREATE: the file exists now, and if it vanished
   // meanwhile, creating another one silently is not wanted.
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
   impl->db.reset(raw);
   if (rc != SQLITE_OK) return impl->fail("cannot open", rc);
   sqlite3_extended_result_codes(raw, 1);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 
 #include "line_ends.hpp"
@@ -344,6 +345,25 @@ TEST_F(MboxTest, ASymlinkAtThePathIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message,
             "mbox " + mbox_.string() + ": cannot open it: Too many levels of symbolic links");
+}
+
+// Symbolic links planted at the dot-lock and at this process's own lock
+// file name: neither is followed, the files they point to are untouched,
+// and a lock that is a link is nobody's (it blocks, as an unknown lock
+// does, until the age rule).
+TEST_F(MboxTest, SymlinksAtTheLockNamesAreNeverFollowed) {
+  const fs::path victim = top_ / "victim";
+  std::ofstream(victim) << "victim";
+  fs::create_symlink(victim, top_ / ("inbox.lock." + std::to_string(::getpid()) + ".new"));
+  fs::create_symlink(victim, top_ / "inbox.lock");
+  auto d = make(200ms);
+  auto r = d->open();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::temporary_failure);
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "victim");
+  EXPECT_TRUE(fs::is_symlink(top_ / "inbox.lock"));
+  EXPECT_FALSE(fs::exists(mbox_)) << "nothing is created without the lock";
 }
 
 TEST_F(MboxTest, AWriteErrorMidMessageTruncatesBack) {

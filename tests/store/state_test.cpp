@@ -486,6 +486,26 @@ TEST_F(StateTest, BusyDatabaseIsATemporaryFailure) {
 }
 
 // Root writes anything, so the check runs in a child that is user nobody.
+// Symbolic links planted at the database's path, or at its -wal or -shm
+// file, pointing at a file of the user's (an empty one: SQLite would take
+// it for a new database): refused, the file untouched.
+TEST_F(StateTest, SymlinksAtTheDatabaseNamesAreRefused) {
+  const fs::path victim = dir_ / "victim";
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    std::ofstream(victim).close();
+    fs::remove(db_);
+    fs::create_symlink(victim, db_.string() + suffix);
+    auto store = StateStore::open(db_.string());
+    EXPECT_FALSE(store.ok()) << suffix;
+    if (!store.ok()) {
+      EXPECT_NE(store.error().message.find("symbolic link"), std::string::npos)
+          << store.error().message;
+    }
+    EXPECT_EQ(fs::file_size(victim), 0U) << suffix;
+    fs::remove(db_.string() + suffix);
+  }
+}
+
 TEST_F(StateTest, UnwritableDatabaseFailsAtOpen) {
   fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   const fs::path shared = dir_ / "shared";  // others may create -wal and -shm here
