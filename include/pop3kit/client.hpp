@@ -344,6 +344,9 @@ class Client {
   Result<void> rset();
   /// QUIT. Success means the server committed the deletions (RFC 1939 §6);
   /// a -ERR ("some deleted messages not removed") is returned as an error.
+  /// After the answer it waits up to 500 ms for the server to close: data
+  /// sent before the close means the server's answers were out of step with
+  /// the commands, and is errc::unexpected_data (the deletions unconfirmed).
   /// The connection is closed either way.
   Result<void> quit();
 
@@ -393,6 +396,7 @@ class Client {
 
   Result<void> flush();
   Result<void> check_quiet();
+  bool out_of_step_after_quit();
   std::optional<std::uint64_t> highest_message() const noexcept;
   bool drain_after_refusal();
   Result<void> login_then(std::string_view user, std::string_view password,

@@ -620,10 +620,33 @@ Result<void> Client::rset() {
   return r;
 }
 
+// The server closes the connection right after its answer to QUIT (RFC
+// 1939 §6). Whatever it sends before closing answers no command: its
+// answers were out of step with the commands (an unsolicited line earlier
+// was taken for the answer to a later command), so the line taken for
+// QUIT's answer may have been another command's, and a refused QUIT may
+// look like success. The close normally comes with the answer; the wait for
+// it is short, and a server that is slow to close only costs that wait.
+bool Client::out_of_step_after_quit() {
+  if (engine_->buffered() > 0) return true;
+  auto wait = io_wait(std::chrono::milliseconds(500));
+  if (!wait) return false;
+  char scratch[64];
+  auto n = transport_->read_some(scratch, *wait);
+  return n && *n > 0;
+}
+
 Result<void> Client::quit() {
   auto st = send_and_wait(engine_ ? engine_->quit() : std::error_code{}, Command::quit);
   if (!st) return std::move(st).error();
+  const bool out_of_step = out_of_step_after_quit();
   close();
+  if (out_of_step) {
+    return Error(errc::unexpected_data,
+                 "QUIT: the server sent more after its answer, so its answers were out of step "
+                 "with the commands; the answer to QUIT cannot be trusted (the deleted messages "
+                 "may not have been removed)");
+  }
   if (!st->ok) {
     return server_error(*st, "QUIT (the server may not have removed the deleted messages)");
   }

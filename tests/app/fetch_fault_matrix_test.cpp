@@ -147,10 +147,16 @@ class FetchFaultMatrix : public ::testing::Test {
 
   /// The checks after a broken run at `point`, then the healthy rerun.
   void check_point(const std::string& where, const RunResult& broken, std::size_t commits_before,
-                   bool complete_session, bool exact = true, bool detect = true) {
+                   bool complete_session, bool exact = true, bool detect = true,
+                   bool quit_refused = false) {
     const std::size_t committed_now = server_->commits() - commits_before;
     const std::size_t left = server_->maildrop().size();
-    if (complete_session || !detect) {
+    if (quit_refused) {
+      // The server's refusal (69), or the session's own fault found first.
+      EXPECT_TRUE(broken.exit_code == 69 || broken.exit_code == 75 || broken.exit_code == 76)
+          << where << ": exit " << broken.exit_code << "\n"
+          << broken.err;
+    } else if (complete_session || !detect) {
       EXPECT_TRUE(broken.exit_code == 0 || broken.exit_code == 75 || broken.exit_code == 76)
           << where << ": exit " << broken.exit_code << "\n"
           << broken.err;
@@ -182,6 +188,7 @@ class FetchFaultMatrix : public ::testing::Test {
       EXPECT_EQ(n, 1) << where << ": " << uid << " delivered " << n << " times";
     }
 
+    server_->set_quit_fails(false);
     const RunResult healthy = fetch();
     EXPECT_EQ(healthy.exit_code, 0) << where << " (rerun): " << healthy.err;
     const auto after = delivered(where + " (rerun)", exact);
@@ -261,6 +268,25 @@ TEST_F(FetchFaultMatrix, UnsolicitedLineAfterEveryResponse) {
                 r, commits, end.line == lines_, !end.pipelined, !end.pipelined);
   }
   EXPECT_GE(waited, 8u) << "too few points where pop3kit waits for an answer";
+}
+
+// The case where a shifted answer would do harm: QUIT is refused (the
+// server keeps every message), and an unsolicited +OK earlier in the session
+// would, read as the answer to a later command, make that refusal look like
+// success. Whatever the point, no deletion may be claimed.
+TEST_F(FetchFaultMatrix, UnsolicitedLineNeverHidesARefusedQuit) {
+  measure();
+  for (const auto& end : ends_) {
+    fresh(end.line);
+    server_->set_quit_fails(true);
+    const std::size_t commits = server_->commits();
+    server_->arm(ModelFault::inject, end.line);
+    const RunResult r = fetch({"--timeout", "5"});
+    const std::string where = "QUIT refused, unsolicited line after line " +
+                              std::to_string(end.line) + " of " + std::to_string(lines_) +
+                              (end.pipelined ? " (pipelined)" : "");
+    check_point(where, r, commits, false, !end.pipelined, !end.pipelined, true);
+  }
 }
 
 }  // namespace

@@ -351,7 +351,7 @@ void ModelServer::serve(int fd) {
     } else if (verb == "RSET") {
       deleted.assign(drop.size(), false);
       r = {"+OK"};
-    } else if (verb == "QUIT" && authorized && options_.quit_fails) {
+    } else if (verb == "QUIT" && authorized && quit_fails_) {
       r = {"-ERR some deleted messages not removed"};
       quit = true;
     } else if (verb == "QUIT") {

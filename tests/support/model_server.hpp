@@ -41,9 +41,6 @@ struct ModelOptions {
   /// PEM files for STLS; empty: STLS is not offered.
   std::string cert_file, key_file;
   bool pipelining = true;
-  /// QUIT is answered "-ERR some deleted messages not removed" and nothing
-  /// is committed (RFC 1939 allows it).
-  bool quit_fails = false;
 };
 
 class ModelServer {
@@ -61,6 +58,10 @@ class ModelServer {
   void reset(std::vector<ModelMessage> maildrop);
   /// Arms a fault for the next session only (see the file comment).
   void arm(ModelFault fault, std::size_t after_line, std::string extra = "+OK unsolicited\r\n");
+
+  /// From now on, QUIT is answered "-ERR some deleted messages not
+  /// removed" and nothing is committed (RFC 1939 allows it), or again +OK.
+  void set_quit_fails(bool fails) { quit_fails_ = fails; }
 
   /// Waits until every session that was accepted has ended (up to 30 s).
   void wait_idle();
@@ -97,6 +98,7 @@ class ModelServer {
   std::string extra_;
   bool busy_ = false;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> quit_fails_{false};
   std::size_t last_lines_ = 0;
   std::vector<ResponseEnd> last_ends_;
   std::size_t commits_ = 0;
