@@ -28,6 +28,7 @@
 #include "pop3kit/text.hpp"
 #include "progress.hpp"
 
+#include "signals.hpp"
 namespace pop3kit::cli {
 namespace {
 
@@ -375,6 +376,12 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   std::vector<Job> jobs = plan_jobs(global, args);
   std::string state_path =
       args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
+  // SIGINT, SIGTERM and SIGHUP remove the Maildir tmp/ files being written
+  // before the command ends (signals.hpp); set up before any thread starts.
+  store::TemporaryFiles temporary;
+  CleanupOnSignal cleanup(temporary);
+  for (Job& job : jobs)
+    job.destination_options.temporary_files = &temporary;
   // A dry run without a state database yet: everything is new, and no
   // database is created for it (an empty one in a directory removed after).
   std::optional<TemporaryDirectory> scratch;

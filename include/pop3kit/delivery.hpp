@@ -41,6 +41,7 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/temporary_files.hpp"
 
 namespace pop3kit::store {
 
@@ -133,6 +134,12 @@ struct DestinationOptions {
 /// message on its standard input; exit 0 means delivered). A relative PATH
 /// is made absolute; "~/" at its start is the home directory. Errors:
 /// errc::invalid_argument with a message naming the three forms.
+  /// Maildir: where its tmp/ files are recorded while they exist, so that a
+  /// program ended by a signal can remove them (pop3kit/temporary_files.hpp;
+  /// the Maildir spec allows them to stay, and recovery removes them on the
+  /// next run, but nothing need be left). Not owned; must outlive the
+  /// destination. nullptr: not recorded.
+  TemporaryFiles* temporary_files = nullptr;
 Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
                                                        const DestinationOptions& options = {});
 

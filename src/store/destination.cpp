@@ -66,7 +66,7 @@ Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
   if (kind != "maildir" && kind != "mbox") return invalid(spec, kForms);
   auto path = absolute_path(spec, rest);
   if (!path) return std::move(path).error();
-  if (kind == "maildir") return detail::make_maildir(std::move(*path));
+  if (kind == "maildir") return detail::make_maildir(std::move(*path), options.temporary_files);
   return detail::make_mbox(std::move(*path), options.lock_wait);
 }
 

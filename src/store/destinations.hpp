@@ -15,7 +15,7 @@
 namespace pop3kit::store::detail {
 
 /// `path` absolute and normalised (parse_destination did that).
-std::unique_ptr<Destination> make_maildir(std::string path);
+std::unique_ptr<Destination> make_maildir(std::string path, TemporaryFiles* temporary_files);
 std::unique_ptr<Destination> make_mbox(std::string path, std::chrono::milliseconds lock_wait);
 std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf);
 

@@ -71,12 +71,13 @@ int make_directories(const std::string& path) {
 
 class Maildir final : public Destination {
  public:
-  explicit Maildir(std::string path) : path_(std::move(path)), spec_("maildir:" + path_) {}
+  Maildir(std::string path, TemporaryFiles* temporary_files)
+      : path_(std::move(path)), spec_("maildir:" + path_), temporary_files_(temporary_files) {}
   ~Maildir() override {
     abort();
     // Ended but never committed: not delivered, so not left behind.
     for (const auto& m : ended_)
-      ::unlinkat(tmp_.get(), m.name.c_str(), 0);
+      remove_tmp(m.name);
   }
   Maildir(const Maildir&) = delete;
   Maildir& operator=(const Maildir&) = delete;
@@ -138,8 +139,10 @@ class Maildir final : public Destination {
     if (!safe_name(reservation.name)) return bad_name(reservation.name);
     // O_EXCL: never follow or reuse anything already there (a planted
     // symbolic link included).
-    file_.reset(::openat(tmp_.get(), reservation.name.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    file_.reset(temporary_files_ != nullptr
+                    ? temporary_files_->create(tmp_.get(), reservation.name, kFlags, 0600)
+                    : ::openat(tmp_.get(), reservation.name.c_str(), kFlags, 0600));
     if (!file_) return fail("cannot create tmp/" + reservation.name, errno);
     name_ = reservation.name;
     size_ = 0;
@@ -220,13 +223,15 @@ class Maildir final : public Destination {
     if (::syncfs(tmp_.get()) != 0) {
       const int err = errno;
       for (const auto& m : batch)
-        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
+        remove_tmp(m.name);
       return fail("cannot flush the new messages to disk", err);
     }
     std::optional<Error> first;
     for (const auto& m : batch) {
-      if (const int err = move_to_new(m); err != 0) {
-        ::unlinkat(tmp_.get(), m.name.c_str(), 0);
+      const int err = move_to_new(m);
+      if (err == 0 && temporary_files_ != nullptr) temporary_files_->forget(tmp_.get(), m.name);
+      if (err != 0) {
+        remove_tmp(m.name);
         if (!first)
           first = sink_error(kKind, path_, "cannot move tmp/" + m.name + " to new/" + m.final_name,
                              err);
@@ -259,8 +264,14 @@ class Maildir final : public Destination {
 
   void remove_current() noexcept {
     file_.reset();
-    ::unlinkat(tmp_.get(), name_.c_str(), 0);
+    remove_tmp(name_);
     buffer_.clear();
+  }
+
+  // A tmp/ file of ours goes, and out of the record of temporary files.
+  void remove_tmp(const std::string& name) noexcept {
+    ::unlinkat(tmp_.get(), name.c_str(), 0);
+    if (temporary_files_ != nullptr) temporary_files_->forget(tmp_.get(), name);
   }
 
   // rename(2) would replace an existing new/ file: never (see
@@ -297,6 +308,7 @@ class Maildir final : public Destination {
   std::string path_;
   std::string spec_;
   std::string host_;
+  TemporaryFiles* temporary_files_;
   UniqueFd root_, tmp_, new_, cur_;
   std::uint64_t counter_ = 0;
   bool no_renameat2_ = false;
@@ -311,8 +323,8 @@ class Maildir final : public Destination {
 
 }  // namespace
 
-std::unique_ptr<Destination> make_maildir(std::string path) {
-  return std::make_unique<Maildir>(std::move(path));
+std::unique_ptr<Destination> make_maildir(std::string path, TemporaryFiles* temporary_files) {
+  return std::make_unique<Maildir>(std::move(path), temporary_files);
 }
 
 }  // namespace pop3kit::store::detail

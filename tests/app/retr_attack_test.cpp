@@ -70,23 +70,24 @@ class AttackTest : public ::testing::Test {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     for (char& c : name)
       if (c == '/') c = '_';  // parameterised: "Name/1"
-    dir_ = fs::temp_directory_path() / ("pop3kit-attack-" + std::to_string(::getpid()) + "-" + name);
+    dir_ =
+        fs::temp_directory_path() / ("pop3kit-attack-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::vector<std::string> entries() const {
+  std::vector<std::string> entries(const fs::path& sub = {}) const {
     std::vector<std::string> out;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_, ec))
+    for (const auto& e : fs::directory_iterator(dir_ / sub, ec))
       out.push_back(e.path().filename().string());
     return out;
   }
 
   // Waits (up to 20 s) until something is in the directory.
-  bool wait_for_entry() const {
+  bool wait_for_entry(const fs::path& sub = {}) const {
     for (int i = 0; i < 2000; ++i) {
-      if (!entries().empty()) return true;
+      if (!entries(sub).empty()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
@@ -256,6 +257,26 @@ TEST_P(SignalTest, RemovesTheTemporaryFileAndEndsWithTheSignal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, SignalTest, ::testing::Values(SIGINT, SIGTERM, SIGHUP));
+
+// fetch into a Maildir: the tmp/ file of the message being written goes
+// too (the spec would allow it to stay; nothing need be left).
+TEST_P(SignalTest, FetchRemovesItsMaildirTmpFile) {
+  const int sig = GetParam();
+  ScriptedServer s(stalling_retr());
+  const std::string maildir = (dir_ / "Maildir").string();
+  Started p = start_pop3kit(args({"fetch", url(s.port()), "--to", "maildir:" + maildir, "--state",
+                                  (dir_ / "state.db").string()}),
+                            with_password());
+  if (!wait_for_entry("Maildir/tmp")) {
+    ::kill(p.pid, SIGKILL);
+    FAIL() << "no tmp/ file appeared: " << finish_pop3kit(p).err;
+  }
+  ASSERT_EQ(::kill(p.pid, sig), 0);
+  const RunResult r = finish_pop3kit(p);
+  EXPECT_EQ(r.exit_code, 128 + sig) << r.err;
+  EXPECT_EQ(entries("Maildir/tmp"), std::vector<std::string>{});
+  EXPECT_EQ(entries("Maildir/new"), std::vector<std::string>{});
+}
 
 // A second run into a directory another run is writing into is refused
 // (exit 75) before it connects, naming the first run's process.
