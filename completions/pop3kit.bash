@@ -6,13 +6,13 @@
 # (doc/test-completion) check them against `pop3kit CMD --help`.
 
 # Options of every command, and those that take a value.
-_pop3kit_global_opts='-h --help -v --verbose -q --quiet --timeout --connect-timeout -4 -6
+_pop3kit_global_opts='-h --help -v --verbose -q --quiet --timeout --connect-timeout --deadline -4 -6
   --plaintext --allow-plaintext-password --password-command --token-command --ca-file --ca-dir
   --cert --key --pin --pin-only --tls-min'
 _pop3kit_commands='capa stat list retr top dele fetch'
 # Every option that takes a value, any command: used to skip the value when
 # looking for the command and the arguments.
-_pop3kit_value_opts='--timeout --connect-timeout --password-command --token-command --ca-file
+_pop3kit_value_opts='--timeout --connect-timeout --deadline --password-command --token-command --ca-file
   --ca-dir --cert --key --pin --tls-min -o --output --name --to --max-size --state -c --config'
 
 # The options of command $1 (besides the global ones).
@@ -163,7 +163,7 @@ _pop3kit() {
             declare -F __ltrim_colon_completions >/dev/null && __ltrim_colon_completions "$cur"
             return
             ;;
-        --timeout | --connect-timeout | --max-size)
+        --timeout | --connect-timeout | --deadline | --max-size)
             return
             ;;
     esac

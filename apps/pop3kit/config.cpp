@@ -10,13 +10,13 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
 
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/text.hpp"
 #include "pop3kit/url.hpp"
@@ -65,30 +65,36 @@ class Reader {
     return s;
   }
 
-  double seconds(const std::string& key, const toml::node& node) const {
-    double v = 0;
+  // Seconds: an integer or a float (TOML's nan and inf included, refused
+  // here), through the same checks as the options.
+  std::chrono::milliseconds seconds(const std::string& key, const toml::node& node) const {
+    Checked<std::chrono::milliseconds> v;
     if (auto i = node.value_exact<std::int64_t>()) {
-      v = static_cast<double>(*i);
+      v = seconds_value(static_cast<double>(*i));
     } else if (auto d = node.value_exact<double>()) {
-      v = *d;
+      v = seconds_value(*d);
     } else {
       fail(node.source(), fmt::format("'{}' must be a number of seconds", key));
     }
-    if (!(v >= 0.001 && v <= 1e6)) {
-      fail(node.source(), fmt::format("'{}' must be between 0.001 and 1000000 seconds", key));
-    }
-    return v;
+    if (!v.ok()) fail(node.source(), fmt::format("'{}' {}", key, v.reason()));
+    return v.value();
   }
 
   std::uint64_t size(const std::string& key, const toml::node& node) const {
+    Checked<std::uint64_t> v;
     if (auto i = node.value_exact<std::int64_t>()) {
-      if (*i >= 0) return static_cast<std::uint64_t>(*i);
+      v = parse_octets(std::to_string(*i));
     } else if (auto s = node.value_exact<std::string>()) {
-      if (auto v = parse_size(*s)) return *v;
+      v = parse_octets(*s);
+    } else {
+      v = parse_octets("");
     }
-    fail(node.source(), fmt::format("'{}' must be a size: octets, or a number with k, M or G "
-                                    "(\"20M\")",
-                                    key));
+    if (!v.ok()) {
+      fail(node.source(), fmt::format("'{}' must be a size: octets, or a number with k, M or G "
+                                      "(\"20M\"): {}",
+                                      key, v.reason()));
+    }
+    return v.value();
   }
 
  private:
@@ -140,6 +146,7 @@ class Reader {
         {"timeout", [](auto& r, auto& k, auto& n, auto& a) { a.timeout = r.seconds(k, n); }},
         {"connect_timeout",
          [](auto& r, auto& k, auto& n, auto& a) { a.connect_timeout = r.seconds(k, n); }},
+        {"deadline", [](auto& r, auto& k, auto& n, auto& a) { a.deadline = r.seconds(k, n); }},
     };
     return table;
   }
@@ -204,32 +211,9 @@ std::string default_config_path() {
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
-  std::uint64_t shift = 0;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'k':
-      case 'K':
-        shift = 10;
-        break;
-      case 'M':
-        shift = 20;
-        break;
-      case 'G':
-        shift = 30;
-        break;
-      default:
-        break;
-    }
-    if (shift != 0) text.remove_suffix(1);
-  }
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-  if (shift != 0 && value > (UINT64_MAX >> shift)) return std::nullopt;
-  return value << shift;
+  const auto v = parse_octets(text, 0);
+  if (!v.ok()) return std::nullopt;
+  return v.value();
 }
 
 Config load_config(const std::string& path) {

@@ -16,6 +16,7 @@
 // can read it, as ssh does with its keys.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,7 +42,9 @@ struct AccountConfig {
   std::optional<std::string> ca_file, ca_dir, cert, key, tls_min;
   std::vector<std::string> pins;
   std::optional<bool> pin_only;
-  std::optional<double> timeout, connect_timeout;
+  /// timeout, connect_timeout, deadline: seconds, checked as the options are
+  /// (numbers.hpp), kept in milliseconds.
+  std::optional<std::chrono::milliseconds> timeout, connect_timeout, deadline;
 };
 
 struct Config {
@@ -59,7 +62,8 @@ std::string default_config_path();
 Config load_config(const std::string& path);
 
 /// A size: a number of octets, optionally followed by k, M or G (1024-based).
-/// nullopt when malformed.
+/// nullopt when malformed or too large (parse_octets() of numbers.hpp with
+/// no minimum; the max_size key and --max-size also refuse 0).
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
 }  // namespace pop3kit::cli

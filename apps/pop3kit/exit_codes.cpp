@@ -30,6 +30,7 @@ int exit_code_for(const Error& error) noexcept {
     case errc::certificate_invalid:
       return exit_code::unavailable;
     case errc::timed_out:
+    case errc::deadline_exceeded:  // --deadline: a server too slow, maybe only today
     case errc::connection_closed:
     case errc::io_error:
     case errc::temporary_failure:  // [SYS/TEMP], [IN-USE], [LOGIN-DELAY]
@@ -84,8 +85,9 @@ const char* exit_status_help() noexcept {
          "  74  cannot write the output: standard output (e.g. broken pipe, disk full),\n"
          "      or a message file of retr -o (also when its name is taken: pop3kit\n"
          "      replaces no file)\n"
-         "  75  temporary failure, try again later: timeout, dropped connection,\n"
-         "      [SYS/TEMP], [IN-USE], [LOGIN-DELAY], another pop3kit fetch of the account\n"
+         "  75  temporary failure, try again later: timeout, --deadline exceeded, dropped\n"
+         "      connection, [SYS/TEMP], [IN-USE], [LOGIN-DELAY], another pop3kit fetch of\n"
+         "      the account\n"
          "  76  the server broke the POP3 protocol\n"
          "  77  login refused (wrong user name or password)\n"
          "  78  configuration: no password or token, its command failed, a password over\n"

@@ -21,14 +21,15 @@
 #include "args.hpp"
 #include "config.hpp"
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "output.hpp"
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/fetch.hpp"
 #include "pop3kit/state.hpp"
 #include "pop3kit/text.hpp"
 #include "progress.hpp"
-
 #include "signals.hpp"
+
 namespace pop3kit::cli {
 namespace {
 
@@ -87,13 +88,13 @@ std::string message_label(const store::MessageRef& m) {
 }
 
 std::uint64_t size_arg(const std::string& text) {
-  auto v = parse_size(text);
-  if (!v) {
+  const auto v = parse_octets(text);
+  if (!v.ok()) {
     throw Failure(exit_code::usage,
-                  fmt::format("bad --max-size \"{}\": octets, or a number with k, M or G (20M)",
-                              sanitize(text, 40)));
+                  fmt::format("bad --max-size \"{}\": octets, or a number with k, M or G (20M): {}",
+                              sanitize(text, 40), v.reason()));
   }
-  return *v;
+  return v.value();
 }
 
 // The command line's global options win over the config file's.
@@ -114,6 +115,7 @@ GlobalOptions merge(const GlobalOptions& cli, const AccountConfig& a) {
   // A password named on the command line (--password-command) wins.
   if (!cli.password_command) o.password = a.password;
   if (!o.connect_timeout) o.connect_timeout = a.connect_timeout;
+  if (!o.deadline) o.deadline = a.deadline;
   return o;
 }
 
@@ -374,14 +376,14 @@ const char* fetch_help_footer() noexcept {
 
 int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   std::vector<Job> jobs = plan_jobs(global, args);
-  std::string state_path =
-      args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
   // SIGINT, SIGTERM and SIGHUP remove the Maildir tmp/ files being written
   // before the command ends (signals.hpp); set up before any thread starts.
   store::TemporaryFiles temporary;
   CleanupOnSignal cleanup(temporary);
   for (Job& job : jobs)
     job.destination_options.temporary_files = &temporary;
+  std::string state_path =
+      args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
   // A dry run without a state database yet: everything is new, and no
   // database is created for it (an empty one in a directory removed after).
   std::optional<TemporaryDirectory> scratch;

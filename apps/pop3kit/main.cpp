@@ -27,6 +27,7 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "fetch.hpp"
+#include "numbers.hpp"
 #include "output.hpp"
 
 #ifndef POP3KIT_VERSION
@@ -67,6 +68,8 @@ const char* const kFooter =
     "  the environment variable POP3KIT_PASSWORD, or from the first line printed by\n"
     "  --password-command CMD (run with /bin/sh -c; it wins over the variable). An\n"
     "  OAuth 2 access token comes the same way from POP3KIT_TOKEN or --token-command.\n"
+    "  The command must exit within 60 s (it is killed then, exit 78); processes it\n"
+    "  leaves in the background are not waited for.\n"
     "\n"
     "DELE:\n"
     "  pop3kit dele URL N... marks each message, then sends QUIT; the messages are\n"
@@ -86,14 +89,22 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_flag("-q,--quiet", g.quiet,
                "Print nothing when all went well (the reports of retr -o and dele); errors "
                "are still printed");
-  app.add_option_function<double>(
-         "--timeout", [&g](const double& s) { g.timeout = s; },
+  // Durations go through numbers.hpp, not CLI11's double conversion, which
+  // takes "nan", "inf", "1e9" and "0x1p3".
+  app.add_option_function<std::string>(
+         "--timeout", [&g](const std::string& s) { g.timeout = seconds_option("--timeout", s); },
          "Seconds to wait for each read or write (default 60)")
-      ->check(CLI::Range(0.001, 1e6));
-  app.add_option_function<double>(
-         "--connect-timeout", [&g](const double& s) { g.connect_timeout = s; },
+      ->type_name("SECONDS");
+  app.add_option_function<std::string>(
+         "--connect-timeout",
+         [&g](const std::string& s) { g.connect_timeout = seconds_option("--connect-timeout", s); },
          "Seconds to wait for each connection attempt (default 30)")
-      ->check(CLI::Range(0.001, 1e6));
+      ->type_name("SECONDS");
+  app.add_option_function<std::string>(
+         "--deadline", [&g](const std::string& s) { g.deadline = seconds_option("--deadline", s); },
+         "Seconds each operation may take in all (connecting, logging in, each command), plus "
+         "30 s per MiB received (default 300)")
+      ->type_name("SECONDS");
   app.add_flag("-4", g.ipv4_only, "Use IPv4 only");
   app.add_flag("-6", g.ipv6_only, "Use IPv6 only");
   app.add_flag("--plaintext", g.plaintext,
@@ -264,15 +275,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // A closed stdout must show up as EPIPE from write(), not kill the process
-  // before it can say what happened (see output.hpp).
-  std::signal(SIGPIPE, SIG_IGN);
-  try {
-    return run(argc, argv);
-  } catch (const Failure& f) {
-    std::fputs(fmt::format("pop3kit: {}\n", f.what()).c_str(), stderr);
-    return f.code();
 namespace {
 
 // Descriptors 0, 1 and 2 must be open before anything else is: started with
@@ -297,8 +299,17 @@ void open_standard_descriptors() noexcept {
 
 }  // namespace
 
-  } catch (const std::bad_alloc&) {
+int main(int argc, char** argv) {
   open_standard_descriptors();
+  // A closed stdout must show up as EPIPE from write(), not kill the process
+  // before it can say what happened (see output.hpp).
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(argc, argv);
+  } catch (const Failure& f) {
+    std::fputs(fmt::format("pop3kit: {}\n", f.what()).c_str(), stderr);
+    return f.code();
+  } catch (const std::bad_alloc&) {
     std::fputs("pop3kit: out of memory\n", stderr);
     return exit_code::software;
   } catch (const std::exception& e) {

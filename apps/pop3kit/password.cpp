@@ -3,14 +3,18 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "exit_codes.hpp"
@@ -73,7 +77,93 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
-std::string run_secret_command(const std::string& command, const SecretKind& kind) {
+// The first line of what the command prints, up to `max` octets.
+struct FirstLine {
+  explicit FirstLine(std::size_t max_size) : max(max_size) {}
+  void take(const char* data, std::size_t n) {
+    for (std::size_t i = 0; i < n && !done; ++i) {
+      if (data[i] == '\n') {
+        done = true;
+      } else if (text.size() < max) {
+        text.push_back(data[i]);
+      } else {
+        too_long = true;
+      }
+    }
+  }
+  std::size_t max;
+  std::string text;
+  bool done = false;
+  bool too_long = false;
+};
+
+// Reaps `pid` if it has exited: its wait status, or nullopt while it runs.
+std::optional<int> reap(pid_t pid, const SecretKind& kind) {
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r == 0) return std::nullopt;
+    if (errno != EINTR) {
+      throw config_error(fmt::format("{} command: waitpid: {}", kind.noun, std::strerror(errno)));
+    }
+  }
+}
+
+// Reads the command's output into `line` until the command exits, then what
+// is left in the pipe (without waiting: a background process may hold it
+// open, and may keep writing); returns its wait status. After `limit` the
+// command is killed and reaped, and that is a Failure (78).
+int wait_for_command(pid_t pid, int fd, FirstLine& line, std::chrono::milliseconds limit,
+                     const SecretKind& kind) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + limit;
+  // Exit is polled for (no SIGCHLD handler in a library-like path): every
+  // 20 ms at most while the pipe is quiet.
+  constexpr std::chrono::milliseconds kSlice{20};
+  char buf[4096];
+  bool eof = false;
+  for (;;) {
+    if (const auto status = reap(pid, kind)) {
+      (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      // Bounded: a background process writing without end must not keep us.
+      for (std::size_t drained = 0; !eof && !line.done && drained < 4 * line.max + sizeof buf;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        line.take(buf, static_cast<std::size_t>(n));
+        drained += static_cast<std::size_t>(n);
+      }
+      return *status;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= std::chrono::milliseconds::zero()) {
+      ::kill(pid, SIGKILL);
+      // A killed process goes at once, unless stuck in the kernel: give it
+      // a few seconds, and leave it to init rather than hang.
+      for (int i = 0; i < 250 && !reap(pid, kind); ++i)
+        ::poll(nullptr, 0, static_cast<int>(kSlice.count()));
+      throw config_error(fmt::format(
+          "the {} command did not finish within {} s and was stopped (a command that waits "
+          "for input must get it from the terminal or an agent in that time)",
+          kind.noun, std::chrono::ceil<std::chrono::seconds>(limit).count()));
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int wait_ms = static_cast<int>(std::min(left, kSlice).count());
+    const int r = eof ? ::poll(nullptr, 0, wait_ms) : ::poll(&p, 1, wait_ms);
+    if (r <= 0 || eof) continue;  // EINTR, or time to look at the command again
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      eof = true;  // Closed (or broken): the exit status still decides.
+      continue;
+    }
+    line.take(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::string run_secret_command(const std::string& command, const SecretKind& kind,
+                               std::chrono::milliseconds limit) {
   if (command.empty()) throw config_error(fmt::format("{} is empty", kind.option));
 
   int fds[2];
@@ -107,37 +197,16 @@ std::string run_secret_command(const std::string& command, const SecretKind& kin
     throw config_error(fmt::format("cannot run the {} command: {}", kind.noun, std::strerror(rc)));
   }
 
-  // Read everything (so the child never blocks on a full pipe) but keep only
-  // the first line.
-  std::string first_line;
-  bool line_done = false;
-  bool too_long = false;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;  // Treated like EOF; the exit status below still decides.
-    }
-    if (n == 0) break;
-    for (ssize_t i = 0; i < n && !line_done; ++i) {
-      if (buf[i] == '\n') {
-        line_done = true;
-      } else if (first_line.size() < kind.max) {
-        first_line.push_back(buf[i]);
-      } else {
-        too_long = true;
-      }
-    }
-  }
+  // Keep only the first line, but read on (so the command never blocks on a
+  // full pipe) until the command itself has exited: not until EOF, which a
+  // background process it started ("helper &") may hold off for ever; what
+  // the command printed before it exited is in the pipe by then. All of it
+  // within `limit`: a command that waits for ever stops the login.
+  FirstLine line(kind.max);
+  const int status = wait_for_command(pid, read_end.get(), line, limit, kind);
   read_end.reset();
-
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      throw config_error(fmt::format("{} command: waitpid: {}", kind.noun, std::strerror(errno)));
-    }
-  }
+  std::string first_line = std::move(line.text);
+  const bool too_long = line.too_long;
   if (WIFSIGNALED(status)) {
     throw config_error(
         fmt::format("the {} command was killed by signal {}", kind.noun, WTERMSIG(status)));
@@ -164,8 +233,9 @@ std::string run_secret_command(const std::string& command, const SecretKind& kin
   return first_line;
 }
 
-std::string obtain_secret(const std::optional<std::string>& command, const SecretKind& kind) {
-  if (command) return run_secret_command(*command, kind);
+std::string obtain_secret(const std::optional<std::string>& command, const SecretKind& kind,
+                          std::chrono::milliseconds limit) {
+  if (command) return run_secret_command(*command, kind, limit);
   const char* env = std::getenv(kind.env);
   if (env == nullptr || *env == '\0') {
     throw config_error(
@@ -180,16 +250,18 @@ std::string obtain_secret(const std::optional<std::string>& command, const Secre
 
 }  // namespace
 
-std::string run_password_command(const std::string& command) {
-  return run_secret_command(command, kPassword);
+std::string run_password_command(const std::string& command, std::chrono::milliseconds limit) {
+  return run_secret_command(command, kPassword, limit);
 }
 
-std::string obtain_password(const std::optional<std::string>& command) {
-  return obtain_secret(command, kPassword);
+std::string obtain_password(const std::optional<std::string>& command,
+                            std::chrono::milliseconds limit) {
+  return obtain_secret(command, kPassword, limit);
 }
 
-std::string obtain_token(const std::optional<std::string>& command) {
-  return obtain_secret(command, kToken);
+std::string obtain_token(const std::optional<std::string>& command,
+                         std::chrono::milliseconds limit) {
+  return obtain_secret(command, kToken, limit);
 }
 
 }  // namespace pop3kit::cli

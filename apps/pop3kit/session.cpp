@@ -19,10 +19,6 @@
 namespace pop3kit::cli {
 namespace {
 
-std::chrono::milliseconds to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(seconds * 1000.0));
-}
-
 // Server lines can hold anything; the trace shows them sanitised, and longer
 // than error messages because the point of a trace is to see what was sent.
 constexpr std::size_t kTraceWidth = 1000;
@@ -193,8 +189,9 @@ Account account_for(const PopUrl& url, const GlobalOptions& options) {
   a.url = url;
   a.allow_plaintext = options.plaintext;
   a.allow_plaintext_password = options.plaintext_password;
-  if (options.timeout) a.io_timeout = to_ms(*options.timeout);
-  if (options.connect_timeout) a.connect_timeout = to_ms(*options.connect_timeout);
+  if (options.timeout) a.io_timeout = *options.timeout;
+  if (options.connect_timeout) a.connect_timeout = *options.connect_timeout;
+  if (options.deadline) a.operation_deadline = *options.deadline;
   if (options.ipv4_only) a.family = net::Family::ipv4;
   if (options.ipv6_only) a.family = net::Family::ipv6;
   if (options.verbose) a.trace = trace_line;

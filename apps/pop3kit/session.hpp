@@ -22,12 +22,14 @@ namespace pop3kit::cli {
 
 /// Options shared by every subcommand.
 struct GlobalOptions {
-  bool verbose = false;                   ///< -v: protocol trace on stderr.
-  bool quiet = false;                     ///< -q: no report when things went well.
-  std::optional<double> timeout;          ///< --timeout SECONDS (each read/write).
-  std::optional<double> connect_timeout;  ///< --connect-timeout SECONDS.
-  bool ipv4_only = false;                 ///< -4
-  bool ipv6_only = false;                 ///< -6
+  bool verbose = false;  ///< -v: protocol trace on stderr.
+  bool quiet = false;    ///< -q: no report when things went well.
+  // Durations, checked by numbers.hpp's parse_seconds().
+  std::optional<std::chrono::milliseconds> timeout;          ///< --timeout (each read/write).
+  std::optional<std::chrono::milliseconds> connect_timeout;  ///< --connect-timeout.
+  std::optional<std::chrono::milliseconds> deadline;  ///< --deadline (each operation in all).
+  bool ipv4_only = false;                             ///< -4
+  bool ipv6_only = false;                             ///< -6
   /// --plaintext: pop:// without TLS (default: STLS required).
   bool plaintext = false;
   /// --allow-plaintext-password: with --plaintext, let USER/PASS, PLAIN,

@@ -2,11 +2,16 @@
 // taken before anything touches the network.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "args.hpp"
 #include "exit_codes.hpp"
+#include "numbers.hpp"
 #include "output.hpp"
 #include "session.hpp"
 
@@ -46,6 +51,155 @@ TEST(Args, LineCounts) {
   EXPECT_EQ(parse_line_count("25"), 25u);
   failure(exit_code::usage, [] { parse_line_count("-1"); });
   failure(exit_code::usage, [] { parse_line_count(""); });
+}
+
+// Every number the user gives goes through numbers.hpp. What CLI11's
+// double options and strtod let through must not: nan, inf, signs,
+// exponents, hex floats, trailing junk, values that overflow milliseconds.
+TEST(Numbers, SecondsAcceptPlainDecimals) {
+  using std::chrono::milliseconds;
+  const std::pair<const char*, milliseconds> good[] = {
+      {"30", milliseconds(30'000)},
+      {"2.5", milliseconds(2'500)},
+      {"0.25", milliseconds(250)},
+      {"0.001", milliseconds(1)},
+      {"007", milliseconds(7'000)},
+      {"1.0009", milliseconds(1'000)},
+      {"1000000", milliseconds(1'000'000'000)},
+      {"000000000001000000", milliseconds(1'000'000'000)},
+  };
+  for (const auto& [text, ms] : good) {
+    const auto v = parse_seconds(text);
+    ASSERT_TRUE(v.ok()) << text << ": " << v.reason();
+    EXPECT_EQ(v.value(), ms) << text;
+  }
+}
+
+TEST(Numbers, SecondsRefuseEverythingElse) {
+  for (const char* bad : {"",
+                          "nan",
+                          "NaN",
+                          "-nan",
+                          "inf",
+                          "-inf",
+                          "+inf",
+                          "infinity",
+                          "Infinity",
+                          "-1",
+                          "+1",
+                          "-0",
+                          "0",
+                          "0.0",
+                          "0.0004",
+                          "1e3",
+                          "1E3",
+                          "1e-3",
+                          "0x10",
+                          "0x1p3",
+                          "0X1P-2",
+                          "1.5s",
+                          "1s",
+                          "1 ",
+                          " 1",
+                          "1,5",
+                          "1.",
+                          ".5",
+                          "1..2",
+                          "1.2.3",
+                          "1000000.001",
+                          "1000001",
+                          "18446744073709551616",
+                          "99999999999999999999999999",
+                          "\xd9\xa1"}) {
+    const auto v = parse_seconds(bad);
+    EXPECT_FALSE(v.ok()) << '"' << bad << "\" gave " << (v.ok() ? v.value().count() : -1);
+  }
+  EXPECT_FALSE(parse_seconds(std::string_view("1\0", 2)).ok());
+  EXPECT_EQ(parse_seconds("0").reason(), "must be at least 0.001 s");
+  EXPECT_EQ(parse_seconds("1000001").reason(), "must be at most 1000000 s");
+  EXPECT_EQ(parse_seconds("nan").reason(),
+            "not a number of seconds (expected digits, as in 30 or 2.5)");
+}
+
+TEST(Numbers, SecondsFromFileNumbers) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(seconds_value(2.5).value(), milliseconds(2500));
+  EXPECT_EQ(seconds_value(1e6).value(), milliseconds(1'000'000'000));
+  for (const double bad :
+       {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+        -std::numeric_limits<double>::infinity(), -1.0, 0.0, 0.0004, 1e6 + 1, 1e300, -0.0}) {
+    EXPECT_FALSE(seconds_value(bad).ok()) << bad;
+  }
+}
+
+TEST(Numbers, SecondsOptionIsAUsageError) {
+  EXPECT_EQ(seconds_option("--timeout", "1.5"), std::chrono::milliseconds(1500));
+  for (const char* option : {"--timeout", "--connect-timeout", "--deadline"}) {
+    for (const char* bad : {"nan", "inf", "-5", "0", "1e9", "0x1p3", "5x", "9999999999999"}) {
+      const std::string m = failure(exit_code::usage, [&] { seconds_option(option, bad); });
+      EXPECT_EQ(m.rfind(std::string("bad ") + option + " \"" + bad + "\": ", 0), 0u) << m;
+    }
+  }
+  // Echoed to a terminal: sanitised.
+  const std::string m = failure(exit_code::usage, [] { seconds_option("--timeout", "\x1b[2J"); });
+  EXPECT_EQ(m.find('\x1b'), std::string::npos);
+}
+
+TEST(Numbers, Counts) {
+  struct Case {
+    const char* text;
+    std::uint64_t min, max;
+    bool ok;
+  };
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  const Case cases[] = {
+      {"0", 0, kMax, true},
+      {"1", 1, kMax, true},
+      {"0", 1, kMax, false},
+      {"18446744073709551615", 0, kMax, true},
+      {"18446744073709551616", 0, kMax, false},
+      {"65535", 1, 65535, true},
+      {"65536", 1, 65535, false},
+      {"", 0, kMax, false},
+      {"-1", 0, kMax, false},
+      {"+1", 0, kMax, false},
+      {"0x10", 0, kMax, false},
+      {"1e3", 0, kMax, false},
+      {"1.0", 0, kMax, false},
+      {" 1", 0, kMax, false},
+      {"1 ", 0, kMax, false},
+      {"12abc", 0, kMax, false},
+      {"nan", 0, kMax, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(parse_count(c.text, c.min, c.max).ok(), c.ok)
+        << c.text << " in [" << c.min << ", " << c.max << "]";
+  }
+}
+
+TEST(Numbers, Sizes) {
+  EXPECT_EQ(parse_octets("1").value(), 1u);
+  EXPECT_EQ(parse_octets("20M").value(), 20u << 20);
+  EXPECT_EQ(parse_octets("4k").value(), 4096u);
+  EXPECT_EQ(parse_octets("4K").value(), 4096u);
+  EXPECT_EQ(parse_octets("2G").value(), 2ULL << 30);
+  EXPECT_EQ(parse_octets("17179869183G").value(), 17179869183ULL << 30);
+  for (const char* bad : {"0", "0k", "", "k", "M", "-1", "+1", "1.5M", "1e6", "0x10", "12 M", "12m",
+                          "12MB", "nan", "inf", "17179869184G", "18446744073709551616"}) {
+    EXPECT_FALSE(parse_octets(bad).ok()) << bad;
+  }
+  EXPECT_EQ(parse_octets("0").reason(), "must be at least 1 octet(s)");
+  EXPECT_EQ(parse_octets("0", 0).value(), 0u);
+}
+
+TEST(Numbers, UrlPortsAreCheckedToo) {
+  // Ports come in the URL (pop3kit/url.hpp), checked by its own parser.
+  EXPECT_EQ(parse_url_arg("pop://u@h:65535").port, 65535);
+  for (const char* bad :
+       {"pop://u@h:0", "pop://u@h:65536", "pop://u@h:-1", "pop://u@h:+1", "pop://u@h:0x10",
+        "pop://u@h:1e3", "pop://u@h:99999999999999999999", "pop://u@h:110x", "pop://u@h: 110"}) {
+    failure(exit_code::usage, [&] { parse_url_arg(bad); });
+  }
 }
 
 TEST(Args, DeleNumbersKeepOrderAndDropDuplicates) {
@@ -241,16 +395,20 @@ TEST(ClientOptionsFromGlobals, TlsOptions) {
 TEST(ClientOptionsFromGlobals, DefaultsAndOverrides) {
   const ClientOptions defaults = client_options({});
   EXPECT_EQ(defaults.family, net::Family::any);
+  EXPECT_EQ(defaults.operation_deadline, std::chrono::seconds(300));
   EXPECT_FALSE(defaults.trace);
 
   GlobalOptions g;
-  g.timeout = 2.5;
-  g.connect_timeout = 0.25;
+  g.timeout = std::chrono::milliseconds(2500);
+  g.connect_timeout = std::chrono::milliseconds(250);
+  g.deadline = std::chrono::milliseconds(7000);
   g.ipv6_only = true;
   g.verbose = true;
   const ClientOptions o = client_options(g);
   EXPECT_EQ(o.io_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(o.connect_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.operation_deadline, std::chrono::milliseconds(7000));
+  EXPECT_EQ(o.deadline_per_mib, ClientOptions{}.deadline_per_mib);
   EXPECT_EQ(o.family, net::Family::ipv6);
   EXPECT_TRUE(o.trace);
   g.ipv6_only = false;

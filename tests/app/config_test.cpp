@@ -81,7 +81,7 @@ mda_crlf = true
   EXPECT_EQ(c.accounts[1].name, "alpha");
   EXPECT_EQ(c.accounts[1].keep, true);
   EXPECT_EQ(c.accounts[1].pins.size(), 2U);
-  EXPECT_EQ(c.accounts[1].timeout, 2.5);
+  EXPECT_EQ(c.accounts[1].timeout, std::chrono::milliseconds(2500));
   EXPECT_TRUE(c.accounts[1].mda_crlf);
   EXPECT_EQ(c.accounts[1].password_command, "pass show mail");
 }
@@ -156,6 +156,48 @@ TEST_F(ConfigTest, MissingFileIsAConfigError) {
     EXPECT_EQ(f.code(), exit_code::config);
     EXPECT_NE(std::string(f.what()).find("nope.toml"), std::string::npos);
   }
+}
+
+// Every numeric key goes through the options' checks (numbers.hpp): what
+// TOML calls a number (nan, inf, -0.0, 1e9) is still refused when out of
+// range, with the file, the line and the key.
+TEST_F(ConfigTest, NumericKeysAreRangeChecked) {
+  for (const char* key : {"timeout", "connect_timeout", "deadline"}) {
+    for (const char* value :
+         {"nan", "+nan", "-nan", "inf", "-inf", "-1", "0", "0.0", "-0.0", "0.0004", "1e7",
+          "1000001", "9223372036854775807", "\"5\"", "true", "[1]"}) {
+      const std::string e = failure(std::string("[defaults]\n") + key + " = " + value + "\n");
+      EXPECT_EQ(e.rfind("78: ", 0), 0u) << key << " = " << value << ": " << e;
+      EXPECT_NE(e.find(std::string("config.toml:2: '") + key + "'"), std::string::npos)
+          << key << " = " << value << ": " << e;
+    }
+  }
+  for (const char* value : {"0", "-1", "\"0\"", "\"0k\"", "\"-1\"", "\"1e3\"", "\"1.5M\"", "1.5",
+                            "nan", "\"nan\"", "\"17179869184G\"", "true"}) {
+    const std::string e = failure(std::string("[defaults]\nmax_size = ") + value + "\n");
+    EXPECT_NE(e.find("78: "), std::string::npos) << value << ": " << e;
+    EXPECT_NE(e.find("config.toml:2: 'max_size' must be a size"), std::string::npos)
+        << value << ": " << e;
+  }
+}
+
+TEST_F(ConfigTest, NumericKeysInRange) {
+  const std::string path = write(R"(
+[defaults]
+timeout = 0.001
+connect_timeout = 1000000
+deadline = 2.5
+max_size = 1
+[account.a]
+url = "pop://u@h"
+to = "maildir:/tmp/x"
+)");
+  const Config c = load_config(path);
+  ASSERT_EQ(c.accounts.size(), 1u);
+  EXPECT_EQ(c.accounts[0].timeout, std::chrono::milliseconds(1));
+  EXPECT_EQ(c.accounts[0].connect_timeout, std::chrono::milliseconds(1'000'000'000));
+  EXPECT_EQ(c.accounts[0].deadline, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c.accounts[0].max_size, 1u);
 }
 
 TEST(ParseSize, AcceptsSuffixesAndRejectsJunk) {

@@ -1,8 +1,14 @@
 // Where the password comes from: POP3KIT_PASSWORD or --password-command.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -96,6 +102,53 @@ TEST_F(PasswordTest, CommandHasDefaultSigpipe) {
   ASSERT_FALSE(mask.empty());
   const unsigned long long ignored = std::stoull(mask, nullptr, 16);
   EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << mask;
+}
+
+// No child of this process is left unreaped (no zombie of ours).
+bool no_children_left() {
+  return ::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
+}
+
+TEST_F(PasswordTest, BackgroundProcessHoldingThePipeDoesNotDelay) {
+  // The command exits at once; the process it leaves behind keeps standard
+  // output open for a minute. Its pid goes to a file so the test can end it.
+  const std::string pid_file = (std::filesystem::temp_directory_path() /
+                                ("pop3kit-password-" + std::to_string(::getpid()) + ".pid"))
+                                   .string();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_password_command("echo secret; sleep 60 & echo $! >'" + pid_file + "'"), "secret");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_TRUE(no_children_left());
+  std::ifstream in(pid_file);
+  pid_t background = 0;
+  if (in >> background && background > 0) ::kill(background, SIGKILL);
+  std::filesystem::remove(pid_file);
+}
+
+TEST_F(PasswordTest, CommandThatDoesNotFinishIsStopped) {
+  EXPECT_EQ(kSecretCommandLimit, std::chrono::seconds(60));
+  // Silent for ever, and a password printed by a command that then goes on
+  // running: both end at the limit, and no zombie is left.
+  for (const char* command : {"sleep 60", "echo secret; sleep 60"}) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string m =
+        config_failure([&] { run_password_command(command, std::chrono::milliseconds(1500)); });
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_NE(m.find("the password command did not finish within 2 s and was stopped"),
+              std::string::npos)
+        << m;
+    EXPECT_EQ(m.find("secret"), std::string::npos) << m;
+    EXPECT_GE(took, std::chrono::milliseconds(1400)) << command;
+    EXPECT_LT(took, std::chrono::seconds(10)) << command;
+    EXPECT_TRUE(no_children_left()) << command;
+  }
+}
+
+TEST_F(PasswordTest, TokenCommandHasTheLimitToo) {
+  const std::string m =
+      config_failure([] { obtain_token(std::string("sleep 60"), std::chrono::milliseconds(500)); });
+  EXPECT_NE(m.find("the token command did not finish within 1 s"), std::string::npos) << m;
+  EXPECT_TRUE(no_children_left());
 }
 
 TEST_F(PasswordTest, FromEnvironment) {

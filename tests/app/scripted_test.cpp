@@ -2,14 +2,19 @@
 // will not give on demand (UIDL refused, QUIT -ERR, [IN-USE], garbage,
 // silence, control characters) and what the command does with them.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "pop3kit/sasl.hpp"
 #include "run_pop3kit.hpp"
 #include "scripted_server.hpp"
+#include "support/script_server.hpp"
 
 namespace pop3kit::test {
 namespace {
@@ -413,6 +418,174 @@ TEST(ScriptedOauth, TokenForAServerWithoutOauthIsAConfigurationError) {
             std::string::npos)
       << r.err;
   expect_nothing_secret(s.received());
+}
+
+// --deadline: a server that trickles a byte every 200 ms is never silent for
+// --timeout, and still cannot hold the command past the deadline (75).
+namespace trickle {
+
+using S = ScriptServer;
+using namespace std::chrono_literals;
+
+// A minute of trickle.
+std::string minute_of(const std::string& head) {
+  return head + std::string(300 - head.size(), 'x') + "\r\n";
+}
+
+std::vector<S::Step> logged_in(std::vector<S::Step> rest) {
+  std::vector<S::Step> s = {S::send("+OK ready\r\n"),    S::expect("CAPA"),
+                            S::send("-ERR no CAPA\r\n"), S::expect("USER alice"),
+                            S::send("+OK\r\n"),          S::expect("PASS secret"),
+                            S::send("+OK\r\n")};
+  s.insert(s.end(), rest.begin(), rest.end());
+  return s;
+}
+
+std::string url(const ScriptServer& s) {
+  return "pop://alice@127.0.0.1:" + std::to_string(s.port());
+}
+
+// Runs pop3kit and says how long it took.
+RunResult timed_run(const std::vector<std::string>& args, std::chrono::nanoseconds& took,
+                    RunOptions o = {}) {
+  o.env["POP3KIT_PASSWORD"] = "secret";
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = run_pop3kit(args, o);
+  took = std::chrono::steady_clock::now() - start;
+  return r;
+}
+
+TEST(ScriptedDeadline, TrickledRetrEndsAtTheDeadline) {
+  ScriptServer s(logged_in({S::expect("RETR 1"), S::send("+OK\r\nSubject: slow\r\n\r\n"),
+                            S::trickle(minute_of("body"), 200ms)}));
+  std::chrono::nanoseconds took{};
+  const RunResult r = timed_run({"retr", url(s), "1", "--plaintext", "--allow-plaintext-password",
+                                 "--timeout", "30", "--deadline", "2"},
+                                took);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("RETR did not finish within its deadline of 2"), std::string::npos) << r.err;
+  EXPECT_LT(took, 10s);
+}
+
+TEST(ScriptedDeadline, TrickledLoginEndsAtTheDeadline) {
+  ScriptServer s({S::send("+OK ready\r\n"), S::expect("CAPA"), S::send("-ERR no CAPA\r\n"),
+                  S::expect("USER alice"), S::trickle(minute_of("+OK "), 200ms)});
+  std::chrono::nanoseconds took{};
+  const RunResult r = timed_run(
+      {"stat", url(s), "--plaintext", "--allow-plaintext-password", "--deadline", "1.5"}, took);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  expect_one_error_line(r);
+  EXPECT_NE(r.err.find("login and what follows it did not finish within its deadline of 1.5 s"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(took, 10s);
+}
+
+TEST(ScriptedDeadline, TrickledGreetingEndsAtTheDeadline) {
+  ScriptServer s({S::trickle(minute_of("+OK "), 200ms)});
+  std::chrono::nanoseconds took{};
+  const RunResult r = timed_run(
+      {"capa", "pop://127.0.0.1:" + std::to_string(s.port()), "--plaintext", "--deadline", "1"},
+      took);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("connecting to 127.0.0.1:" + std::to_string(s.port()) +
+                       " did not finish within its deadline of 1 s"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(took, 10s);
+}
+
+std::vector<S::Step> fetch_script() {
+  return logged_in({S::expect("LIST"), S::send("+OK\r\n1 400\r\n.\r\n"), S::expect("UIDL"),
+                    S::send("+OK\r\n1 uid-1\r\n.\r\n"), S::expect("RETR 1"),
+                    S::send("+OK\r\nSubject: slow\r\n\r\n"), S::trickle(minute_of("body"), 200ms)});
+}
+
+class FetchDeadline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pop3kit-deadline-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FetchDeadline, OptionEndsATricklingFetch) {
+  ScriptServer s(fetch_script());
+  std::chrono::nanoseconds took{};
+  const RunResult r = timed_run({"fetch", url(s), "--to", "maildir:" + (dir_ / "Mail").string(),
+                                 "--state", (dir_ / "state.db").string(), "--plaintext",
+                                 "--allow-plaintext-password", "--deadline", "2"},
+                                took);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("RETR did not finish within its deadline of 2"), std::string::npos) << r.err;
+  EXPECT_LT(took, 10s);
+}
+
+TEST_F(FetchDeadline, ConfigKeyEndsATricklingFetch) {
+  ScriptServer s(fetch_script());
+  const std::filesystem::path config = dir_ / "config.toml";
+  std::ofstream(config) << "[account.slow]\nurl = \"" << url(s)
+                        << "\"\nto = \"maildir:" << (dir_ / "Mail").string()
+                        << "\"\nplaintext = true\nallow_plaintext_password = true\ndeadline = 2\n";
+  std::chrono::nanoseconds took{};
+  const RunResult r =
+      timed_run({"fetch", "-c", config.string(), "--state", (dir_ / "state.db").string()}, took);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  EXPECT_NE(r.err.find("RETR did not finish within its deadline of 2"), std::string::npos) << r.err;
+  EXPECT_LT(took, 10s);
+}
+
+}  // namespace trickle
+
+// Every numeric option is checked before anything is done: a usage error
+// (64), one line, and no connection (the URL's port has no server).
+TEST(ScriptedNumbers, BadNumbersAreUsageErrors) {
+  const std::string u = "pop://alice@127.0.0.1:1";
+  const std::vector<std::vector<std::string>> cases = {
+      {"stat", u, "--timeout", "nan"},
+      {"stat", u, "--timeout", "inf"},
+      {"stat", u, "--timeout", "-1"},
+      {"stat", u, "--timeout", "0"},
+      {"stat", u, "--timeout", "1e3"},
+      {"stat", u, "--timeout", "0x1p3"},
+      {"stat", u, "--timeout", "5s"},
+      {"stat", u, "--timeout", "99999999999999999999"},
+      {"stat", u, "--connect-timeout", "nan"},
+      {"stat", u, "--connect-timeout", "-inf"},
+      {"stat", u, "--connect-timeout", "1000001"},
+      {"stat", u, "--deadline", "nan"},
+      {"stat", u, "--deadline", "0"},
+      {"stat", u, "--deadline", "0.0001"},
+      {"list", u, "--deadline", "1e9"},
+      {"retr", u, "0"},
+      {"retr", u, "1x"},
+      {"retr", u, "-1"},
+      {"top", u, "1", "nan"},
+      {"top", u, "1", "-1"},
+      {"top", u, "0x1", "5"},
+      {"dele", u, "18446744073709551616"},
+      {"fetch", u, "--to", "maildir:/nonexistent/pop3kit", "--max-size", "0"},
+      {"fetch", u, "--to", "maildir:/nonexistent/pop3kit", "--max-size", "1e6"},
+      {"fetch", u, "--to", "maildir:/nonexistent/pop3kit", "--max-size", "nan"},
+      {"fetch", u, "--to", "maildir:/nonexistent/pop3kit", "--max-size", "20MB"},
+      {"stat", "pop://alice@127.0.0.1:0"},
+      {"stat", "pop://alice@127.0.0.1:65536"},
+      {"stat", "pop://alice@127.0.0.1:0x6e"},
+  };
+  for (const auto& args : cases) {
+    std::string shown;
+    for (const auto& a : args)
+      shown += a + " ";
+    const RunResult r = run(args);
+    EXPECT_EQ(r.exit_code, 64) << shown << "\n" << r.err;
+    expect_one_error_line(r);
+  }
 }
 
 }  // namespace
