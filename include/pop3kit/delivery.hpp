@@ -123,23 +123,29 @@ class Destination {
 struct DestinationOptions {
   /// MDA: keep CRLF line ends on the command's input instead of LF.
   bool mda_crlf = false;
+  /// MDA: how long one delivery may take. A command still running then is
+  /// stopped (SIGTERM to its process group, SIGKILL 5 s later) and the
+  /// message fails with errc::sink_failed: a hung command never hangs the
+  /// fetch. What the command did with the message is its own business, so
+  /// a command that delivered and then hung may get the message again.
+  std::chrono::milliseconds mda_timeout = std::chrono::minutes(5);
   /// mbox: how long open() waits for another program's dot-lock or fcntl
   /// lock before it fails with errc::temporary_failure. A dot-lock not
   /// touched for 5 minutes is taken as stale and removed (pop3kit touches
   /// its own while it holds it).
   std::chrono::milliseconds lock_wait = std::chrono::seconds(10);
-};
-
-/// "maildir:PATH", "mbox:PATH" or "mda:COMMAND" (run with /bin/sh -c; the
-/// message on its standard input; exit 0 means delivered). A relative PATH
-/// is made absolute; "~/" at its start is the home directory. Errors:
-/// errc::invalid_argument with a message naming the three forms.
   /// Maildir: where its tmp/ files are recorded while they exist, so that a
   /// program ended by a signal can remove them (pop3kit/temporary_files.hpp;
   /// the Maildir spec allows them to stay, and recovery removes them on the
   /// next run, but nothing need be left). Not owned; must outlive the
   /// destination. nullptr: not recorded.
   TemporaryFiles* temporary_files = nullptr;
+};
+
+/// "maildir:PATH", "mbox:PATH" or "mda:COMMAND" (run with /bin/sh -c; the
+/// message on its standard input; exit 0 means delivered). A relative PATH
+/// is made absolute; "~/" at its start is the home directory. Errors:
+/// errc::invalid_argument with a message naming the three forms.
 Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
                                                        const DestinationOptions& options = {});
 

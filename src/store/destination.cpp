@@ -61,7 +61,7 @@ Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
     if (rest.find_first_not_of(" \t") == std::string_view::npos) {
       return invalid(spec, "the command is empty; " + std::string(kForms));
     }
-    return detail::make_mda(std::string(rest), options.mda_crlf);
+    return detail::make_mda(std::string(rest), options.mda_crlf, options.mda_timeout);
   }
   if (kind != "maildir" && kind != "mbox") return invalid(spec, kForms);
   auto path = absolute_path(spec, rest);

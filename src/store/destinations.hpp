@@ -17,7 +17,8 @@ namespace pop3kit::store::detail {
 /// `path` absolute and normalised (parse_destination did that).
 std::unique_ptr<Destination> make_maildir(std::string path, TemporaryFiles* temporary_files);
 std::unique_ptr<Destination> make_mbox(std::string path, std::chrono::milliseconds lock_wait);
-std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf);
+std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf,
+                                      std::chrono::milliseconds limit);
 
 /// Writes are gathered into blocks of this size: one write(2) per block,
 /// however small the engine's chunks (a chunk ends at every dot-stuffed line).

@@ -11,12 +11,16 @@
 // deliver what they got). A command killed or failing mid-delivery is the
 // MDA's own business: only exit 0 counts.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -48,10 +52,43 @@ int wait_for(pid_t pid) noexcept {
   return status;
 }
 
+// Waits up to `limit` for the command to end: true when it did (its status
+// in `status`, -1 if waiting failed). A pidfd makes the wait a poll; without
+// one (an old kernel) the child is polled with WNOHANG.
+bool wait_within(pid_t pid, std::chrono::milliseconds limit, int& status) noexcept {
+  using Clock = std::chrono::steady_clock;
+  const auto end = Clock::now() + limit;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      status = -1;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+    if (left.count() <= 0) {
+      if (pidfd >= 0) ::close(pidfd);
+      return false;
+    }
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));
+    } else {
+      ::usleep(static_cast<useconds_t>(std::min<long long>(left.count(), 20) * 1000));
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  return true;
+}
+
 class Mda final : public Destination {
  public:
-  Mda(std::string command, bool keep_crlf)
-      : command_(std::move(command)), spec_("mda:" + command_), keep_crlf_(keep_crlf) {}
+  Mda(std::string command, bool keep_crlf, std::chrono::milliseconds limit)
+      : command_(std::move(command)),
+        spec_("mda:" + command_),
+        keep_crlf_(keep_crlf),
+        limit_(limit) {}
   ~Mda() override = default;
   Mda(const Mda&) = delete;
   Mda& operator=(const Mda&) = delete;
@@ -181,7 +218,23 @@ class Mda final : public Destination {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return fail("cannot start it", rc);
-    const int status = wait_for(pid);
+    int status = 0;
+    if (!wait_within(pid, limit_, status)) {
+      // A command that hangs must not hang the fetch: its whole process
+      // group is ended (SIGTERM, then SIGKILL), and the message counts as
+      // not delivered (what the command did with it is its own business).
+      ::kill(-pid, SIGTERM);
+      if (!wait_within(pid, std::chrono::seconds(5), status)) {
+        ::kill(-pid, SIGKILL);
+        (void)wait_for(pid);
+      }
+      const auto ms = limit_.count();
+      const std::string took =
+          ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+      return Error(errc::sink_failed, "mda '" + sanitize(command_, 400) +
+                                          "': the command did not finish within " + took +
+                                          " and was stopped");
+    }
     if (status < 0) return fail("cannot wait for it", errno);
     return status;
   }
@@ -189,6 +242,7 @@ class Mda final : public Destination {
   std::string command_;
   std::string spec_;
   bool keep_crlf_;
+  std::chrono::milliseconds limit_;
   UniqueFd spool_;  // the message being received; open between begin() and end()
   std::string buffer_;
   std::uint64_t size_ = 0;
@@ -197,8 +251,9 @@ class Mda final : public Destination {
 
 }  // namespace
 
-std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf) {
-  return std::make_unique<Mda>(std::move(command), keep_crlf);
+std::unique_ptr<Destination> make_mda(std::string command, bool keep_crlf,
+                                      std::chrono::milliseconds limit) {
+  return std::make_unique<Mda>(std::move(command), keep_crlf, limit);
 }
 
 }  // namespace pop3kit::store::detail

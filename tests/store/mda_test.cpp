@@ -169,5 +169,24 @@ TEST_F(MdaTest, ItsOutputGoesToOurStandardErrorAndNoFdLeaks) {
   EXPECT_EQ(fds.count(std::to_string(leaky)), 0U);
 }
 
+// A command that never ends does not hang the fetch: it is stopped after
+// mda_timeout with its whole process group (a child that ignores SIGTERM
+// included), and the message is not counted as delivered.
+TEST_F(MdaTest, AHungCommandIsStoppedAfterItsTimeout) {
+  auto d = parse_destination("mda:trap '' TERM; sleep 60 & wait; sleep 60",
+                             DestinationOptions{.mda_timeout = 300ms});
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE((*d)->open().ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = deliver(**d, "Subject: x\r\n\r\nbody\r\n");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, make_error_code(errc::sink_failed));
+  EXPECT_NE(s.error().message.find("did not finish within 300 ms"), std::string::npos)
+      << s.error().message;
+  // Generous: 300 ms, then up to 5 s of grace before SIGKILL.
+  EXPECT_LT(took, 20s);
+}
+
 }  // namespace
 }  // namespace pop3kit::store
