@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "client_detail.hpp"
+#include "deadline.hpp"
 #include "pop3kit/client.hpp"
 #include "pop3kit/text.hpp"
 
@@ -183,15 +184,18 @@ Result<void> Client::fetch_many(std::span<const std::uint64_t> numbers, Command 
 
 Result<void> Client::retrieve_many(std::span<const std::uint64_t> numbers,
                                    MessageHandler& handler) {
+  OperationScope op(*this, "RETR");
   return fetch_many(numbers, Command::retr, 0, handler);
 }
 
 Result<void> Client::top_many(std::span<const std::uint64_t> numbers, std::uint64_t lines,
                               MessageHandler& handler) {
+  OperationScope op(*this, "TOP");
   return fetch_many(numbers, Command::top, lines, handler);
 }
 
 Result<std::vector<Result<void>>> Client::dele_many(std::span<const std::uint64_t> numbers) {
+  OperationScope op(*this, "DELE");
   if (auto r = check_numbers(numbers, Command::dele); !r) return std::move(r).error();
   std::vector<Result<void>> results;
   results.reserve(numbers.size());
@@ -290,6 +294,7 @@ struct Listing {
 }  // namespace
 
 Result<std::vector<MessageEntry>> Client::list_with_uidl() {
+  OperationScope op(*this, "LIST and UIDL");
   if (auto r = check_numbers({}, Command::list); !r) return std::move(r).error();
   Listing listing{[this](const proto::Status& st) { return server_error(st, "LIST"); },
                   highest_message(), options_.max_listing};

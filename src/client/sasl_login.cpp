@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "client_detail.hpp"
+#include "deadline.hpp"
 #include "pop3kit/client.hpp"
 #include "pop3kit/text.hpp"
 
@@ -28,6 +29,7 @@ Result<void> Client::authenticate(std::string_view mechanism,
                                   const auth::SaslCredentials& credentials) {
   if (!transport_) return Error(errc::not_connected, "not connected");
   const std::string name = upper(mechanism);
+  OperationScope op(*this, "AUTH " + name);
   auth::SaslOptions sasl_options;
   if (tls_active()) {
     // -PLUS binds to this TLS channel. Plain SCRAM gets the data too, so it
