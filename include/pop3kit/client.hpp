@@ -108,12 +108,14 @@ struct ClientOptions {
   /// Most entries accepted in one LIST or UIDL listing (list(), uidl(),
   /// list_with_uidl(), login_and_list()). A longer listing fails with
   /// errc::listing_too_long and closes the connection, so a server that
-  /// never ends a listing cannot exhaust memory (an entry costs roughly
-  /// 100-250 bytes, so the default bounds a listing near 250 MB). When
+  /// never ends a listing cannot exhaust memory: an entry costs roughly
+  /// 16 bytes in a LIST and 100-250 bytes in a UIDL, so the default bounds
+  /// a listing near 25 MB. Raise it for maildrops of more messages. When
   /// stat() was answered in this session, message numbers above its count
-  /// (plus the messages deleted before it) fail with
-  /// errc::bad_message_number, which bounds the listing tighter still.
-  std::size_t max_listing = 1'000'000;
+  /// (plus the messages deleted before it), and more entries than that
+  /// count, fail with errc::bad_message_number, which bounds the listing
+  /// tighter still.
+  std::size_t max_listing = 100'000;
 };
 
 /// How to log in.

@@ -27,6 +27,14 @@ std::optional<Error> ListingCheck::add(std::uint64_t number) {
                                : "numbers start at 1") +
                      ")");
   }
+  // With STAT's count known, a listing longer than it repeats a number,
+  // even when it comes out of order (where repeats are found at its end):
+  // caught as soon as it happens, so it never grows past that count.
+  if (highest_ && numbers_.size() >= *highest_) {
+    return Error(errc::bad_message_number,
+                 at + ": more entries than the " + std::to_string(*highest_) +
+                     " messages STAT counted, so a number is listed twice");
+  }
   if (numbers_.size() >= max_entries_) {
     return Error(errc::listing_too_long, std::string(what_) + " response: more than " +
                                              std::to_string(max_entries_) +

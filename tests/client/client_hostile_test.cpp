@@ -2,6 +2,7 @@
 // end or repeat numbers, SASL exchanges that never end, data nobody asked
 // for. Each must end in a named protocol error, in bounded memory and time.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <string>
@@ -86,6 +87,44 @@ TEST(ClientHostile, ListWithUidlThatNeverEndsHitsTheLimit) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::listing_too_long) << r.error().message;
   EXPECT_FALSE(c.connected());
+}
+
+// With the default bound, a UIDL that never ends (70-octet UIDs, the most
+// RFC 1939 allows) stops in bounded memory: the peak resident size of this
+// process grows by less than 32 MB.
+TEST(ClientHostile, UidlThatNeverEndsStaysInBoundedMemoryByDefault) {
+  const std::string uid = " " + std::string(69, 'u');
+  ScriptServer server(logged_in({S::expect("UIDL"), S::send("+OK\r\n"),
+                                 S::send(numbered_lines(1, 120'000, uid)), S::wait_close()}));
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  {
+    Client c = login(server);
+    auto r = c.uidl();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, errc::listing_too_long) << r.error().message;
+  }
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 32 * 1024) << "KiB";
+}
+
+// Out of order, a repeat is only certain at the listing's end; with STAT's
+// count known, the entry past that count is the error, at once.
+TEST(ClientHostile, OutOfOrderListLongerThanStatIsCaughtAtOnce) {
+  std::string looping;
+  for (int i = 0; i < 5000; ++i)
+    looping += "2 100\r\n1 100\r\n";
+  ScriptServer server(logged_in({S::expect("STAT"), S::send("+OK 2 200\r\n"), S::expect("LIST"),
+                                 S::send("+OK\r\n" + looping), S::wait_close()}));
+  Client c = login(server);
+  ASSERT_TRUE(c.stat().ok());
+  auto r = c.list();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::bad_message_number) << r.error().message;
+  EXPECT_NE(r.error().message.find("more entries than the 2 messages STAT counted"),
+            std::string::npos)
+      << r.error().message;
 }
 
 TEST(ClientHostile, ListBeyondTheStatCount) {
