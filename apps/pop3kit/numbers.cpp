@@ -18,18 +18,6 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// "2.5 s", "0.001 s", "1000000 s".
-std::string seconds_text(milliseconds ms) {
-  std::string s = std::to_string(ms.count() / 1000);
-  if (const auto frac = ms.count() % 1000; frac != 0) {
-    std::string digits = std::to_string(1000 + frac).substr(1);
-    while (digits.back() == '0')
-      digits.pop_back();
-    s += "." + digits;
-  }
-  return s + " s";
-}
-
 template <class T>
 Checked<T> refuse(std::string reason) {
   return Checked<T>{std::variant<T, std::string>(std::in_place_index<1>, std::move(reason))};

@@ -1,6 +1,7 @@
 // pop3kit — making untrusted text safe to show.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,5 +17,9 @@ std::string sanitize(std::string_view text, std::size_t max_length = 200);
 /// ASCII case-insensitive equality, for protocol keywords (capability and
 /// mechanism names, URL schemes): no locale, no Unicode folding.
 bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// A duration for messages, in seconds without trailing zeros: "2 s",
+/// "2.5 s", "0.001 s".
+std::string seconds_text(std::chrono::milliseconds ms);
 
 }  // namespace pop3kit

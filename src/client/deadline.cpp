@@ -3,6 +3,7 @@
 // every few seconds never reaches it; this bounds the whole call. Every read
 // and write of the Client asks io_wait() how long it may wait.
 #include "deadline.hpp"
+#include "pop3kit/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -28,18 +29,6 @@ std::string command_keyword(std::string_view output) {
     if (word == k) return std::string(k);
   }
   return "reading the server's answer";
-}
-
-// "2 s", "2.5 s", "0.25 s".
-std::string seconds_text(milliseconds ms) {
-  std::string s = std::to_string(ms.count() / 1000);
-  if (const auto frac = ms.count() % 1000; frac != 0) {
-    std::string digits = std::to_string(1000 + frac).substr(1);
-    while (digits.back() == '0')
-      digits.pop_back();
-    s += "." + digits;
-  }
-  return s + " s";
 }
 
 }  // namespace

@@ -33,4 +33,15 @@ std::string sanitize(std::string_view text, std::size_t max_length) {
   return out;
 }
 
+std::string seconds_text(std::chrono::milliseconds ms) {
+  std::string s = std::to_string(ms.count() / 1000);
+  if (const auto frac = ms.count() % 1000; frac != 0) {
+    std::string digits = std::to_string(1000 + frac).substr(1);
+    while (digits.back() == '0')
+      digits.pop_back();
+    s += "." + digits;
+  }
+  return s + " s";
+}
+
 }  // namespace pop3kit
