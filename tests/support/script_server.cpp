@@ -151,9 +151,10 @@ void ScriptServer::run() {
     while (!rest.empty()) {
       const ssize_t n = ssl != nullptr ? SSL_write(ssl, rest.data(), static_cast<int>(rest.size()))
                                        : ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-      if (n <= 0) break;
+      if (n <= 0) return false;
       rest.remove_prefix(static_cast<std::size_t>(n));
     }
+    return true;
   };
   // Reads one line; false (and a problem noted) if none or not starting with prefix.
   auto expect_line = [&](const std::string& prefix, bool keep) -> bool {
@@ -190,6 +191,20 @@ void ScriptServer::run() {
           last = received_.back();
         }
         if (ok) send_all(s.reply(last));
+        break;
+      }
+      case Step::numbered: {
+        std::string batch;
+        bool open = true;
+        for (std::uint64_t i = 1; open && i <= s.count; ++i) {
+          batch += std::to_string(i);
+          batch += s.data;
+          batch += "\r\n";
+          if (batch.size() >= 64 * 1024 || i == s.count) {
+            open = send_all(batch);
+            batch.clear();
+          }
+        }
         break;
       }
       case Step::serve_retr: {

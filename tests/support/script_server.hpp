@@ -29,7 +29,8 @@ class ScriptServer {
       start_tls,
       respond,
       expect_close,
-      trickle
+      trickle,
+      numbered
     } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
@@ -55,6 +56,13 @@ class ScriptServer {
   /// next steps).
   static Step trickle(std::string bytes, std::chrono::milliseconds interval) {
     return {Step::trickle, std::move(bytes), interval};
+  }
+
+  /// Sends the lines "1<suffix>" .. "<count><suffix>" (each CRLF-ended),
+  /// made in small batches so the server itself stays small however many;
+  /// stops early once the client has closed the connection.
+  static Step numbered(std::uint64_t count, std::string suffix) {
+    return {Step::numbered, std::move(suffix), {}, count};
   }
 
   /// For i = 1..count: reads "RETR i", then answers with `body` as message i,
