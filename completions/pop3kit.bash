@@ -8,12 +8,13 @@
 # Options of every command, and those that take a value.
 _pop3kit_global_opts='-h --help -v --verbose -q --quiet --timeout --connect-timeout --deadline -4 -6
   --plaintext --allow-plaintext-password --password-command --token-command --ca-file --ca-dir
-  --cert --key --pin --pin-only --tls-min'
+  --cert --key --pin --pin-only --tls-min --channel-binding'
 _pop3kit_commands='capa stat list retr top dele fetch'
 # Every option that takes a value, any command: used to skip the value when
 # looking for the command and the arguments.
 _pop3kit_value_opts='--timeout --connect-timeout --deadline --password-command --token-command --ca-file
-  --ca-dir --cert --key --pin --tls-min -o --output --name --to --max-size --state -c --config'
+  --ca-dir --cert --key --pin --tls-min --channel-binding -o --output --name --to --max-size --state
+  -c --config'
 
 # The options of command $1 (besides the global ones).
 _pop3kit_command_opts() {
@@ -118,6 +119,10 @@ _pop3kit() {
             ;;
         --tls-min)
             _pop3kit_reply -W '1.2 1.3' -- "$cur"
+            return
+            ;;
+        --channel-binding)
+            _pop3kit_reply -W 'auto tls-exporter tls-unique tls-server-end-point none' -- "$cur"
             return
             ;;
         --name)

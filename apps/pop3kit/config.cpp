@@ -17,6 +17,7 @@
 
 #include "exit_codes.hpp"
 #include "numbers.hpp"
+#include "pop3kit/client.hpp"
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/text.hpp"
 #include "pop3kit/url.hpp"
@@ -140,6 +141,16 @@ class Reader {
            } else {
              a.pins.push_back(r.text(k, n));
            }
+         }},
+        {"channel_binding",
+         [](auto& r, auto& k, auto& n, auto& a) {
+           std::string v = r.text(k, n);
+           if (!parse_channel_binding(v)) {
+             r.fail(n.source(),
+                    "'channel_binding' must be \"auto\", \"tls-exporter\", "
+                    "\"tls-unique\", \"tls-server-end-point\" or \"none\"");
+           }
+           a.channel_binding = v;
          }},
         {"pin_only", [](auto& r, auto& k, auto& n,
                         auto& a) { a.pin_only = r.template get<bool>(k, n, "true or false"); }},

@@ -39,7 +39,7 @@ struct AccountConfig {
   // Security and TLS, as the command-line options of the same names.
   std::optional<bool> plaintext;
   std::optional<bool> allow_plaintext_password;
-  std::optional<std::string> ca_file, ca_dir, cert, key, tls_min;
+  std::optional<std::string> ca_file, ca_dir, cert, key, tls_min, channel_binding;
   std::vector<std::string> pins;
   std::optional<bool> pin_only;
   /// timeout, connect_timeout, deadline: seconds, checked as the options are

@@ -89,7 +89,8 @@ const char* exit_status_help() noexcept {
          "      connection, [SYS/TEMP], [IN-USE], [LOGIN-DELAY], another pop3kit fetch of\n"
          "      the account\n"
          "  76  the server broke the POP3 protocol\n"
-         "  77  login refused (wrong user name or password)\n"
+         "  77  login refused: wrong user name or password, or (SCRAM -PLUS) a channel\n"
+         "      binding type the server does not support\n"
          "  78  configuration: no password or token, its command failed, a password over\n"
          "      plain TCP without --allow-plaintext-password, unsupported SASL mechanism,\n"
          "      an error in the config file\n";

@@ -111,6 +111,7 @@ GlobalOptions merge(const GlobalOptions& cli, const AccountConfig& a) {
   if (o.pins.empty()) o.pins = a.pins;
   o.pin_only = cli.pin_only || a.pin_only.value_or(false);
   if (!o.tls_min) o.tls_min = a.tls_min;
+  if (!o.channel_binding) o.channel_binding = a.channel_binding;
   if (!o.timeout) o.timeout = a.timeout;
   // A password named on the command line (--password-command) wins.
   if (!cli.password_command) o.password = a.password;

@@ -62,6 +62,9 @@ const char* const kFooter =
     "  and the host name; --pin adds a fingerprint check, --pin-only lets a matching pin\n"
     "  replace the authority, name and date checks (for self-signed servers).\n"
     "  `pop3kit capa` shows the certificate and its fingerprints.\n"
+    "  SCRAM-*-PLUS binds the login to the TLS channel. When pop3kit chose it and\n"
+    "  the server refuses it, pop3kit tries the same SCRAM once without binding (-v\n"
+    "  says so); --channel-binding=TYPE asks for binding or nothing, none for none.\n"
     "\n"
     "PASSWORD AND TOKEN:\n"
     "  Never on the command line and never in the URL. pop3kit reads the password from\n"
@@ -161,6 +164,13 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
          "--tls-min", [&g](const std::string& v) { g.tls_min = v; },
          "Lowest TLS version to accept: 1.2 (default) or 1.3")
       ->check(CLI::IsMember({"1.2", "1.3"}));
+  app.add_option_function<std::string>(
+         "--channel-binding", [&g](const std::string& v) { g.channel_binding = v; },
+         "TLS channel binding of SCRAM-*-PLUS: auto (default: the connection's best type, and "
+         "SCRAM without binding if the server refuses it), tls-exporter, tls-unique or "
+         "tls-server-end-point (that type or no login), none (never -PLUS)")
+      ->check(CLI::IsMember({"auto", "tls-exporter", "tls-unique", "tls-server-end-point", "none"}))
+      ->type_name("TYPE");
 }
 
 // A subcommand with the global options.

@@ -46,6 +46,7 @@ OptionNames flag_names() {
   n.pin = "--pin";
   n.pin_only = "--pin-only";
   n.tls_min = "--tls-min";
+  n.channel_binding = "--channel-binding";
   return n;
 }
 
@@ -207,6 +208,11 @@ Account account_for(const PopUrl& url, const GlobalOptions& options) {
   if (options.tls_min == "1.3" || (options.tls_min && options.plaintext)) {
     a.tls.min_version = net::TlsVersion::tls1_3;
   }
+  // Checked by the option and the config key: only known names get here.
+  if (options.channel_binding) {
+    a.channel_binding =
+        parse_channel_binding(*options.channel_binding).value_or(ChannelBindingChoice::automatic);
+  }
   // Secrets are read by the library only when the plan needs them, after
   // planning and before connecting; a failure throws Failure (exit 78).
   a.password = [command = options.password_command, literal = options.password] {
@@ -257,6 +263,16 @@ AccountSession open_planned(const PopUrl& url, const GlobalOptions& options, con
   };
   auto session = open_account(account, library_plan(plan), then);
   if (!session) throw session_failure(session.error(), options, oauth_error);
+  // -v: the automatic choice's fallback, which leaves the login unbound.
+  if (const SaslLoginInfo& sasl = session->client.sasl_login();
+      options.verbose && !sasl.refused_binding.empty() && session->client.connected()) {
+    std::fputs(fmt::format("* the server refused {}; logged in with {}, not bound to the TLS "
+                           "channel (--channel-binding sets the binding, or asks for it or "
+                           "nothing)\n",
+                           sasl.refused_binding, sasl.mechanism)
+                   .c_str(),
+               stderr);
+  }
   return std::move(*session);
 }
 

@@ -48,6 +48,9 @@ struct GlobalOptions {
   std::vector<std::string> pins;           ///< --pin [cert:|spki:]SHA256 (repeatable)
   bool pin_only = false;                   ///< --pin-only: a matching pin replaces CA checks.
   std::optional<std::string> tls_min;      ///< --tls-min 1.2|1.3
+  /// --channel-binding auto|tls-exporter|tls-unique|tls-server-end-point|none
+  /// (parse_channel_binding() names).
+  std::optional<std::string> channel_binding;
 };
 
 /// Whether a subcommand logs in.

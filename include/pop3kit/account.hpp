@@ -48,8 +48,9 @@ namespace pop3kit {
 /// `pop3kit` command: 64 and 78) without reading the text:
 enum class account_errc : int {
   /// The options contradict each other or one is malformed (--plaintext with
-  /// pops://, a malformed pin, a key without a certificate): a mistake in how
-  /// the account was written down.
+  /// pops://, a malformed pin, a key without a certificate, a channel-binding
+  /// type without TLS, channel binding none with a "-PLUS" mechanism named):
+  /// a mistake in how the account was written down.
   conflicting_options = 1,
   /// Each option is fine but together they ask for something pop3kit refuses
   /// or cannot do: an unknown SASL mechanism, a reusable secret over plain
@@ -89,6 +90,8 @@ struct OptionNames {
   std::string pin = "tls.pins";
   std::string pin_only = "tls.pins_replace_ca";
   std::string tls_min = "tls.min_version";
+  /// Messages write "NAME=VALUE", VALUE as to_string(ChannelBindingChoice).
+  std::string channel_binding = "channel_binding";
 };
 
 /// A mailbox and how to reach it safely.
@@ -114,6 +117,13 @@ struct Account {
   std::chrono::milliseconds operation_deadline{ClientOptions{}.operation_deadline};
   std::chrono::milliseconds deadline_per_mib{ClientOptions{}.deadline_per_mib};
   net::Family family = net::Family::any;
+  /// Channel binding of the "-PLUS" mechanisms (ClientOptions::channel_binding).
+  /// automatic: the automatic choice takes -PLUS when offered and, refused,
+  /// the same SCRAM once without binding (Client::authenticate_chosen()); a
+  /// type: the automatic choice takes only -PLUS, with that type, and never
+  /// falls back; none: no -PLUS. A named "-PLUS" mechanism never falls back
+  /// either.
+  ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
   /// Protocol trace (secrets redacted by the engine); empty for none.
   proto::TraceFn trace;
 
@@ -182,7 +192,9 @@ enum class AfterLogin : std::uint8_t {
 /// A connected session, logged in when the plan said so.
 struct AccountSession {
   Client client;
-  /// What logged in: "USER", "APOP" or a SASL mechanism; empty without login.
+  /// What logged in: "USER", "APOP" or a SASL mechanism (after the automatic
+  /// choice's fallback, the one without -PLUS: client.sasl_login() tells
+  /// what was refused); empty without login.
   std::string method;
   std::vector<MessageEntry> listing;  ///< AfterLogin::list (uids empty without UIDL).
   MailboxStat stat;                   ///< AfterLogin::stat.
@@ -202,7 +214,10 @@ struct AccountSession {
 /// reusable secret off a plain connection) or a needed source is missing;
 /// a refused login keeps the Client's error code (errc::auth_failed,
 /// errc::temporary_failure, ...) and response code, its message prefixed
-/// with "login with METHOD failed: " and followed by what the code means;
+/// with "login with METHOD failed: " and followed by what the code means
+/// (for a refused "-PLUS" login never "the server refused the credentials",
+/// but that the server may not support the binding type, and the options
+/// that log in otherwise);
 /// after a successful login, the listing's or STAT's error unchanged.
 Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
                                     AfterLogin then = AfterLogin::nothing);

@@ -48,6 +48,32 @@ enum class Security : std::uint8_t {
   tls,       ///< Implicit TLS from the first byte (RFC 8314, port 995).
 };
 
+/// Which TLS channel binding (RFC 5929, RFC 9266) the SASL -PLUS mechanisms
+/// (SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS) use, and whether the automatic
+/// choice of a login method takes them.
+enum class ChannelBindingChoice : std::uint8_t {
+  /// net::TlsTransport::default_channel_binding_type(): tls-exporter with
+  /// TLS 1.3; with TLS 1.2 tls-unique under the extended master secret, else
+  /// tls-server-end-point. The automatic choice prefers -PLUS and, if the
+  /// server refuses it, tries the same SCRAM once without binding (see
+  /// Client::authenticate_chosen()).
+  automatic,
+  /// That type, or no login: the automatic choice takes only -PLUS
+  /// mechanisms and never falls back; a type the connection cannot give
+  /// (tls-unique with TLS 1.3, ...) fails before anything is sent.
+  tls_exporter,
+  tls_unique,
+  tls_server_end_point,
+  /// No binding: the automatic choice never takes a -PLUS mechanism, naming
+  /// one is errc::invalid_argument, and plain SCRAM sends the GS2 flag "n".
+  none,
+};
+
+/// "auto", "tls-exporter", "tls-unique", "tls-server-end-point", "none".
+std::string_view to_string(ChannelBindingChoice choice) noexcept;
+/// The inverse of to_string(); nullopt for anything else.
+std::optional<ChannelBindingChoice> parse_channel_binding(std::string_view text) noexcept;
+
 struct ClientOptions {
   /// Connection protection for connect(host, port). Secure by default: STLS
   /// is required, and a server without it fails before any credential is
@@ -93,6 +119,8 @@ struct ClientOptions {
   /// (USER/PASS, PLAIN, LOGIN) without TLS. Off: such a password is only sent
   /// over TLS unless the caller asks for a method by name.
   bool allow_plaintext_password = false;
+  /// Channel binding of the -PLUS mechanisms (see ChannelBindingChoice).
+  ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
   /// Protocol trace (passwords redacted); empty for none.
   proto::TraceFn trace;
   /// When bulk calls keep several commands in flight (RFC 2449 §6.6).
@@ -116,6 +144,24 @@ struct ClientOptions {
   /// count, fail with errc::bad_message_number, which bounds the listing
   /// tighter still.
   std::size_t max_listing = 100'000;
+};
+
+/// The last SASL exchange of a session (Client::sasl_login()).
+struct SaslLoginInfo {
+  /// The mechanism of the last AUTH sent (after a fallback, the one without
+  /// -PLUS); empty before any.
+  std::string mechanism;
+  /// Its channel-binding type when it was a -PLUS mechanism ("tls-unique");
+  /// else empty. After a successful login: the session is bound to the TLS
+  /// channel exactly when this is not empty.
+  std::string channel_binding;
+  /// The server turned the exchange down: a -ERR, or a SCRAM "e=" error
+  /// (not a challenge or signature the client rejected).
+  bool refused = false;
+  /// Client::authenticate_chosen() only: the -PLUS mechanism and binding the
+  /// server refused before `mechanism` was tried without binding
+  /// ("SCRAM-SHA-256-PLUS with channel binding tls-exporter"); else empty.
+  std::string refused_binding;
 };
 
 /// How to log in.
@@ -260,20 +306,52 @@ class Client {
   /// the mechanism rejects, is cancelled with "*"; after +OK the mechanism
   /// must agree (SCRAM: the server proved it knows the password), else the
   /// connection is closed and errc::auth_failed returned. -PLUS mechanisms
-  /// bind to the TLS channel (tls-exporter with TLS 1.3, else
-  /// tls-server-end-point) and need TLS. Errors as for login(), plus
-  /// errc::unsupported for an unknown mechanism or -PLUS without TLS.
+  /// bind to the TLS channel with the type ClientOptions::channel_binding
+  /// says and need TLS; a -PLUS mechanism is never replaced by another. A
+  /// -PLUS exchange the server refuses is errc::auth_failed (or the code of
+  /// the server's response code) with a message that names the binding type
+  /// and says the server may not support it: a refusal cannot tell a
+  /// binding type the server lacks from a wrong password. Errors as for
+  /// login(), plus errc::unsupported for an unknown mechanism, -PLUS without
+  /// TLS or with a binding type this connection cannot give, and
+  /// errc::invalid_argument for -PLUS with ChannelBindingChoice::none.
   Result<void> authenticate(std::string_view mechanism, const auth::SaslCredentials& credentials);
+
+  /// authenticate() for a mechanism the caller did not name, but took from
+  /// choose_mechanism(). With ChannelBindingChoice::automatic, when the
+  /// server refuses a -PLUS mechanism (a -ERR to the exchange, or a SCRAM
+  /// "e=" error, that is neither temporary nor [SYS/PERM]), the same SCRAM
+  /// without -PLUS is tried once on the same connection, if the server lists
+  /// it, with the GS2 flag "n" (RFC 5802 §6: "y" to a server that offers
+  /// -PLUS must fail); sasl_login() then tells that the session is not
+  /// bound. Servers that support only some binding types (Cyrus SASL:
+  /// tls-unique alone, so nothing over TLS 1.3) thus still let the user in.
+  /// Refused again: that error, its message saying the -PLUS attempt was
+  /// refused too. Otherwise, and under any other ChannelBindingChoice, it is
+  /// authenticate().
+  Result<void> authenticate_chosen(std::string_view mechanism,
+                                   const auth::SaslCredentials& credentials);
+
+  /// The last SASL exchange: its mechanism, binding type, and the -PLUS
+  /// attempt refused before it.
+  const SaslLoginInfo& sasl_login() const noexcept { return sasl_login_; }
+  /// True when the session is logged in with a -PLUS mechanism, so bound to
+  /// its TLS channel: a man in the middle with a certificate pop3kit trusts
+  /// could not have relayed the login.
+  bool channel_bound() const noexcept { return channel_bound_; }
 
   /// The mechanism login_auto() would use on this session: the strongest the
   /// server lists of SCRAM-SHA-256-PLUS (with TLS), SCRAM-SHA-256,
   /// SCRAM-SHA-1, PLAIN, LOGIN, then "USER" for USER/PASS. PLAIN, LOGIN and
   /// USER send a reusable password: only chosen over TLS or with
   /// ClientOptions::allow_plaintext_password. APOP and CRAM-MD5 are never
-  /// chosen; they must be asked for by name. Empty when none is acceptable.
+  /// chosen; they must be asked for by name. With ChannelBindingChoice::none
+  /// no -PLUS mechanism; with a binding type named, only SCRAM-SHA-256-PLUS
+  /// or SCRAM-SHA-1-PLUS (over TLS). Empty when none is acceptable.
   std::string choose_mechanism() const;
-  /// Logs in with choose_mechanism(). Needs capa() first (else only
-  /// USER/PASS is known). errc::unsupported when nothing acceptable is offered.
+  /// Logs in with choose_mechanism() (a SASL one through
+  /// authenticate_chosen()). Needs capa() first (else only USER/PASS is
+  /// known). errc::unsupported when nothing acceptable is offered.
   Result<void> login_auto(std::string_view user, std::string_view password);
 
   /// Logs in. Errors: errc::auth_failed when the server refuses the name, the
@@ -456,6 +534,8 @@ class Client {
   // messages deleted before it), once a STAT was answered.
   std::optional<std::uint64_t> highest_;
   std::uint64_t deleted_ = 0;  // DELE +OK since login or the last RSET
+  SaslLoginInfo sasl_login_;
+  bool channel_bound_ = false;  // logged in with a -PLUS mechanism
   Operation op_;
 };
 

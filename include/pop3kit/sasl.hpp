@@ -53,7 +53,7 @@
 //
 // Not implemented: SASLprep (RFC 4013) normalisation of SCRAM user names and
 // passwords (they are used as given, which is exact for ASCII), security
-// layers (none of these mechanisms has one), the tls-unique binding type.
+// layers (none of these mechanisms has one).
 #pragma once
 
 #include <cstdint>
@@ -110,7 +110,7 @@ struct SaslMechanismInfo {
 
 /// TLS channel binding (RFC 5929, RFC 9266), computed by the TLS layer.
 struct ChannelBinding {
-  std::string type{};  ///< "tls-exporter" or "tls-server-end-point".
+  std::string type{};  ///< "tls-exporter", "tls-unique" or "tls-server-end-point".
   std::string data{};  ///< Raw bytes (not base64); must not be empty.
 };
 

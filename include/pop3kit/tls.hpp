@@ -74,13 +74,38 @@ class TlsTransport final : public Transport {
   /// "TLSv1.3", and the cipher suite name.
   std::string version() const;
   std::string cipher() const;
-  /// Channel-binding data (RFC 9266 "tls-exporter" for TLS 1.3, RFC 5929
-  /// "tls-server-end-point" otherwise) and its type name.
+  /// Channel-binding data for SASL -PLUS mechanisms, and its type name.
   struct ChannelBinding {
-    std::string type;
-    std::string data;
+    std::string type;  ///< "tls-exporter", "tls-unique" or "tls-server-end-point".
+    std::string data;  ///< Raw bytes, never empty.
   };
+  /// The data of the type this connection binds with by default
+  /// (default_channel_binding_type()). Errors as channel_binding(type).
   Result<ChannelBinding> channel_binding() const;
+  /// The data of one type:
+  ///  - "tls-exporter" (RFC 9266): 32 octets exported with the label
+  ///    "EXPORTER-Channel-Binding"; with TLS 1.3, or TLS 1.2 with the
+  ///    extended master secret (RFC 7627).
+  ///  - "tls-unique" (RFC 5929 §3): the first Finished message of the
+  ///    latest handshake (the client's in a full handshake, the server's in
+  ///    a resumed one); TLS 1.2 with the extended master secret only. It is
+  ///    undefined for TLS 1.3 (RFC 8446 §C.5), and without the extended
+  ///    master secret the triple-handshake attack lets a man in the middle
+  ///    make two connections share it.
+  ///  - "tls-server-end-point" (RFC 5929 §4): a hash of the server's
+  ///    certificate (its signature's hash; SHA-256 for MD5 and SHA-1); any
+  ///    version.
+  /// Errors: errc::unsupported for an unknown type or one this connection
+  /// cannot give (the message says why); errc::tls_failed when OpenSSL
+  /// fails.
+  Result<ChannelBinding> channel_binding(std::string_view type) const;
+  /// "tls-exporter" with TLS 1.3; with TLS 1.2 "tls-unique" when the
+  /// extended master secret was negotiated (RFC 5802 makes tls-unique the
+  /// type every SCRAM -PLUS server has), else "tls-server-end-point".
+  std::string default_channel_binding_type() const;
+  /// Whether the extended master secret (RFC 7627) was negotiated: true
+  /// with TLS 1.3, where the key schedule always includes the handshake.
+  bool extended_master_secret() const noexcept;
 
   struct Impl;
 

@@ -236,7 +236,8 @@ Result<MechPtr> make_scram(std::string_view n, const SaslCredentials& c, const S
   std::string flag = "n";
   if (plus) {
     if (!cb) return Error(errc::unsupported, p.name + " needs TLS channel binding data");
-    if (cb->type != "tls-exporter" && cb->type != "tls-server-end-point")
+    if (cb->type != "tls-exporter" && cb->type != "tls-unique" &&
+        cb->type != "tls-server-end-point")
       return Error(errc::unsupported,
                    p.name + ": unsupported channel binding type " + sanitize(cb->type, 40));
     if (cb->data.empty()) return bad(n, "empty channel binding data");

@@ -60,6 +60,15 @@ bool any_tls_option(const net::TlsOptions& t) {
          t.min_version != net::TlsVersion::tls1_2;
 }
 
+bool binding_named(ChannelBindingChoice c) {
+  return c != ChannelBindingChoice::automatic && c != ChannelBindingChoice::none;
+}
+
+// "--channel-binding=tls-unique", as the account's names spell it.
+std::string binding_option(const Account& a) {
+  return a.names.channel_binding + "=" + std::string(to_string(a.channel_binding));
+}
+
 // Options that contradict each other, whatever the login.
 Result<void> check_options(const Account& a) {
   const OptionNames& n = a.names;
@@ -71,6 +80,10 @@ Result<void> check_options(const Account& a) {
   if (a.allow_plaintext_password && !a.allow_plaintext) {
     return conflict(n.plaintext_password + " only applies with " + n.plaintext +
                     " (over TLS the password is protected anyway)");
+  }
+  if (a.allow_plaintext && binding_named(a.channel_binding)) {
+    return conflict(binding_option(a) +
+                    " binds the login to the TLS channel: it makes no sense with " + n.plaintext);
   }
   if (a.allow_plaintext && any_tls_option(a.tls)) {
     return conflict("TLS options (" + n.ca_file + ", " + n.ca_dir + ", " + n.client_cert + ", " +
@@ -124,6 +137,10 @@ Result<void> plan_named(const Account& a, AccountPlan& plan) {
   }
   plan.login = LoginChoice::sasl;
   plan.mechanism = mech;
+  if (info->channel_binding && a.channel_binding == ChannelBindingChoice::none) {
+    return conflict(binding_option(a) + " contradicts ;auth=" + mech +
+                    ", which binds the login to the TLS channel");
+  }
   if (plain && info->channel_binding) {
     return unusable(mech + " binds the login to the TLS channel: it needs TLS (drop " +
                     a.names.plaintext + ")");
@@ -191,11 +208,22 @@ std::string next_login(const Capabilities& caps) {
 }
 
 // A refused login says which method was tried, and what the server's code
-// means; `caps`: what the server said before the login.
-Error login_failure(std::string_view method, Error error, const Capabilities& caps) {
+// means; `caps`: what the server said before the login; `sasl`: the SASL
+// exchange, if the login was one.
+Error login_failure(std::string_view method, Error error, const Capabilities& caps,
+                    const Account& a, const SaslLoginInfo* sasl = nullptr) {
   std::string text = error.message.empty() ? error.code.message() : std::move(error.message);
   error.message = "login with " + login_method_label(method) + " failed: " + text;
-  if (error.response_code == ResponseCode::auth) {
+  if (sasl != nullptr && sasl->refused && !sasl->channel_binding.empty() &&
+      (error.code == errc::auth_failed || error.code == errc::server_error)) {
+    // A -PLUS refusal: maybe the password, maybe a binding type the server
+    // lacks (Cyrus: tls-unique only); the server does not say which, and
+    // the Client's message says so. What the user can do about the latter:
+    const std::string& m = sasl->mechanism;
+    error.message += "; to log in otherwise, choose another binding type with " +
+                     a.names.channel_binding +
+                     ", or log in without binding with ;auth=" + m.substr(0, m.size() - 5);
+  } else if (error.response_code == ResponseCode::auth) {
     error.message += " (the server refused the credentials)";
   } else if (error.response_code == ResponseCode::login_delay) {
     error.message += next_login(caps);
@@ -228,6 +256,13 @@ Result<std::string> choose_method(const Client& client, const Account& a, const 
   }
   std::string m = client.choose_mechanism();
   if (!m.empty()) return m;
+  if (binding_named(a.channel_binding)) {
+    return unusable(host_port(a.url) +
+                    " offers no login method with channel binding (no "
+                    "SCRAM-SHA-256-PLUS or SCRAM-SHA-1-PLUS) over this connection, and " +
+                    binding_option(a) + " allows no other; drop " + a.names.channel_binding +
+                    " to log in without binding");
+  }
   if (plan.security == Security::plain && !a.allow_plaintext_password) {
     return unusable(host_port(a.url) +
                     " offers no login method that keeps the password off this unencrypted "
@@ -238,8 +273,10 @@ Result<std::string> choose_method(const Client& client, const Account& a, const 
                   " offers no login method pop3kit chooses by itself (name one with ;auth=)");
 }
 
-Result<void> authenticate(Client& client, const std::string& mechanism, const Account& a,
-                          const Secrets& secrets) {
+// `mechanism`: the one to use; afterwards, the one last tried (after the
+// automatic choice's fallback, the one without -PLUS).
+Result<void> authenticate(Client& client, std::string& mechanism, const Account& a,
+                          const AccountPlan& plan, const Secrets& secrets) {
   auth::SaslCredentials creds;
   creds.authcid = a.url.user;
   creds.password = secrets.password;
@@ -251,7 +288,9 @@ Result<void> authenticate(Client& client, const std::string& mechanism, const Ac
       a.on_oauth_error(mechanism, challenge);
     };
   }
-  auto r = client.authenticate(mechanism, creds);
+  auto r = plan.login == LoginChoice::automatic ? client.authenticate_chosen(mechanism, creds)
+                                                : client.authenticate(mechanism, creds);
+  if (!client.sasl_login().mechanism.empty()) mechanism = client.sasl_login().mechanism;
   OPENSSL_cleanse(creds.password.data(), creds.password.size());
   OPENSSL_cleanse(creds.token.data(), creds.token.size());
   return r;
@@ -288,7 +327,7 @@ Result<void> login_simple(AccountSession& s, const Account& a, const std::string
   auto failed = [&](Error e) {
     return s.client.state() == proto::State::transaction
                ? std::move(e)
-               : login_failure(method, std::move(e), s.client.capabilities());
+               : login_failure(method, std::move(e), s.client.capabilities(), a);
   };
   switch (then) {
     case AfterLogin::list: {
@@ -307,7 +346,7 @@ Result<void> login_simple(AccountSession& s, const Account& a, const std::string
       break;
   }
   if (auto r = s.client.login(a.url.user, password, login); !r) {
-    return login_failure(method, std::move(r).error(), s.client.capabilities());
+    return login_failure(method, std::move(r).error(), s.client.capabilities(), a);
   }
   return {};
 }
@@ -363,6 +402,7 @@ ClientOptions client_options(const Account& account, const AccountPlan& plan) {
   ClientOptions out;
   out.security = plan.security;
   out.allow_plaintext_password = account.allow_plaintext_password;
+  out.channel_binding = account.channel_binding;
   out.tls = account.tls;
   if (out.tls.client_key_file.empty()) out.tls.client_key_file = out.tls.client_cert_file;
   out.connect_timeout = account.connect_timeout;
@@ -411,8 +451,9 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
       return std::move(r).error();
     }
     if (then != AfterLogin::nothing) return s;
-  } else if (auto r = authenticate(s.client, s.method, account, secrets); !r) {
-    return login_failure(s.method, std::move(r).error(), s.client.capabilities());
+  } else if (auto r = authenticate(s.client, s.method, account, plan, secrets); !r) {
+    return login_failure(s.method, std::move(r).error(), s.client.capabilities(), account,
+                         &s.client.sasl_login());
   }
   if (auto r = after_login(s, then); !r) return std::move(r).error();
   return s;

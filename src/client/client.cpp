@@ -223,6 +223,8 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   caps_before_tls_ = {};
   highest_.reset();
   deleted_ = 0;
+  sasl_login_ = {};
+  channel_bound_ = false;
   auto ev = next();
   if (!ev) return std::move(ev).error();
   const auto* g = std::get_if<proto::Greeting>(&*ev);

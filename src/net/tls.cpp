@@ -416,10 +416,32 @@ std::string TlsTransport::cipher() const {
   return c != nullptr ? c : "";
 }
 
-Result<TlsTransport::ChannelBinding> TlsTransport::channel_binding() const {
+bool TlsTransport::extended_master_secret() const noexcept {
   SSL* ssl = impl_->ssl.get();
-  if (SSL_version(ssl) >= TLS1_3_VERSION) {
-    // RFC 9266: 32 octets exported with this label and no context.
+  return SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_extms_support(ssl) == 1;
+}
+
+std::string TlsTransport::default_channel_binding_type() const {
+  if (SSL_version(impl_->ssl.get()) >= TLS1_3_VERSION) return "tls-exporter";
+  return extended_master_secret() ? "tls-unique" : "tls-server-end-point";
+}
+
+Result<TlsTransport::ChannelBinding> TlsTransport::channel_binding() const {
+  return channel_binding(default_channel_binding_type());
+}
+
+Result<TlsTransport::ChannelBinding> TlsTransport::channel_binding(std::string_view type) const {
+  SSL* ssl = impl_->ssl.get();
+  const bool tls13 = SSL_version(ssl) >= TLS1_3_VERSION;
+  const std::string version = SSL_get_version(ssl);
+  if (type == "tls-exporter") {
+    // RFC 9266 §3: with TLS 1.2 only under the extended master secret.
+    if (!extended_master_secret()) {
+      return Error(errc::unsupported,
+                   "channel binding tls-exporter needs TLS 1.3 or the extended "
+                   "master secret, which this " +
+                       version + " connection lacks");
+    }
     static constexpr char label[] = "EXPORTER-Channel-Binding";
     std::string out(32, '\0');
     if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(out.data()), out.size(),
@@ -427,6 +449,32 @@ Result<TlsTransport::ChannelBinding> TlsTransport::channel_binding() const {
       return Error(errc::tls_failed, "cannot export channel-binding data: " + openssl_reason());
     }
     return ChannelBinding{"tls-exporter", std::move(out)};
+  }
+  if (type == "tls-unique") {
+    if (tls13) {
+      return Error(errc::unsupported,
+                   "channel binding tls-unique is undefined for TLS 1.3 (RFC 9266): use "
+                   "tls-exporter");
+    }
+    if (!extended_master_secret()) {
+      // Without it the triple-handshake attack gives two connections the
+      // same Finished messages: the binding would prove nothing.
+      return Error(errc::unsupported,
+                   "channel binding tls-unique is unsafe without the extended master secret "
+                   "(RFC 7627), which this connection did not negotiate");
+    }
+    // RFC 5929 §3.1: the first Finished of the latest handshake: the
+    // client's in a full handshake, the server's in a resumed one.
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    const std::size_t n = SSL_session_reused(ssl) == 1 ? SSL_get_peer_finished(ssl, buf, sizeof buf)
+                                                       : SSL_get_finished(ssl, buf, sizeof buf);
+    if (n == 0 || n > sizeof buf) {
+      return Error(errc::tls_failed, "no Finished message for channel binding tls-unique");
+    }
+    return ChannelBinding{"tls-unique", std::string(reinterpret_cast<char*>(buf), n)};
+  }
+  if (type != "tls-server-end-point") {
+    return Error(errc::unsupported, "unknown channel binding type " + sanitize(type, 40));
   }
   // RFC 5929 §4.1: hash of the server certificate with its signature's hash,
   // SHA-256 when that is MD5 or SHA-1.

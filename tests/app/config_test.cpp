@@ -86,6 +86,28 @@ mda_crlf = true
   EXPECT_EQ(c.accounts[1].password_command, "pass show mail");
 }
 
+TEST_F(ConfigTest, ChannelBindingKey) {
+  const Config c = load_config(write(R"(
+[defaults]
+channel_binding = "tls-unique"
+
+[account.a]
+url = "pops://a@mail.example.net"
+to = "maildir:/tmp/a"
+
+[account.b]
+url = "pops://b@mail.example.net"
+to = "maildir:/tmp/b"
+channel_binding = "none"
+)"));
+  ASSERT_EQ(c.accounts.size(), 2U);
+  EXPECT_EQ(c.accounts[0].channel_binding, "tls-unique");
+  EXPECT_EQ(c.accounts[1].channel_binding, "none");
+  const std::string e = failure("[defaults]\nchannel_binding = \"tls-unique-ish\"\n");
+  EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;
+  EXPECT_NE(e.find("config.toml:2: 'channel_binding' must be"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, SyntaxErrorNamesFileAndLine) {
   const std::string e = failure("[account.a]\nurl = \"pop://a@h\"\nto = maildir:/x\n");
   EXPECT_EQ(e.rfind("78: ", 0), 0U) << e;

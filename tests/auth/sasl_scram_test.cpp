@@ -201,9 +201,23 @@ TEST(SaslScramPlus, NeedsChannelBinding) {
     EXPECT_EQ(code_of(m.error()), errc::unsupported);
   }
   auto bad = pop3kit::auth::make_sasl_mechanism("SCRAM-SHA-256-PLUS", kUser,
-                                                nonce("x", ChannelBinding{"tls-unique", "abc"}));
+                                                nonce("x", ChannelBinding{"tls-bogus", "abc"}));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(code_of(bad.error()), errc::unsupported);
+}
+
+// RFC 5929 tls-unique (a TLS 1.2 Finished message: 12 octets): the type in
+// the GS2 header, the data after it in c=.
+TEST(SaslScramPlus, TlsUniqueBinding) {
+  const std::string finished = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c";
+  auto m = make("SCRAM-SHA-256-PLUS", kUser,
+                nonce("clientnonce123", ChannelBinding{"tls-unique", finished}));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(ok_value(m->initial_response()), "p=tls-unique,,n=user,r=clientnonce123");
+  const std::string final =
+      ok_value(m->step("r=clientnonce123servernonce,s=c2FsdHNhbHRzYWx0MTIzNA==,i=4096"));
+  EXPECT_EQ(final.substr(0, final.find(",r=")),
+            "c=" + pop3kit::auth::base64_encode("p=tls-unique,," + finished));
 }
 
 TEST(SaslScramPlus, TlsExporterBinding) {

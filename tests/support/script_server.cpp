@@ -80,6 +80,11 @@ void ScriptServer::set_tls_max_version(int version) {
   tls_max_version_ = version;
 }
 
+void ScriptServer::disable_extended_master_secret() {
+  std::lock_guard lock(mu_);
+  no_extended_master_secret_ = true;
+}
+
 void ScriptServer::require_client_certificate(std::string ca_file) {
   std::lock_guard lock(mu_);
   client_ca_file_ = std::move(ca_file);
@@ -105,6 +110,25 @@ std::size_t ScriptServer::max_unanswered_bytes() {
 std::string ScriptServer::channel_binding() {
   std::lock_guard lock(mu_);
   return channel_binding_;
+}
+
+std::size_t ScriptServer::discarded() {
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  return discarded_;
+}
+
+std::string ScriptServer::channel_binding(const std::string& type) {
+  std::lock_guard lock(mu_);
+  if (type == "tls-exporter") return tls_exporter_;
+  if (type == "tls-unique") return tls_unique_;
+  if (type == "tls-server-end-point") return tls_server_end_point_;
+  return {};
+}
+
+bool ScriptServer::extended_master_secret() {
+  std::lock_guard lock(mu_);
+  return extended_master_secret_;
 }
 
 std::string ScriptServer::problem() {
@@ -227,12 +251,15 @@ void ScriptServer::run() {
         ssl = nullptr;
         int max_version = 0;
         std::string client_ca;
+        bool no_ems = false;
         {
           std::lock_guard lock(mu_);
           max_version = tls_max_version_;
           client_ca = client_ca_file_;
+          no_ems = no_extended_master_secret_;
         }
         if (ctx != nullptr && max_version != 0) SSL_CTX_set_max_proto_version(ctx, max_version);
+        if (ctx != nullptr && no_ems) SSL_CTX_set_options(ctx, SSL_OP_NO_EXTENDED_MASTER_SECRET);
         if (ctx != nullptr && !client_ca.empty()) {
           SSL_CTX_load_verify_locations(ctx, client_ca.c_str(), nullptr);
           SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
@@ -251,18 +278,33 @@ void ScriptServer::run() {
           problem_ = "TLS handshake failed on the server side";
           ok = false;
         } else {
-          std::string cb(32, '\0');
+          const bool tls13 = SSL_version(ssl) >= TLS1_3_VERSION;
+          const bool ems = tls13 || SSL_get_extms_support(ssl) == 1;
+          std::string exporter(32, '\0');
           static constexpr char label[] = "EXPORTER-Channel-Binding";
-          if (SSL_version(ssl) >= TLS1_3_VERSION) {
-            SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(cb.data()), cb.size(),
-                                       label, sizeof label - 1, nullptr, 0, 0);
+          if (ems) {
+            SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(exporter.data()),
+                                       exporter.size(), label, sizeof label - 1, nullptr, 0, 0);
           } else {
-            // The test certificates are signed with SHA-256.
-            unsigned int len = 0;
-            X509_digest(SSL_get_certificate(ssl), EVP_sha256(),
-                        reinterpret_cast<unsigned char*>(cb.data()), &len);
-            cb.resize(len);
+            exporter.clear();
           }
+          // The test certificates are signed with SHA-256.
+          std::string end_point(EVP_MAX_MD_SIZE, '\0');
+          unsigned int len = 0;
+          X509_digest(SSL_get_certificate(ssl), EVP_sha256(),
+                      reinterpret_cast<unsigned char*>(end_point.data()), &len);
+          end_point.resize(len);
+          // RFC 5929 §3.1: the first Finished of the handshake: the client's
+          // (received here) in a full handshake, ours in a resumed one.
+          std::string unique;
+          if (!tls13) {
+            unsigned char fin[EVP_MAX_MD_SIZE];
+            const std::size_t n = SSL_session_reused(ssl) == 1
+                                      ? SSL_get_finished(ssl, fin, sizeof fin)
+                                      : SSL_get_peer_finished(ssl, fin, sizeof fin);
+            unique.assign(reinterpret_cast<char*>(fin), std::min(n, sizeof fin));
+          }
+          const std::string cb = tls13 ? exporter : end_point;
           std::string subject;
           if (X509* peer = SSL_get1_peer_certificate(ssl); peer != nullptr) {
             char buf[256];
@@ -272,6 +314,10 @@ void ScriptServer::run() {
           }
           std::lock_guard lock(mu_);
           channel_binding_ = cb;
+          tls_exporter_ = exporter;
+          tls_unique_ = unique;
+          tls_server_end_point_ = end_point;
+          extended_master_secret_ = ems;
           client_subject_ = subject;
         }
         break;
@@ -320,6 +366,20 @@ void ScriptServer::run() {
             }
           }
         }
+        break;
+      }
+      case Step::discard: {
+        std::size_t dropped = pending.size();
+        pending.clear();
+        for (;;) {
+          pollfd q{fd, POLLIN, 0};
+          if ((ssl == nullptr || SSL_pending(ssl) == 0) && ::poll(&q, 1, 0) <= 0) break;
+          if (!read_more()) break;
+          dropped += pending.size();
+          pending.clear();
+        }
+        std::lock_guard lock(mu_);
+        discarded_ += dropped;
         break;
       }
       case Step::quiet: {

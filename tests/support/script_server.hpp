@@ -30,7 +30,8 @@ class ScriptServer {
       respond,
       expect_close,
       trickle,
-      numbered
+      numbered,
+      discard
     } kind;
     std::string data;  // bytes to send, or the prefix the received line must have
     std::chrono::milliseconds duration{0};
@@ -65,6 +66,11 @@ class ScriptServer {
     return {Step::numbered, std::move(suffix), {}, count};
   }
 
+  /// Drops whatever the client sent that the script has not read yet, as
+  /// Courier does when its login process hands the connection to the mail
+  /// process. The octets dropped are counted (discarded()).
+  static Step discard() { return {Step::discard, {}}; }
+
   /// For i = 1..count: reads "RETR i", then answers with `body` as message i,
   /// before it reads the next command.
   static Step serve_retr(std::uint64_t count, std::string body) {
@@ -92,6 +98,9 @@ class ScriptServer {
   /// the server speaks (TLS1_2_VERSION, ...; 0 for OpenSSL's default), and a
   /// client certificate the server requires, verified against `ca_file`.
   void set_tls_max_version(int version);
+  /// For start_tls: refuse the extended master secret (RFC 7627), as a TLS
+  /// 1.2 server from before 2015 would.
+  void disable_extended_master_secret();
   void require_client_certificate(std::string ca_file);
   /// The subject of the client's certificate after start_tls ("" for none).
   std::string client_subject();
@@ -115,6 +124,16 @@ class ScriptServer {
   /// tls-exporter with TLS 1.3, RFC 5929 tls-server-end-point before), once
   /// start_tls has run; for respond() callbacks.
   std::string channel_binding();
+  /// The data of one binding type as the server computes it, once start_tls
+  /// has run: "tls-exporter" (TLS 1.3, or 1.2 with the extended master
+  /// secret), "tls-server-end-point", or "tls-unique" (TLS 1.2: the first
+  /// Finished of the handshake, the client's in a full one); "" when the
+  /// type is unknown or undefined for the connection.
+  std::string channel_binding(const std::string& type);
+  /// Whether the TLS connection negotiated the extended master secret.
+  bool extended_master_secret();
+  /// Octets the discard() steps dropped.
+  std::size_t discarded();
   /// Empty when the script ran as written, else what went wrong.
   std::string problem();
 
@@ -125,10 +144,14 @@ class ScriptServer {
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;
   std::vector<Step> script_;
+  std::size_t discarded_ = 0;
   std::vector<std::string> received_;
   std::string problem_;
   std::size_t max_unanswered_ = 0;
   std::string channel_binding_;
+  std::string tls_exporter_, tls_unique_, tls_server_end_point_;
+  bool no_extended_master_secret_ = false;
+  bool extended_master_secret_ = false;
   int tls_max_version_ = 0;
   std::string client_ca_file_;
   std::string client_subject_;
