@@ -196,8 +196,10 @@ Result<void> Client::authenticate(std::string_view mechanism,
         return *local;
       }
       const std::string& binding = sasl_login_.channel_binding;
-      Error e = server_error(
-          *st, what + (binding.empty() ? "" : " with channel binding " + binding) + " refused");
+      std::string refused = what;
+      if (!binding.empty()) refused += " with channel binding " + binding;
+      refused += " refused";
+      Error e = server_error(*st, refused);
       if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
       // The refusal cannot tell a binding type the server lacks from a
       // wrong password: say both, blame neither.
