@@ -122,7 +122,8 @@ struct Account {
   /// the same SCRAM once without binding (Client::authenticate_chosen()); a
   /// type: the automatic choice takes only -PLUS, with that type, and never
   /// falls back; none: no -PLUS. A named "-PLUS" mechanism never falls back
-  /// either.
+  /// either; a named mechanism without -PLUS is used as named, whatever the
+  /// choice (none keeps its GS2 flag "n").
   ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
   /// Protocol trace (secrets redacted by the engine); empty for none.
   proto::TraceFn trace;
