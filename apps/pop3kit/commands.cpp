@@ -94,7 +94,7 @@ int run_capa(const Invocation& inv) {
 int run_stat(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "stat");
-  // STAT goes out with the login when the server pipelines.
+  // STAT goes out as soon as the login is answered (Client::login_and_stat).
   StatSession s = open_session_stat(url, inv.global, plan);
   print_stdout(fmt::format("{} {}\n", s.stat.count, s.stat.size));
   finish_read_only(s.client);
@@ -104,7 +104,7 @@ int run_stat(const Invocation& inv) {
 int run_list(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "list");
-  // LIST and UIDL together, and with the login when the server pipelines.
+  // LIST and UIDL together, as soon as the login is answered.
   // UIDL is optional (RFC 1939 §7): refused, the listing has no UIDs.
   ListedSession s = open_session_listing(url, inv.global, plan);
   std::string out;

@@ -28,7 +28,7 @@ int run_retr(const Invocation& inv);
 int run_top(const Invocation& inv);
 int run_dele(const Invocation& inv);
 /// retr with -o DIR (several numbers or "all"): pipelined, one file each.
-/// Creates DIR before connecting; the listing goes with the login.
+/// Creates DIR before connecting; the listing follows the login at once.
 int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& plan);
 
 }  // namespace pop3kit::cli

@@ -32,7 +32,7 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
     const bool busy = r.error().code == make_error_code(errc::temporary_failure);
     throw Failure(busy ? exit_code::temp_fail : exit_code::cant_create, r.error().message);
   }
-  // LIST and UIDL, sent with the login when the server pipelines, give the
+  // LIST and UIDL, sent as soon as the login is answered, give the
   // numbers for "all" and the file names.
   ListedSession session = open_session_listing(url, inv.global, plan);
   Client& client = session.client;

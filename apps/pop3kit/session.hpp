@@ -126,8 +126,8 @@ struct StatSession {
   MailboxStat stat;
 };
 
-/// open_session(), then STAT, sent with PASS or APOP when the server
-/// pipelines (Client::login_and_stat). Throws as open_session_listing().
+/// open_session(), then STAT, sent as soon as PASS or APOP is answered
+/// (Client::login_and_stat). Throws as open_session_listing().
 StatSession open_session_stat(const PopUrl& url, const GlobalOptions& options,
                               const LoginPlan& plan);
 

@@ -362,16 +362,16 @@ class Client {
 
   /// login(), then list_with_uidl(), in as few round trips as the server
   /// allows. When the server pipelines (pipelining(): PIPELINING in the CAPA
-  /// asked before login), LIST and UIDL go out in the same write as PASS (or
-  /// APOP), after the CAPA that login() asks again when it must: the whole
-  /// login and listing cost one round trip after USER's, which travels in that
-  /// write too. Without PIPELINING it runs lock-step, with the same results
-  /// (and pipelines the listing if the CAPA asked after login lists
-  /// PIPELINING).
+  /// asked before login), USER and PASS go out in one write, and once PASS
+  /// (or APOP) is answered, LIST and UIDL go out in the next, after the CAPA
+  /// that login() asks again when it must. Nothing is sent behind PASS, APOP
+  /// or AUTH before its answer: a server may start another process when the
+  /// login completes and drop what was buffered (Courier does). Without
+  /// PIPELINING it runs lock-step, with the same results (and pipelines the
+  /// listing if the CAPA asked after login lists PIPELINING).
   ///
-  /// A failed login is reported as login() reports it: the answers to the
-  /// commands that went out with it (the server refuses them before login)
-  /// are read and dropped, never taken for a listing. With
+  /// A failed login is reported as login() reports it; nothing of the
+  /// listing was sent. With
   /// LoginOptions::allow_fallback, a refused APOP is followed by USER/PASS on
   /// the same connection, with the listing again.
   ///
@@ -381,7 +381,7 @@ class Client {
   Result<std::vector<MessageEntry>> login_and_list(std::string_view user, std::string_view password,
                                                    LoginOptions options = {});
   /// login(), then stat(), in the same way as login_and_list(): STAT goes out
-  /// with PASS (or APOP) when the server pipelines. Errors: those of login();
+  /// as soon as PASS (or APOP) is answered, with the CAPA asked again. Errors: those of login();
   /// after a successful login (state() is proto::State::transaction), those
   /// of stat().
   Result<MailboxStat> login_and_stat(std::string_view user, std::string_view password,
@@ -390,8 +390,8 @@ class Client {
   /// CAPA (RFC 2449). The answer is also kept (capabilities()) and decides
   /// pipelining. When CAPA was asked before login, login() asks again after
   /// it if the server may show more then (values marked USER, or no
-  /// PIPELINING yet); when the server pipelines, that CAPA goes out in the
-  /// same write as PASS (or APOP) and is read only if the login succeeds.
+  /// PIPELINING yet); when the server pipelines, that CAPA goes out with what
+  /// follows the login, once the login is answered.
   /// Errors: errc::server_error when the server has no CAPA.
   Result<Capabilities> capa();
   /// UTF8 (RFC 6856): before login, only when the last capa() listed UTF8
@@ -483,7 +483,7 @@ class Client {
                           const LoginOptions& options, const FollowUp* then);
   bool capa_again_after_login() const noexcept;
   std::error_code queue_riders(bool capa_again, const FollowUp* then);
-  Result<void> after_login(bool riding, bool capa_again, const FollowUp* then);
+  Result<void> after_login(bool together, bool capa_again, const FollowUp* then);
   Result<void> drain();
   Result<proto::Event> next();
   Result<proto::Status> wait_status(proto::Command c);

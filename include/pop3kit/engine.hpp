@@ -225,7 +225,11 @@ class Engine {
   // (errc::invalid_argument, errc::command_too_long, errc::wrong_state,
   // errc::engine_failed). Message numbers start at 1. Commands may be queued
   // while earlier ones are outstanding; the state check uses the state the
-  // session will be in if every outstanding command succeeds.
+  // session will be in if every outstanding command succeeds. Nothing may be
+  // queued behind a command that completes the login (PASS, APOP, AUTH) or
+  // STLS until it is answered (errc::wrong_state): a server may hand the
+  // connection to another process at that point and lose what was buffered
+  // (Courier does), which RFC 2449's PIPELINING does not rule out.
 
   std::error_code user(std::string_view name);
   /// The password is everything after "PASS " (spaces allowed).

@@ -317,8 +317,8 @@ Result<void> after_login(AccountSession& s, AfterLogin then) {
   return {};
 }
 
-// USER/PASS or APOP, with the query in the same write when the server
-// pipelines (Client::login_and_*).
+// USER/PASS or APOP, with the query sent as soon as the login is answered
+// (Client::login_and_*).
 Result<void> login_simple(AccountSession& s, const Account& a, const std::string& method,
                           const std::string& password, AfterLogin then) {
   LoginOptions login;

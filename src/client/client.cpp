@@ -334,58 +334,52 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
   return login_then(user, password, options, nullptr);
 }
 
-// With PIPELINING, everything after the first login command that does not
-// depend on an answer goes out in one write: USER, PASS, the CAPA asked again
-// after login, and the follow-ups. Their answers come back in order, so a
-// refused USER or PASS is seen before any of the others, which are then read
-// and dropped (-ERR, or whatever the server says before login).
+// With PIPELINING, USER and PASS go out in one write, and once PASS (or
+// APOP) is answered, the CAPA asked again after login and the follow-ups go
+// out together in the next. Nothing rides with PASS or APOP itself: the
+// engine refuses it, because a server may hand the connection to another
+// process when the login completes and lose what was buffered (Courier).
+// A refused USER is seen before PASS's answer, which is read and dropped.
 Result<void> Client::login_then(std::string_view user, std::string_view password,
                                 const LoginOptions& options, const FollowUp* then) {
   if (!transport_) return Error(errc::not_connected, "not connected");
   OperationScope op(*this, then == nullptr ? "login" : "login and what follows it");
   const bool together = pipelining();
   const bool capa_again = capa_again_after_login();
+  std::optional<Error> apop_refused;  // when USER/PASS follows a refused APOP
   if (options.method == LoginMethod::apop) {
     if (!greeting_.apop_timestamp.empty()) {
       const std::string digest = auth::apop_digest(greeting_.apop_timestamp, password);
       if (digest.empty()) return Error(errc::unsupported, "MD5 is not available from OpenSSL");
-      if (auto ec = engine_->apop(user, digest))
-        return refused(ec, Command::apop, engine_->state());
-      if (together) {
-        if (auto ec = queue_riders(capa_again, then))
-          return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
-      }
-      auto st = send_and_wait({}, Command::apop);
+      auto st = send_and_wait(engine_->apop(user, digest), Command::apop);
       if (!st) return std::move(st).error();
       if (st->ok) return after_login(together, capa_again, then);
       Error e = server_error(*st, "APOP login refused");
-      if (together && !drain_after_refusal()) {
-        // Gone: no fallback on this connection, and the refusal stands.
-        if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-        return e;
-      }
       if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
-      if (!options.allow_fallback) {
-        e.code = make_error_code(errc::auth_failed);
-        return e;
-      }
+      e.code = make_error_code(errc::auth_failed);
+      if (!options.allow_fallback) return e;
+      apop_refused = std::move(e);
     } else if (!options.allow_fallback) {
       return Error(errc::unsupported,
                    "APOP is not possible: the server's greeting has no valid timestamp");
     }
   }
+  // Many servers hang up after a refused APOP: then the refusal is what the
+  // caller must hear (a wrong password is not a dropped connection to retry).
+  auto after_apop = [&](Error e) {
+    if (apop_refused && !connected()) return std::move(*apop_refused);
+    return e;
+  };
   if (auto ec = engine_->user(user)) return refused(ec, Command::user, engine_->state());
   if (together) {
     if (auto ec = engine_->pass(password)) return refused(ec, Command::pass, engine_->state());
-    if (auto ec = queue_riders(capa_again, then))
-      return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
   }
   auto st = send_and_wait({}, Command::user);
-  if (!st) return std::move(st).error();
+  if (!st) return after_apop(std::move(st).error());
   if (!st->ok) {
     Error e = server_error(*st, "user name refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    if (together) (void)drain_after_refusal();  // PASS's -ERR and the rest, read and dropped
+    if (together) (void)drain_after_refusal();  // PASS's -ERR, read and dropped
     return e;
   }
   st =
@@ -395,7 +389,6 @@ Result<void> Client::login_then(std::string_view user, std::string_view password
     // A refused PASS is a failed login, whatever else the text says.
     Error e = server_error(*st, "login refused");
     if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    if (together) (void)drain_after_refusal();
     return e;
   }
   return after_login(together, capa_again, then);
@@ -421,18 +414,23 @@ std::error_code Client::queue_riders(bool capa_again, const FollowUp* then) {
   return {};
 }
 
-// `riding`: CAPA (when capa_again) and the follow-ups went out with the
-// login and their answers are next; else they are sent now.
-Result<void> Client::after_login(bool riding, bool capa_again, const FollowUp* then) {
+// Once the login is answered: the CAPA asked again (when capa_again) and
+// the follow-ups, all in one write when `together` (the server pipelines),
+// else CAPA first, lock-step.
+Result<void> Client::after_login(bool together, bool capa_again, const FollowUp* then) {
+  if (together) {
+    if (auto ec = queue_riders(capa_again, then))
+      return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
+  }
   if (capa_again) {
-    auto st = riding ? wait_status(Command::capa) : send_and_wait(engine_->capa(), Command::capa);
+    auto st = send_and_wait(together ? std::error_code{} : engine_->capa(), Command::capa);
     if (!st) return std::move(st).error();
     // A -ERR to the second CAPA keeps what the first one said.
     if (auto again = read_capa(*st); !again && !connected()) return std::move(again).error();
   }
   if (then == nullptr) return {};
   // Lock-step here may still pipeline: the new CAPA may list PIPELINING.
-  return pipeline(then->count, then->queue, then->on_event, riding ? then->count : 0);
+  return pipeline(then->count, then->queue, then->on_event, together ? then->count : 0);
 }
 
 Result<Capabilities> Client::capa() {

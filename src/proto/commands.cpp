@@ -17,10 +17,21 @@ std::error_code Engine::check_allowed(Command c) const {
   if (failed()) return make_error_code(errc::engine_failed);
   if (!allowed_in(projected_, c)) return make_error_code(errc::wrong_state);
   // After STLS the next bytes are a TLS handshake; after AUTH they are SASL
-  // responses: nothing may follow either on the wire until it is answered.
-  if (!queue_.empty() &&
-      (queue_.back().command == Command::stls || queue_.back().command == Command::auth)) {
-    return make_error_code(errc::wrong_state);
+  // responses. After PASS or APOP the server may hand the connection to
+  // another process (Courier's login process authenticates, then starts the
+  // mail process, and what it had buffered is gone): RFC 2449's PIPELINING
+  // does not promise that commands sent before that state change survive it.
+  // So nothing may follow any of these on the wire until it is answered.
+  if (!queue_.empty()) {
+    switch (queue_.back().command) {
+      case Command::stls:
+      case Command::auth:
+      case Command::pass:
+      case Command::apop:
+        return make_error_code(errc::wrong_state);
+      default:
+        break;
+    }
   }
   if (c == Command::stls && (tls_active_ || utf8_sent_ || !queue_.empty())) {
     return make_error_code(errc::wrong_state);

@@ -126,9 +126,9 @@ TEST_F(AttackTest, ClosedStdoutAndStderrWithRetrDir) {
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
+      {"PASS secret", "+OK\r\n+OK\r\n"},
       {"LIST", ""},
-      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 40\r\n.\r\n+OK\r\n1 uid-one\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 40\r\n.\r\n+OK\r\n1 uid-one\r\n.\r\n"},
       {"RETR 1", "+OK\r\n" + kEvilBody + ".\r\n"},
       {"QUIT", "+OK bye\r\n"},
   });
@@ -232,9 +232,9 @@ std::vector<Step> stalling_retr() {
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
+      {"PASS secret", "+OK\r\n+OK\r\n"},
       {"LIST", ""},
-      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 3000000\r\n.\r\n+OK\r\n1 uid-one\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 3000000\r\n.\r\n+OK\r\n1 uid-one\r\n.\r\n"},
       {"RETR 1", "+OK\r\n" + half_a_message()},
   };
 }

@@ -40,18 +40,17 @@ std::uint16_t closed_port() {
 
 const std::string kCapa = "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n";
 
-// Greeting and CAPA, then USER, PASS, LIST and UIDL all read before any of
-// them is answered (a client that waited for an answer would stall here),
-// then `rest`.
+// Greeting and CAPA, then USER and PASS read before either is answered,
+// then LIST and UIDL read before either is answered (a client that waited
+// for an answer would stall here), then `rest`.
 std::vector<Step> pipelined_login(std::vector<Step> rest) {
   std::vector<Step> s{
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
+      {"PASS secret", "+OK\r\n+OK logged in\r\n"},
       {"LIST", ""},
-      {"UIDL",
-       "+OK\r\n+OK logged in\r\n+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 uid-one\r\n2 uid-two\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 uid-one\r\n2 uid-two\r\n.\r\n"},
   };
   s.insert(s.end(), rest.begin(), rest.end());
   return s;
@@ -152,9 +151,9 @@ TEST_F(RetrDirTest, UidAndUidDotPartAreTwoFiles) {
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
+      {"PASS secret", "+OK\r\n+OK\r\n"},
       {"LIST", ""},
-      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 x.part\r\n2 x\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 x.part\r\n2 x\r\n.\r\n"},
       {"RETR 1", ""},
       {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
       {"QUIT", "+OK bye\r\n"},
@@ -180,9 +179,9 @@ TEST_F(RetrDirTest, FilesAlreadyThereAreNeverReplacedOrFollowed) {
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
+      {"PASS secret", "+OK\r\n+OK\r\n"},
       {"LIST", ""},
-      {"UIDL", "+OK\r\n+OK\r\n+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 notes.txt\r\n2 uid-two\r\n.\r\n"},
+      {"UIDL", "+OK\r\n1 5\r\n2 5\r\n.\r\n+OK\r\n1 notes.txt\r\n2 uid-two\r\n.\r\n"},
       {"RETR 1", ""},
       {"RETR 2", "+OK\r\none\r\n.\r\n+OK\r\ntwo\r\n.\r\n"},
       {"QUIT", "+OK bye\r\n"},
@@ -288,9 +287,7 @@ TEST_F(RetrDirTest, RefusedPasswordIsTheError) {
       {"", "+OK POP3 ready\r\n"},
       {"CAPA", kCapa},
       {"USER alice", ""},
-      {"PASS secret", ""},
-      {"LIST", ""},
-      {"UIDL", "+OK\r\n-ERR [AUTH] invalid password\r\n-ERR not logged in\r\n-ERR\r\n"},
+      {"PASS secret", "+OK\r\n-ERR [AUTH] invalid password\r\n"},
       {"QUIT", "+OK\r\n"},
   });
   const RunResult r = run(s);

@@ -1,5 +1,6 @@
-// Login round trips: what can go out with the last login command does
-// (login_and_list, login_and_stat, the CAPA asked again after login).
+// Login round trips: USER and PASS together, then what follows the login
+// (login_and_list, login_and_stat, the CAPA asked again after login) in one
+// write once it is answered, never behind PASS, APOP or AUTH (Courier).
 //
 // Round trips are counted by the scripted server: it reads every command of
 // a batch before it answers any of them, so a client that waited for an
@@ -43,12 +44,12 @@ void expect_listing(const Result<std::vector<MessageEntry>>& l) {
   EXPECT_EQ((*l)[1].uid, "bbb");
 }
 
-// Greeting, CAPA, then one round trip for USER, PASS, LIST and UIDL.
-TEST(LoginPipeline, UserPassListUidlInOneRoundTrip) {
+// Greeting, CAPA, one round trip for USER and PASS, one for LIST and UIDL.
+TEST(LoginPipeline, UserPassThenListUidlInTwoRoundTrips) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
-                       S::expect("UIDL"), S::send("+OK\r\n+OK\r\n" + kListing), S::expect("QUIT"),
-                       S::send("+OK\r\n")});
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n+OK\r\n"), S::expect("LIST"), S::expect("UIDL"),
+                       S::send(kListing), S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
   expect_listing(c.login_and_list("u", "p"));
   EXPECT_EQ(c.state(), proto::State::transaction);
@@ -61,20 +62,18 @@ TEST(LoginPipeline, UserPassListUidlInOneRoundTrip) {
 // closed" (temporary, to be retried with the same wrong password).
 TEST(LoginPipeline, RefusedPassThenHangUpIsStillARefusal) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
-                       S::expect("UIDL"), S::send("+OK\r\n-ERR [AUTH] wrong password\r\n"),
-                       S::close()});
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n-ERR [AUTH] wrong password\r\n"), S::close()});
   Client c = connected(server);
   auto l = c.login_and_list("u", "p");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, errc::auth_failed) << l.error().message;
   EXPECT_EQ(l.error().response_code, ResponseCode::auth);
-  EXPECT_FALSE(c.connected());
 }
 
 TEST(LoginPipeline, RefusedApopThenHangUpIsStillARefusal) {
   ScriptServer server({S::send("+OK <1.2@h>\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("APOP u "), S::expect("STAT"),
+                       S::expect("APOP u "), S::quiet(50ms),
                        S::send("-ERR [AUTH] wrong password\r\n"), S::close()});
   Client c = connected(server);
   auto st =
@@ -83,14 +82,16 @@ TEST(LoginPipeline, RefusedApopThenHangUpIsStillARefusal) {
   EXPECT_EQ(st.error().code, errc::auth_failed) << st.error().message;
 }
 
-// EXPIRE marked USER: CAPA must be asked again after login. It rides in the
-// same write, after PASS, and its answer replaces the first one.
-TEST(LoginPipeline, CapaAgainRidesWithTheLogin) {
+// EXPIRE marked USER: CAPA must be asked again after login. It goes in one
+// write with the listing once PASS is answered, and its answer replaces the
+// first one.
+TEST(LoginPipeline, CapaAgainGoesWithTheListing) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
                        S::send("+OK\r\nUSER\r\nPIPELINING\r\nEXPIRE 31 USER\r\n.\r\n"),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("CAPA"),
-                       S::expect("LIST"), S::expect("UIDL"),
-                       S::send("+OK\r\n+OK\r\n+OK\r\nPIPELINING\r\nEXPIRE 0\r\n.\r\n" + kListing),
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n+OK\r\n"), S::expect("CAPA"), S::expect("LIST"),
+                       S::expect("UIDL"),
+                       S::send("+OK\r\nPIPELINING\r\nEXPIRE 0\r\n.\r\n" + kListing),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
   expect_listing(c.login_and_list("u", "p"));
@@ -101,13 +102,14 @@ TEST(LoginPipeline, CapaAgainRidesWithTheLogin) {
   EXPECT_EQ(server.problem(), "");
 }
 
-// login() alone: the CAPA asked again goes with PASS too.
-TEST(LoginPipeline, LoginAloneSendsCapaWithPass) {
+// login() alone: the CAPA asked again goes once PASS is answered.
+TEST(LoginPipeline, LoginAloneSendsCapaAfterPass) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"),
                        S::send("+OK\r\nPIPELINING\r\nLOGIN-DELAY 900 USER\r\n.\r\n"),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("CAPA"),
-                       S::send("+OK\r\n+OK\r\n+OK\r\nPIPELINING\r\nLOGIN-DELAY 60\r\n.\r\n"),
-                       S::expect("QUIT"), S::send("+OK\r\n")});
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n+OK\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nPIPELINING\r\nLOGIN-DELAY 60\r\n.\r\n"), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
   Client c = connected(server);
   ASSERT_TRUE(c.login("u", "p").ok());
   EXPECT_EQ(c.capabilities().login_delay()->value, 60U);
@@ -115,16 +117,13 @@ TEST(LoginPipeline, LoginAloneSendsCapaWithPass) {
   EXPECT_EQ(server.problem(), "");
 }
 
-// A refused PASS: the answers to LIST and UIDL (here -ERR, and a listing a
-// careless server sends before login) are read and dropped; the login's
-// error is reported; the session stays in step (QUIT still works).
-TEST(LoginPipeline, RefusedPassDropsTheQueuedAnswers) {
+// A refused PASS: nothing of the listing was sent; the login's error is
+// reported; the session stays in step (QUIT still works).
+TEST(LoginPipeline, RefusedPassSendsNothingMore) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
-                       S::expect("UIDL"),
-                       S::send("+OK\r\n-ERR [AUTH] invalid password\r\n"
-                               "-ERR not logged in\r\n+OK\r\n1 zzz\r\n.\r\n"),
-                       S::expect("QUIT"), S::send("+OK bye\r\n")});
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n-ERR [AUTH] invalid password\r\n"), S::expect("QUIT"),
+                       S::send("+OK bye\r\n")});
   Client c = connected(server);
   auto l = c.login_and_list("u", "p");
   ASSERT_FALSE(l.ok());
@@ -135,10 +134,11 @@ TEST(LoginPipeline, RefusedPassDropsTheQueuedAnswers) {
   EXPECT_EQ(server.problem(), "");
 }
 
-TEST(LoginPipeline, RefusedUserDropsTheQueuedAnswers) {
+// A refused USER: PASS's answer is read and dropped.
+TEST(LoginPipeline, RefusedUserDropsPassAnswer) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("STAT"),
-                       S::send("-ERR [SYS/TEMP] try later\r\n-ERR\r\n-ERR\r\n"), S::expect("QUIT"),
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("-ERR [SYS/TEMP] try later\r\n-ERR\r\n"), S::expect("QUIT"),
                        S::send("+OK\r\n")});
   Client c = connected(server);
   auto st = c.login_and_stat("u", "p");
@@ -152,9 +152,9 @@ TEST(LoginPipeline, RefusedUserDropsTheQueuedAnswers) {
 // Logged in, then LIST refused: the listing's error, in TRANSACTION state.
 TEST(LoginPipeline, ListRefusedAfterLogin) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("LIST"),
-                       S::expect("UIDL"),
-                       S::send("+OK\r\n+OK\r\n-ERR [SYS/TEMP] index busy\r\n+OK\r\n1 a\r\n.\r\n"),
+                       S::expect("USER u"), S::expect("PASS p"), S::send("+OK\r\n+OK\r\n"),
+                       S::expect("LIST"), S::expect("UIDL"),
+                       S::send("-ERR [SYS/TEMP] index busy\r\n+OK\r\n1 a\r\n.\r\n"),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
   auto l = c.login_and_list("u", "p");
@@ -166,11 +166,11 @@ TEST(LoginPipeline, ListRefusedAfterLogin) {
   EXPECT_EQ(server.problem(), "");
 }
 
-TEST(LoginPipeline, StatWithPass) {
+TEST(LoginPipeline, StatRightAfterPass) {
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("USER u"), S::expect("PASS p"), S::expect("STAT"),
-                       S::send("+OK\r\n+OK\r\n+OK 2 30\r\n"), S::expect("QUIT"),
-                       S::send("+OK\r\n")});
+                       S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
+                       S::send("+OK\r\n+OK\r\n"), S::expect("STAT"), S::send("+OK 2 30\r\n"),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
   auto st = c.login_and_stat("u", "p");
   ASSERT_TRUE(st.ok()) << st.error().message;
@@ -226,15 +226,15 @@ TEST(LoginPipeline, PipeliningShownOnlyAfterLogin) {
   EXPECT_EQ(server.problem(), "");
 }
 
-// APOP: the listing goes with APOP. Refused with fallback allowed: the
-// dropped answers, then USER/PASS with the listing again.
+// APOP: the listing goes once APOP is answered. Refused with fallback
+// allowed: USER/PASS, then the listing.
 TEST(LoginPipeline, ApopRefusedThenUserPassWithFallback) {
-  ScriptServer server(
-      {S::send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"), S::expect("CAPA"),
-       S::send(kCapaPipelining), S::expect("APOP u "), S::expect("LIST"), S::expect("UIDL"),
-       S::send("-ERR [AUTH] wrong digest\r\n-ERR\r\n-ERR\r\n"), S::expect("USER u"),
-       S::expect("PASS p"), S::expect("LIST"), S::expect("UIDL"),
-       S::send("+OK\r\n+OK\r\n" + kListing), S::expect("QUIT"), S::send("+OK\r\n")});
+  ScriptServer server({S::send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"),
+                       S::expect("CAPA"), S::send(kCapaPipelining), S::expect("APOP u "),
+                       S::quiet(50ms), S::send("-ERR [AUTH] wrong digest\r\n"), S::expect("USER u"),
+                       S::expect("PASS p"), S::quiet(50ms), S::send("+OK\r\n+OK\r\n"),
+                       S::expect("LIST"), S::expect("UIDL"), S::send(kListing), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
   Client c = connected(server);
   LoginOptions lo;
   lo.method = LoginMethod::apop;
@@ -247,15 +247,72 @@ TEST(LoginPipeline, ApopRefusedThenUserPassWithFallback) {
 TEST(LoginPipeline, ApopWithListing) {
   ScriptServer server({S::send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"),
                        S::expect("CAPA"), S::send(kCapaPipelining),
-                       S::expect("APOP u c4c9334bac560ecc979e58001b3e22fb"), S::expect("LIST"),
-                       S::expect("UIDL"), S::send("+OK\r\n" + kListing), S::expect("QUIT"),
-                       S::send("+OK\r\n")});
+                       S::expect("APOP u c4c9334bac560ecc979e58001b3e22fb"), S::quiet(50ms),
+                       S::send("+OK\r\n"), S::expect("LIST"), S::expect("UIDL"), S::send(kListing),
+                       S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
   LoginOptions lo;
   lo.method = LoginMethod::apop;
   expect_listing(c.login_and_list("u", "tanstaaf", lo));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
+}
+
+// Courier: the login process reads everything that arrived, authenticates,
+// then starts the mail process; what it had buffered is gone. Nothing may go
+// out behind the command that completes the login.
+TEST(LoginPipeline, CourierDropsWhatCameWithPass) {
+  ScriptServer server({S::send("+OK Hello there.\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n"), S::expect("USER u"),
+                       S::expect("PASS p"), S::discard(),
+                       S::send("+OK Password required.\r\n+OK logged in.\r\n"), S::expect("STAT"),
+                       S::send("+OK 2 30\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
+  Client c = connected(server);
+  auto st = c.login_and_stat("u", "p");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->count, 2U);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  EXPECT_EQ(server.discarded(), 0U);
+}
+
+TEST(LoginPipeline, CourierDropsWhatCameWithApop) {
+  ScriptServer server({S::send("+OK Hello there. <1896.697170952@dbc.mtview.ca.us>\r\n"),
+                       S::expect("CAPA"), S::send(kCapaPipelining), S::expect("APOP u "),
+                       S::discard(), S::send("+OK logged in.\r\n"), S::expect("LIST"),
+                       S::expect("UIDL"), S::send(kListing), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  Client c = connected(server);
+  expect_listing(c.login_and_list("u", "p", LoginOptions{.method = LoginMethod::apop}));
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  EXPECT_EQ(server.discarded(), 0U);
+}
+
+// AUTH PLAIN with its initial response completes the login in one line.
+TEST(LoginPipeline, CourierDropsWhatCameWithAuthPlain) {
+  ScriptServer server({S::send("+OK Hello there.\r\n"), S::expect("CAPA"),
+                       S::send("+OK\r\nSASL PLAIN\r\nPIPELINING\r\nUIDL\r\n.\r\n"),
+                       S::expect("AUTH PLAIN "), S::discard(), S::send("+OK logged in.\r\n"),
+                       S::expect("STAT"), S::send("+OK 2 30\r\n"), S::expect("QUIT"),
+                       S::send("+OK\r\n")});
+  ClientOptions o;
+  o.security = Security::plain;
+  o.allow_plaintext_password = true;
+  o.io_timeout = 5s;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  auth::SaslCredentials creds;
+  creds.authcid = "u";
+  creds.password = "p";
+  auto r = c.authenticate("PLAIN", creds);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto st = c.stat();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  EXPECT_EQ(server.discarded(), 0U);
 }
 
 }  // namespace

@@ -20,6 +20,18 @@ std::string next(Engine& e) {
   return render(e.next_event());
 }
 
+// Logged in with USER/PASS; what was sent is consumed.
+Engine in_transaction(Limits limits = {}) {
+  Engine e = authorized(limits);
+  EXPECT_FALSE(e.user("u"));
+  EXPECT_FALSE(e.pass("p"));
+  e.consume_output(e.pending_output().size());
+  e.feed("+OK\r\n+OK\r\n");
+  EXPECT_EQ(next(e), "USER +OK []");
+  EXPECT_EQ(next(e), "PASS +OK []");
+  return e;
+}
+
 // ---- Unsolicited data ---------------------------------------------------------
 
 // Left over after the last answer, read before the next command was queued:
@@ -58,13 +70,9 @@ TEST(EngineUnsolicited, ArrivedWhileIdleZeroCopy) {
 // After a single-line answer with a deferred entry (STAT), the entry still
 // comes first, then the failure.
 TEST(EngineUnsolicited, AfterStatTheReplyStillComes) {
-  Engine e = authorized();
-  ASSERT_FALSE(e.user("u"));
-  ASSERT_FALSE(e.pass("p"));
+  Engine e = in_transaction();
   ASSERT_FALSE(e.stat());
-  e.feed("+OK\r\n+OK\r\n+OK 2 20\r\n+OK\r\n");
-  EXPECT_EQ(next(e), "USER +OK []");
-  EXPECT_EQ(next(e), "PASS +OK []");
+  e.feed("+OK 2 20\r\n+OK\r\n");
   EXPECT_EQ(next(e), "STAT +OK [2 20]");
   EXPECT_EQ(next(e), "stat 2 20");
   EXPECT_TRUE(next(e).starts_with("failed 206"));
@@ -74,12 +82,13 @@ TEST(EngineUnsolicited, AfterStatTheReplyStillComes) {
 // multi-line answer: the same failure whichever read it came in.
 TEST(EngineUnsolicited, ExtraAfterListingAtEverySplit) {
   Transcript t;
-  t.server = "+OK\r\n+OK\r\n+OK\r\n+OK\r\n1 10\r\n.\r\n+OK\r\n";
+  t.server = "+OK\r\n+OK\r\n+OK\r\n";
+  t.server_after_login = "+OK\r\n1 10\r\n.\r\n+OK\r\n";
   t.commands = [](Engine& e) {
     ASSERT_FALSE(e.user("u"));
     ASSERT_FALSE(e.pass("p"));
-    ASSERT_FALSE(e.list());
   };
+  t.after_login = [](Engine& e) { ASSERT_FALSE(e.list()); };
   const Outcome o = run_all_splits(t);
   ASSERT_FALSE(o.events.empty());
   EXPECT_EQ(o.events[o.events.size() - 2], "end LIST");
@@ -184,12 +193,10 @@ std::string feed_long_line(Engine& e, const std::string& prefix, std::size_t tot
 }
 
 TEST(EngineLongLines, TenMegabyteUid) {
-  Engine e = authorized();
-  ASSERT_FALSE(e.user("u"));
-  ASSERT_FALSE(e.pass("p"));
+  Engine e = in_transaction();
   ASSERT_FALSE(e.uidl());
   std::size_t fed = 0;
-  const std::string ev = feed_long_line(e, "+OK\r\n+OK\r\n+OK\r\n1 ", 10 << 20, 'u', fed);
+  const std::string ev = feed_long_line(e, "+OK\r\n1 ", 10 << 20, 'u', fed);
   EXPECT_TRUE(ev.starts_with("failed 201")) << ev;
   EXPECT_LE(fed, e.limits().receive_buffer);
 }
@@ -234,9 +241,7 @@ TEST(EngineLongLines, MillionCapabilityLines) {
 // 100 MB without a line end is delivered whole, in chunks no larger than the
 // receive buffer, with the engine's memory fixed.
 TEST(EngineLongLines, HundredMegabyteBodyLineIsDelivered) {
-  Engine e = authorized();
-  ASSERT_FALSE(e.user("u"));
-  ASSERT_FALSE(e.pass("p"));
+  Engine e = in_transaction();
   ASSERT_FALSE(e.retr(1));
   const std::size_t total = std::size_t{100} << 20;
   const std::size_t buffer = e.limits().receive_buffer;
@@ -267,7 +272,7 @@ TEST(EngineLongLines, HundredMegabyteBodyLineIsDelivered) {
       drain();
     }
   };
-  give("+OK\r\n+OK\r\n+OK\r\nb");
+  give("+OK\r\nb");
   for (std::size_t sent = 1; sent < total; sent += piece.size())
     give(std::string_view(piece).substr(0, std::min(piece.size(), total - sent)));
   give("\r\n.\r\n");

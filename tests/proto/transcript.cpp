@@ -58,6 +58,7 @@ struct Runner {
   Engine engine;
   Outcome out;
   bool greeted = false;
+  bool logged_in = false;
   bool failed = false;
 
   explicit Runner(const Transcript& tr) : t(tr), engine(tr.limits) {}
@@ -97,6 +98,14 @@ struct Runner {
         if (t.commands) t.commands(engine);
         collect_output();
       }
+      if (const auto* st = std::get_if<Status>(&ev);
+          st != nullptr && st->ok && !logged_in &&
+          (st->command == Command::pass || st->command == Command::apop ||
+           st->command == Command::auth)) {
+        logged_in = true;
+        if (t.after_login) t.after_login(engine);
+        collect_output();
+      }
     }
     ADD_FAILURE() << "engine produced events without end";
     return false;
@@ -125,14 +134,25 @@ struct Runner {
 
 }  // namespace
 
-Outcome run(const Transcript& t, std::size_t chunk, bool zero_copy) {
+namespace {
+
+// Feeds the server's bytes: `server`, then (once the login is answered)
+// `server_after_login`; `pieces` cuts each phase into the reads the engine
+// sees, given the phase's offset in the whole.
+Outcome play(
+    const Transcript& t, bool zero_copy,
+    const std::function<std::vector<std::string_view>(std::string_view, std::size_t)>& pieces) {
   Runner r(t);
-  std::string_view rest = t.server;
-  if (chunk == 0) chunk = std::max<std::size_t>(rest.size(), 1);
-  while (!rest.empty() && !r.failed) {
-    const std::size_t n = std::min(chunk, rest.size());
-    r.give(rest.substr(0, n), zero_copy);
-    rest.remove_prefix(n);
+  for (const auto& piece : pieces(t.server, 0)) {
+    if (r.failed) break;
+    r.give(piece, zero_copy);
+  }
+  if (!t.server_after_login.empty() && !r.failed) {
+    EXPECT_TRUE(r.logged_in) << "bytes for after the login, but no login was answered";
+    for (const auto& piece : pieces(t.server_after_login, t.server.size())) {
+      if (r.failed) break;
+      r.give(piece, zero_copy);
+    }
   }
   if (t.eof && !r.failed) {
     r.engine.receive_eof();
@@ -142,9 +162,22 @@ Outcome run(const Transcript& t, std::size_t chunk, bool zero_copy) {
   return r.out;
 }
 
+}  // namespace
+
+Outcome run(const Transcript& t, std::size_t chunk, bool zero_copy) {
+  return play(t, zero_copy, [chunk](std::string_view phase, std::size_t) {
+    std::vector<std::string_view> out;
+    const std::size_t n = chunk == 0 ? std::max<std::size_t>(phase.size(), 1) : chunk;
+    for (; !phase.empty(); phase.remove_prefix(std::min(n, phase.size())))
+      out.push_back(phase.substr(0, std::min(n, phase.size())));
+    return out;
+  });
+}
+
 Outcome run_all_splits(const Transcript& t, std::size_t max_chunk) {
   const Outcome whole = run(t, 0);
-  const std::size_t limit = std::min(max_chunk, t.server.size());
+  const std::size_t total = t.server.size() + t.server_after_login.size();
+  const std::size_t limit = std::min(max_chunk, total);
   for (std::size_t chunk = 1; chunk <= limit; ++chunk) {
     for (const bool zc : {false, true}) {
       const Outcome o = run(t, chunk, zc);
@@ -153,18 +186,20 @@ Outcome run_all_splits(const Transcript& t, std::size_t max_chunk) {
       if (o.events != whole.events) return whole;  // one report is enough
     }
   }
-  // Every two-piece split.
-  for (std::size_t cut = 1; cut < t.server.size() && cut <= max_chunk * 4; ++cut) {
-    Runner r(t);
-    r.give(std::string_view(t.server).substr(0, cut), false);
-    r.give(std::string_view(t.server).substr(cut), false);
-    if (t.eof && !r.failed) {
-      r.engine.receive_eof();
-      r.drain();
-    }
-    r.collect_output();
-    EXPECT_EQ(r.out.events, whole.events) << "split at " << cut;
-    if (r.out.events != whole.events) break;
+  // Every two-piece split (of the phase the cut falls in).
+  for (std::size_t cut = 1; cut < total && cut <= max_chunk * 4; ++cut) {
+    const Outcome o = play(t, false, [cut](std::string_view phase, std::size_t offset) {
+      std::vector<std::string_view> out;
+      if (cut > offset && cut < offset + phase.size()) {
+        out.push_back(phase.substr(0, cut - offset));
+        out.push_back(phase.substr(cut - offset));
+      } else if (!phase.empty()) {
+        out.push_back(phase);
+      }
+      return out;
+    });
+    EXPECT_EQ(o.events, whole.events) << "split at " << cut;
+    if (o.events != whole.events) break;
   }
   return whole;
 }

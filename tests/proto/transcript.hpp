@@ -21,6 +21,14 @@ struct Transcript {
   std::string server;
   /// Queues the client's commands; called once, right after the greeting event.
   std::function<void(proto::Engine&)> commands;
+  /// Queues what follows the login; called once, right after the first +OK
+  /// to PASS, APOP or AUTH (the engine refuses anything queued behind those
+  /// before their answer).
+  std::function<void(proto::Engine&)> after_login;
+  /// What the server sends once that login is answered (a server cannot
+  /// answer what the client has not sent yet): fed after `server`, split
+  /// the same ways.
+  std::string server_after_login;
   /// Call receive_eof() after the last byte.
   bool eof = false;
   proto::Limits limits{};
