@@ -8,7 +8,7 @@
 # Options of every command, and those that take a value.
 _pop3kit_global_opts='-h --help -v --verbose -q --quiet --timeout --connect-timeout --deadline -4 -6
   --plaintext --allow-plaintext-password --password-command --token-command --ca-file --ca-dir
-  --cert --key --pin --pin-only --tls-min --channel-binding'
+  --cert --key --pin --pin-only --tls-min --channel-binding --no-utf8'
 _pop3kit_commands='capa stat list retr top dele fetch'
 # Every option that takes a value, any command: used to skip the value when
 # looking for the command and the arguments.

@@ -154,6 +154,8 @@ class Reader {
          }},
         {"pin_only", [](auto& r, auto& k, auto& n,
                         auto& a) { a.pin_only = r.template get<bool>(k, n, "true or false"); }},
+        {"utf8", [](auto& r, auto& k, auto& n,
+                    auto& a) { a.utf8 = r.template get<bool>(k, n, "true or false"); }},
         {"timeout", [](auto& r, auto& k, auto& n, auto& a) { a.timeout = r.seconds(k, n); }},
         {"connect_timeout",
          [](auto& r, auto& k, auto& n, auto& a) { a.connect_timeout = r.seconds(k, n); }},

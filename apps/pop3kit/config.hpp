@@ -42,6 +42,7 @@ struct AccountConfig {
   std::optional<std::string> ca_file, ca_dir, cert, key, tls_min, channel_binding;
   std::vector<std::string> pins;
   std::optional<bool> pin_only;
+  std::optional<bool> utf8;  ///< false: as --no-utf8.
   /// timeout, connect_timeout, deadline: seconds, checked as the options are
   /// (numbers.hpp), kept in milliseconds.
   std::optional<std::chrono::milliseconds> timeout, connect_timeout, deadline;

@@ -112,6 +112,7 @@ GlobalOptions merge(const GlobalOptions& cli, const AccountConfig& a) {
   o.pin_only = cli.pin_only || a.pin_only.value_or(false);
   if (!o.tls_min) o.tls_min = a.tls_min;
   if (!o.channel_binding) o.channel_binding = a.channel_binding;
+  o.no_utf8 = cli.no_utf8 || !a.utf8.value_or(true);
   if (!o.timeout) o.timeout = a.timeout;
   // A password named on the command line (--password-command) wins.
   if (!cli.password_command) o.password = a.password;

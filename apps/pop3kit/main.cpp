@@ -171,6 +171,9 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
          "tls-server-end-point (that type or no login), none (never -PLUS)")
       ->check(CLI::IsMember({"auto", "tls-exporter", "tls-unique", "tls-server-end-point", "none"}))
       ->type_name("TYPE");
+  app.add_flag("--no-utf8", g.no_utf8,
+               "Never send UTF8 (RFC 6856), even when the server offers it (default: sent "
+               "before login, so that messages with UTF-8 headers come as they are)");
 }
 
 // A subcommand with the global options.

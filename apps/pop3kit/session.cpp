@@ -213,6 +213,7 @@ Account account_for(const PopUrl& url, const GlobalOptions& options) {
     a.channel_binding =
         parse_channel_binding(*options.channel_binding).value_or(ChannelBindingChoice::automatic);
   }
+  a.utf8 = !options.no_utf8;
   // Secrets are read by the library only when the plan needs them, after
   // planning and before connecting; a failure throws Failure (exit 78).
   a.password = [command = options.password_command, literal = options.password] {

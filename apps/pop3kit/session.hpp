@@ -51,6 +51,8 @@ struct GlobalOptions {
   /// --channel-binding auto|tls-exporter|tls-unique|tls-server-end-point|none
   /// (parse_channel_binding() names).
   std::optional<std::string> channel_binding;
+  /// --no-utf8: never send UTF8 (RFC 6856), even when the server offers it.
+  bool no_utf8 = false;
 };
 
 /// Whether a subcommand logs in.

@@ -125,6 +125,13 @@ struct Account {
   /// either; a named mechanism without -PLUS is used as named, whatever the
   /// choice (none keeps its GS2 flag "n").
   ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
+  /// UTF8 (RFC 6856) before login when the CAPA lists it: the server then
+  /// sends messages whose header holds raw UTF-8 as they are, where without
+  /// it some servers send something else (Courier: a generated multipart
+  /// "Cannot display Unicode content" around the original), and takes a
+  /// UTF-8 user name ("UTF8 USER"). A refused UTF8 is not an error. Not sent
+  /// without a login; false: never.
+  bool utf8 = true;
   /// Protocol trace (secrets redacted by the engine); empty for none.
   proto::TraceFn trace;
 

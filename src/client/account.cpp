@@ -446,6 +446,11 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
   auto method = choose_method(s.client, account, plan);
   if (!method) return std::move(method).error();
   s.method = std::move(*method);
+  // After STLS (RFC 6856 forbids STLS after UTF8), before the login. A -ERR
+  // leaves the session as it was: messages come as the server sends them.
+  if (account.utf8 && s.client.capabilities().has("UTF8")) {
+    if (auto r = s.client.utf8(); !r && !s.client.connected()) return std::move(r).error();
+  }
   if (s.method == "USER" || s.method == "APOP") {
     if (auto r = login_simple(s, account, s.method, secrets.password, then); !r) {
       return std::move(r).error();

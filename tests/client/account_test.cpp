@@ -354,5 +354,45 @@ TEST(OpenAccount, OauthErrorChallengeIsHandedOverRaw) {
   EXPECT_EQ(seen, std::vector<std::string>{"XOAUTH2 " + json});
 }
 
+// RFC 6856: UTF8 goes out after CAPA and before the login when the server
+// lists it (Courier wraps messages with UTF-8 headers otherwise).
+TEST(OpenAccount, Utf8BeforeTheLoginWhenOffered) {
+  ScriptServer server(
+      {S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\nUTF8 USER\r\n.\r\n"),
+       S::expect("UTF8"), S::send("+OK UTF8 enabled\r\n"), S::expect("USER u"), S::send("+OK\r\n"),
+       S::expect("PASS p"), S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"),
+       S::expect("STAT"), S::send("+OK 0 0\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
+  Fixture f(server, "u");
+  auto s = open_account(f.a, planned(f.a), AfterLogin::stat);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->client.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+}
+
+// Turned off, or not offered: never sent. Refused: the login goes on.
+TEST(OpenAccount, Utf8OffOrRefused) {
+  ScriptServer off({S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\nUTF8\r\n.\r\n"),
+                    S::expect("USER u"), S::send("+OK\r\n"), S::expect("PASS p"),
+                    S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"),
+                    S::expect("QUIT"), S::send("+OK\r\n")});
+  Fixture f(off, "u");
+  f.a.utf8 = false;
+  auto s = open_account(f.a, planned(f.a), AfterLogin::nothing);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->client.quit().ok());
+  EXPECT_EQ(off.problem(), "");
+
+  ScriptServer refused({S::send("+OK\r\n"), S::expect("CAPA"),
+                        S::send("+OK\r\nUSER\r\nUTF8\r\n.\r\n"), S::expect("UTF8"),
+                        S::send("-ERR not today\r\n"), S::expect("USER u"), S::send("+OK\r\n"),
+                        S::expect("PASS p"), S::send("+OK\r\n"), S::expect("CAPA"),
+                        S::send("+OK\r\nUSER\r\n.\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
+  Fixture g(refused, "u");
+  auto t = open_account(g.a, planned(g.a), AfterLogin::nothing);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_TRUE(t->client.quit().ok());
+  EXPECT_EQ(refused.problem(), "");
+}
+
 }  // namespace
 }  // namespace pop3kit::test

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -42,6 +43,28 @@ std::string base64_decode(const std::string& in) {
   else if (in.ends_with("="))
     out.resize(out.size() - 1);
   return out;
+}
+
+// A non-ASCII octet in the header (before the first empty line).
+bool has_8bit_header(std::string_view text) {
+  const std::size_t end = text.find("\r\n\r\n");
+  const std::string_view header = text.substr(0, end);
+  return std::any_of(header.begin(), header.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// What Courier sends a client that has not enabled UTF8 in place of such a
+// message; the boundary differs on every retrieval.
+std::string unicode_wrapper(const std::string& original) {
+  static std::atomic<std::uint64_t> serial{0};
+  const std::string boundary = "=_courier-" + std::to_string(++serial);
+  return "MIME-Version: 1.0\r\nSubject: Cannot display Unicode content\r\n"
+         "Content-Type: multipart/mixed; boundary=\"" +
+         boundary + "\"\r\n\r\n--" + boundary +
+         "\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+         "Cannot display Unicode content\r\n\r\n--" +
+         boundary + "\r\nContent-Type: message/global\r\n\r\n" + original + "\r\n--" + boundary +
+         "--\r\n";
 }
 
 }  // namespace
@@ -248,6 +271,8 @@ void ModelServer::serve(int fd) {
   };
 
   bool authorized = false;
+  bool utf8 = false;
+  bool was_authorized = false;
   std::string user;
   std::vector<bool> deleted;
   const auto message = [&](std::string_view arg) -> std::optional<std::size_t> {
@@ -279,10 +304,14 @@ void ModelServer::serve(int fd) {
       r = {"+OK capabilities follow", "TOP", "UIDL", "USER", "RESP-CODES", "SASL PLAIN"};
       if (options_.pipelining) r.emplace_back("PIPELINING");
       if (!options_.cert_file.empty() && s.ssl == nullptr && !authorized) r.emplace_back("STLS");
+      if (options_.courier) r.emplace_back("UTF8 USER");
       r.emplace_back(".");
     } else if (verb == "STLS" && !authorized && s.ssl == nullptr && !options_.cert_file.empty()) {
       r = {"+OK begin TLS"};
       upgrade = true;
+    } else if (verb == "UTF8" && options_.courier && !authorized) {
+      utf8 = true;
+      r = {"+OK UTF8 enabled"};
     } else if (verb == "USER" && !authorized) {
       user = arg;
       r = {"+OK"};
@@ -330,8 +359,10 @@ void ModelServer::serve(int fd) {
       if (!i) {
         r = {"-ERR no such message"};
       } else {
-        r = {"+OK " + std::to_string(drop[*i].text.size()) + " octets"};
-        const std::string& t = drop[*i].text;
+        const std::string t = options_.courier && !utf8 && has_8bit_header(drop[*i].text)
+                                  ? unicode_wrapper(drop[*i].text)
+                                  : drop[*i].text;
+        r = {"+OK " + std::to_string(t.size()) + " octets"};
         for (std::size_t at = 0; at < t.size();) {
           std::size_t eol = t.find("\r\n", at);
           if (eol == std::string::npos) eol = t.size();
@@ -374,6 +405,15 @@ void ModelServer::serve(int fd) {
     } else {
       r = {"-ERR unknown command"};
     }
+    if (options_.courier && authorized && !was_authorized) {
+      // The login process read everything that had arrived, then starts
+      // the mail process, which answers the login: what the client sent
+      // behind the login command is never seen.
+      while (s.read_more(Clock::duration::zero())) {
+      }
+      s.in.clear();
+    }
+    was_authorized = authorized;
     if (!s.respond(r) || quit) break;
     if (upgrade) {
       s.ctx = SSL_CTX_new(TLS_server_method());

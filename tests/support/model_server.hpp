@@ -41,6 +41,13 @@ struct ModelOptions {
   /// PEM files for STLS; empty: STLS is not offered.
   std::string cert_file, key_file;
   bool pipelining = true;
+  /// Behave as Courier does: list "UTF8 USER"; drop whatever the client
+  /// sent behind the command that completed the login (its login process
+  /// hands over to the mail process then); and, until the client has sent
+  /// UTF8, send a message whose header has a non-ASCII octet wrapped in a
+  /// generated multipart ("Cannot display Unicode content", the original as
+  /// a message/global part) whose boundary changes on every RETR.
+  bool courier = false;
 };
 
 class ModelServer {
