@@ -53,9 +53,12 @@ class TlsTransport final : public Transport {
  public:
   /// Performs the handshake as a client of `host` (SNI, host name check) within
   /// `timeout`. Errors: errc::certificate_invalid with the reason in words
-  /// (expired, not yet valid, self-signed, unknown issuer, host name mismatch,
-  /// pin mismatch) plus the certificate's subject and SHA-256 fingerprint;
-  /// errc::tls_failed for a failed handshake (with OpenSSL's reason);
+  /// (expired, not yet valid, self-signed, unknown issuer, host name mismatch
+  /// with what the certificate names instead, pin mismatch) plus the
+  /// certificate's subject and SHA-256 fingerprint; errc::connection_closed
+  /// when the server closes or resets the connection mid-handshake (saying
+  /// after which handshake message); errc::tls_failed for a failed handshake
+  /// (with OpenSSL's reason, or what a server that does not speak TLS sent);
   /// errc::timed_out; errc::invalid_argument for unreadable option files.
   static Result<std::unique_ptr<TlsTransport>> handshake(std::unique_ptr<TcpTransport> tcp,
                                                          std::string_view host,

@@ -14,12 +14,14 @@
 #include <cstring>
 
 #include "pop3kit/text.hpp"
+#include "tls_errors.hpp"
 #include "wait.hpp"
 
 namespace pop3kit::net {
 namespace {
 
 using detail::Clock;
+using detail::openssl_reason;
 
 struct SslCtxFree {
   void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
@@ -30,15 +32,6 @@ struct SslFree {
 struct X509Free {
   void operator()(X509* p) const noexcept { X509_free(p); }
 };
-
-std::string openssl_reason() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "no further detail";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
 
 std::string hex_colons(const unsigned char* p, unsigned int n) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -120,30 +113,29 @@ bool pin_matches(const std::vector<std::string>& pins, const CertificateInfo& in
   return false;
 }
 
-std::string verify_reason(long code, const CertificateInfo& info, std::string_view host) {
-  switch (code) {
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return "the certificate expired on " + info.not_after;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return "the certificate is not valid before " + info.not_before;
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return "the certificate is self-signed and not trusted";
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return "the certificate was issued by an unknown authority (" + info.issuer + ")";
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return "host name mismatch: the certificate is not for '" + sanitize(host, 100) + "'";
-    default:
-      return std::string("certificate verification failed: ") + X509_verify_cert_error_string(code);
-  }
-}
-
 // Waits until the socket is ready for what OpenSSL asked.
 int wait_for(int fd, int ssl_error, Clock::time_point deadline) {
   return detail::wait_until(fd, ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline);
+}
+
+// What the socket BIO works on: the socket, and during the handshake the
+// trace that keeps the server's first octets and the last socket error.
+struct BioState {
+  int fd = -1;
+  detail::HandshakeTrace* trace = nullptr;
+};
+
+// A failed recv/send: to retry, or to remember for the handshake's message.
+void bio_failed(BIO* b, const BioState& state, bool write) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    if (write) {
+      BIO_set_retry_write(b);
+    } else {
+      BIO_set_retry_read(b);
+    }
+  } else if (state.trace != nullptr) {
+    state.trace->socket_error = errno;
+  }
 }
 
 // OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when the
@@ -151,21 +143,18 @@ int wait_for(int fd, int ssl_error, Clock::time_point deadline) {
 // BIO reads and writes the socket with recv/send(MSG_NOSIGNAL) instead.
 int bio_write(BIO* b, const char* data, int len) {
   BIO_clear_retry_flags(b);
-  const int fd = *static_cast<int*>(BIO_get_data(b));
-  const ssize_t n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-    BIO_set_retry_write(b);
-  }
+  const auto& state = *static_cast<BioState*>(BIO_get_data(b));
+  const ssize_t n = ::send(state.fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+  if (n < 0) bio_failed(b, state, true);
   return static_cast<int>(n);
 }
 
 int bio_read(BIO* b, char* data, int len) {
   BIO_clear_retry_flags(b);
-  const int fd = *static_cast<int*>(BIO_get_data(b));
-  const ssize_t n = ::recv(fd, data, static_cast<std::size_t>(len), 0);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-    BIO_set_retry_read(b);
-  }
+  const auto& state = *static_cast<BioState*>(BIO_get_data(b));
+  const ssize_t n = ::recv(state.fd, data, static_cast<std::size_t>(len), 0);
+  if (n < 0) bio_failed(b, state, false);
+  if (n > 0 && state.trace != nullptr) state.trace->received(data, static_cast<std::size_t>(n));
   return static_cast<int>(n);
 }
 
@@ -200,7 +189,8 @@ bool is_ip_literal(std::string_view host) {
 
 struct TlsTransport::Impl {
   std::unique_ptr<TcpTransport> tcp;
-  int fd = -1;  // the BIO's view of tcp's socket
+  BioState bio;  // the BIO's view of tcp's socket
+  detail::HandshakeTrace trace;
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx;
   std::unique_ptr<SSL, SslFree> ssl;
   CertificateInfo info;
@@ -277,12 +267,15 @@ Result<std::unique_ptr<TlsTransport>> TlsTransport::handshake(std::unique_ptr<Tc
                  "cannot check the certificate against host '" + sanitize(host, 100) + "'");
   }
   const int fd = tcp->native_handle();
-  impl->fd = fd;
+  impl->bio = {fd, &impl->trace};
   impl->tcp = std::move(tcp);
   BIO* bio = BIO_new(socket_method());
   if (bio == nullptr) return Error(errc::tls_failed, "cannot create a BIO: " + openssl_reason());
-  BIO_set_data(bio, &impl->fd);
+  BIO_set_data(bio, &impl->bio);
   SSL_set_bio(ssl, bio, bio);
+  // Which handshake messages crossed, for the message if the server cuts
+  // the handshake short.
+  detail::trace_handshake(ssl, &impl->trace);
 
   const auto deadline = Clock::now() + timeout;
   for (;;) {
@@ -297,18 +290,18 @@ Result<std::unique_ptr<TlsTransport>> TlsTransport::handshake(std::unique_ptr<Tc
         return Error(errc::io_error, "TLS handshake: " + std::string(std::strerror(errno)));
       continue;
     }
-    const int sys = errno;
-    std::string reason = openssl_reason();
-    // A connection that ends mid-handshake (EOF, reset) is a network fault
-    // worth retrying, not a TLS incompatibility: report it as such.
-    const bool eof = (err == SSL_ERROR_SYSCALL && reason == "no further detail") ||
-                     reason.find("unexpected eof") != std::string::npos;
-    if (eof || (err == SSL_ERROR_SYSCALL && (sys == ECONNRESET || sys == EPIPE))) {
-      return Error(errc::connection_closed, "TLS handshake with " + impl->peer +
-                                                " failed: the server closed the connection");
+    detail::HandshakeTrace& trace = impl->trace;
+    if (trace.last_received < 0 && !trace.first_octets.empty()) {
+      // OpenSSL read only a record header of what may be a plain-text
+      // answer: the rest of its line, if it came, makes the message.
+      char more[detail::HandshakeTrace::first_octets_kept];
+      const ssize_t n = ::recv(fd, more, sizeof more, MSG_DONTWAIT);
+      if (n > 0) trace.received(more, static_cast<std::size_t>(n));
     }
-    return Error(errc::tls_failed, "TLS handshake with " + impl->peer + " failed: " + reason);
+    return detail::handshake_error(err, trace, impl->peer);
   }
+  detail::trace_handshake(ssl, nullptr);
+  impl->bio.trace = nullptr;
 
   std::unique_ptr<X509, X509Free> cert(SSL_get1_peer_certificate(ssl));
   if (!cert) return Error(errc::certificate_invalid, "the server sent no certificate");
@@ -328,7 +321,8 @@ Result<std::unique_ptr<TlsTransport>> TlsTransport::handshake(std::unique_ptr<Tc
   // so: it names this exact certificate or key, which says more than an
   // authority, a name or a date could.
   if (verify != X509_V_OK && !(pinned && options.pins_replace_ca)) {
-    return Error(errc::certificate_invalid, verify_reason(verify, info, host) + who);
+    return Error(errc::certificate_invalid,
+                 detail::verify_reason(verify, info, cert.get(), host, ip) + who);
   }
   return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(impl)));
 }
