@@ -1,6 +1,7 @@
 # Install rules: libraries, public headers, a CMake package exporting the
-# namespaced targets pop3kit::proto and pop3kit::pop3kit (and pop3kit::netx
-# once that target exists), and a pkg-config file.
+# namespaced targets (pop3kit::proto, ::auth, ::net, ::session, ::client, the
+# umbrella pop3kit::pop3kit, ::store and ::netx: each one that exists), and a
+# pkg-config file.
 #
 #   find_package(pop3kit CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE pop3kit::pop3kit)
@@ -14,7 +15,8 @@ mark_as_advanced(POP3KIT_CMAKE_DIR)
 
 # Every library target that exists goes into the export set.
 set(_pop3kit_install_targets)
-foreach(_t IN ITEMS pop3kit_proto pop3kit_client pop3kit_store pop3kit_netx)
+set(_pop3kit_layer_targets pop3kit_proto pop3kit_auth pop3kit_net pop3kit_session pop3kit_client)
+foreach(_t IN ITEMS ${_pop3kit_layer_targets} pop3kit_umbrella pop3kit_store pop3kit_netx)
   if(TARGET ${_t})
     list(APPEND _pop3kit_install_targets ${_t})
   endif()
@@ -91,11 +93,22 @@ foreach(_d IN ITEMS LIBDIR INCLUDEDIR)
     set(POP3KIT_PC_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
   endif()
 endforeach()
+# The umbrella's libraries for pkg-config, a library before those it uses.
+set(POP3KIT_PC_LIBS)
+foreach(_t IN LISTS _pop3kit_layer_targets)
+  if(TARGET ${_t})
+    get_target_property(_out ${_t} OUTPUT_NAME)
+    list(PREPEND POP3KIT_PC_LIBS "-l${_out}")
+  endif()
+endforeach()
+list(JOIN POP3KIT_PC_LIBS " " POP3KIT_PC_LIBS)
 configure_file("${CMAKE_CURRENT_LIST_DIR}/pop3kit.pc.in" "${PROJECT_BINARY_DIR}/pop3kit.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/pop3kit.pc"
   DESTINATION ${_pop3kit_pc_dir}
   COMPONENT pop3kit_development)
 
 unset(_pop3kit_install_targets)
+unset(_pop3kit_layer_targets)
+unset(_out)
 unset(_pop3kit_pc_dir)
 unset(_pop3kit_pc_parts)
