@@ -20,7 +20,9 @@
 //   - arguments with CR, LF or NUL are always refused;
 //   - after Failed, next_event() returns Failed with the same code for ever,
 //     failed() is true and every command is refused;
-//   - the engine never produces unbounded events without consuming input.
+//   - the engine never produces unbounded events without consuming input;
+//   - every state change starts from the state before, follows an edge of
+//     RFC 1939's state diagram, and state() never moves without one.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -126,9 +128,38 @@ void queue_checked(proto::Engine& e, const Cmd& c) {
   }
 }
 
+// The changes Engine::state() may make (see proto::StateChange).
+bool legal_change(proto::State from, proto::State to) {
+  using S = proto::State;
+  switch (from) {
+    case S::greeting:
+      return to == S::authorization || to == S::closed;
+    case S::authorization:
+      return to == S::transaction || to == S::closed;
+    case S::transaction:
+      return to == S::update || to == S::closed;
+    case S::update:
+      return to == S::closed;
+    case S::closed:
+      return false;
+  }
+  return false;
+}
+
 class Driver {
  public:
-  Driver(proto::Engine& e, std::size_t buffer_size) : e_(e), buffer_size_(buffer_size) {}
+  Driver(proto::Engine& e, std::size_t buffer_size) : e_(e), buffer_size_(buffer_size) {
+    e_.set_state_trace([this](const proto::StateChange& c) {
+      require(c.from == state_, "state change does not start from the state before");
+      require(legal_change(c.from, c.to), "state change outside RFC 1939's diagram");
+      require(!c.why.empty(), "state change without a reason");
+      state_ = c.to;
+    });
+  }
+
+  void check_state() const {
+    require(e_.state() == state_, "state changed without a state change report");
+  }
 
   // Learns where the receive buffer is (receive_space() ends at its end).
   void locate_buffer() {
@@ -148,6 +179,7 @@ class Driver {
     std::size_t events = 0;
     for (;;) {
       const proto::Event ev = e_.next_event();
+      check_state();
       require(++events < 4 * buffer_size_ + 64, "events without progress");
       if (std::holds_alternative<proto::NeedData>(ev)) {
         require(!e_.failed(), "NeedData after failure");
@@ -201,6 +233,7 @@ class Driver {
   const char* buf_end_ = nullptr;
   std::error_code failed_code_;
   std::uint64_t body_bytes_ = 0;
+  proto::State state_ = proto::State::greeting;
 };
 
 }  // namespace
@@ -247,6 +280,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   };
   queue_deferred();
+  d.check_state();
   engine.consume_output(engine.pending_output().size());
 
   std::uint32_t rng = 0x12345678u ^ piece;
@@ -282,6 +316,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(!space.empty(), "engine wants data but has no receive space");
     }
     queue_deferred();
+    d.check_state();
     engine.consume_output(engine.pending_output().size());
   }
 

@@ -87,10 +87,81 @@ enum class Command : std::uint8_t {
   auth,  ///< RFC 5034; AUTHORIZATION only.
 };
 
-/// Upper-case keyword ("RETR"); "" for none.
+/// Upper-case keyword ("RETR"); "" for none. Same as command_info(c).name.
 const char* to_string(Command c) noexcept;
 /// Name of a state for messages ("AUTHORIZATION").
 const char* to_string(State s) noexcept;
+
+/// How the answer to a command is framed (RFC 1939 §3).
+enum class Reply : std::uint8_t {
+  single_line,                  ///< The status line is the whole answer.
+  multi_line,                   ///< After +OK, lines up to a "." line (RETR, TOP, CAPA).
+  multi_line_without_argument,  ///< Multi-line without an argument, one line with one (LIST, UIDL).
+};
+
+/// What a +OK answer carries after its Status event.
+enum class Content : std::uint8_t {
+  none,          ///< Nothing: the Status is all.
+  stat,          ///< One StatReply, parsed from the status line (STAT).
+  list,          ///< ListEntry events, then End; LIST n: one ListEntry from the status line.
+  uidl,          ///< UidlEntry events, then End; UIDL n: one UidlEntry from the status line.
+  capabilities,  ///< Capability events, then End (CAPA).
+  body,          ///< BodyChunk events, then End (RETR, TOP).
+};
+
+/// What follows a command's keyword, as the engine's command functions take
+/// it. Every argument is refused with errc::invalid_argument if it holds CR,
+/// LF or NUL, and the whole command with errc::command_too_long if it is
+/// longer than Limits::max_command.
+enum class Arguments : std::uint8_t {
+  none,               ///< STAT, NOOP, RSET, QUIT, CAPA, UTF8, STLS.
+  name,               ///< USER name: not empty.
+  password,           ///< PASS password: the rest of the line, spaces allowed, not empty.
+  name_and_digest,    ///< APOP name digest: a name without space, 32 lower-case hex digits.
+  message,            ///< RETR n, DELE n: a message number from 1.
+  optional_message,   ///< LIST [n], UIDL [n].
+  message_and_lines,  ///< TOP n lines.
+  mechanism,          ///< AUTH mechanism [initial-response]: a SASL name, then base64.
+};
+
+/// One row of the engine's command table: the facts the engine uses about a
+/// command, in one place. The engine's encoding, state checks, state changes
+/// and framing of answers read them from the table; only what belongs to one
+/// command is code (PASS only after USER, STLS once and the injection check
+/// after its +OK, AUTH's challenges).
+struct CommandInfo {
+  Command command = Command::none;
+  const char* name = "";  ///< Upper-case keyword ("RETR"); "" for none.
+  Arguments arguments = Arguments::none;
+  Reply reply = Reply::single_line;
+  Content content = Content::none;
+  /// The states (RFC 1939 §3) the command may be queued in: bit
+  /// (1 << State) for each. See allowed_in().
+  std::uint8_t states = 0;
+  /// Nothing may be queued behind it until it is answered (errc::wrong_state):
+  /// after STLS comes a TLS handshake, after AUTH SASL responses, after PASS
+  /// or APOP the server may hand the connection to another process and lose
+  /// what was buffered (Courier does), after QUIT the session ends.
+  bool exclusive = false;
+  /// +OK in AUTHORIZATION enters TRANSACTION (PASS, APOP, AUTH).
+  bool logs_in = false;
+  /// Queued in TRANSACTION, it enters UPDATE; its answer, +OK or -ERR, ends
+  /// the session (QUIT).
+  bool ends_session = false;
+
+  constexpr bool allowed_in(State s) const noexcept {
+    return ((states >> static_cast<unsigned>(s)) & 1U) != 0;
+  }
+  /// Whether the answer is multi-line when sent with or without an argument.
+  constexpr bool multi_line(bool has_argument) const noexcept {
+    return reply == Reply::multi_line ||
+           (reply == Reply::multi_line_without_argument && !has_argument);
+  }
+};
+
+/// The command table's row for `c` (a row exists for every Command, `none`
+/// included). The reference stays valid for the life of the program.
+const CommandInfo& command_info(Command c) noexcept;
 
 /// Explicit limits. Exceeding one is a protocol error, never a truncation.
 struct Limits {
@@ -193,6 +264,31 @@ enum class TraceDirection : std::uint8_t { sent, received };
 /// one line per status, list or capability line received (not body lines).
 /// Lines carry no CRLF.
 using TraceFn = std::function<void(TraceDirection, std::string_view)>;
+
+/// One change of Engine::state(), as given to a StateTraceFn. Every change the
+/// engine makes, with its `command` and `why`:
+///
+///   GREETING -> AUTHORIZATION        greeting +OK           none, "greeting +OK"
+///   GREETING -> CLOSED               greeting -ERR          none, "greeting -ERR"
+///   AUTHORIZATION -> TRANSACTION     +OK to PASS/APOP/AUTH  that command, "+OK"
+///   TRANSACTION -> UPDATE            QUIT queued            QUIT, "queued"
+///   AUTHORIZATION, UPDATE -> CLOSED  QUIT answered          QUIT, "+OK" or "-ERR"
+///   any other -> CLOSED              end of input with      none, "connection closed"
+///                                    nothing outstanding
+///
+/// `from` is always the state before (the `to` of the previous change), never
+/// equal to `to`. A failure of the engine (Failed) changes no state.
+struct StateChange {
+  State from = State::greeting;
+  State to = State::greeting;
+  Command command = Command::none;  ///< The command whose queuing or answer made the change.
+  std::string_view why;             ///< A static string, as listed above.
+};
+
+/// Receives every change of the state, in order, as it happens (inside the
+/// engine call that makes it). Meant for debugging and tests; the engine
+/// behaves the same with or without one.
+using StateTraceFn = std::function<void(const StateChange&)>;
 
 /// The POP3 client protocol engine. Not thread-safe; one per session.
 class Engine {
@@ -305,20 +401,26 @@ class Engine {
   const Limits& limits() const noexcept { return limits_; }
 
   void set_trace(TraceFn fn) { trace_ = std::move(fn); }
+  /// Reports each change of state() to `fn` (see StateChange), from inside the
+  /// call that makes it. Unset, it costs one test per change (a handful per
+  /// session). `fn` must not call the engine.
+  void set_state_trace(StateTraceFn fn) { state_trace_ = std::move(fn); }
 
  private:
   struct Pending {
     Command command;
-    bool has_argument;
+    bool multi_line;         // how its answer is framed (LIST and UIDL depend on the argument)
     std::uint64_t argument;  // the message number, for checking single-line answers
     std::size_t length;      // encoded octets, CRLF included
     std::uint64_t start;     // offset of its first octet in all output ever queued
   };
-  enum class Phase : std::uint8_t { greeting, status, lines, body, failed };
+  // Where the parser is in the answer to the front command. Before the
+  // greeting, state_ is State::greeting; after a failure, error_ is set.
+  enum class Phase : std::uint8_t { status, lines, body };
   enum class LineResult : std::uint8_t { ok, need, failed };
 
   std::error_code send(Command c, std::string_view args, std::uint64_t argument = 0,
-                       bool has_argument = false, std::string_view redacted = {});
+                       std::string_view redacted = {});
   std::error_code numbered(Command c, std::uint64_t number);
   std::error_code check_allowed(Command c) const;
   LineResult next_line(std::string_view& line);
@@ -329,16 +431,14 @@ class Engine {
   Event on_list_line(std::string_view line);
   Event parse_entry(Command c, std::string_view rest);
   Event on_body();
-  void pop_front() noexcept;
+  void complete(bool ok);
   void append_output(std::string_view bytes);
-  void apply_success(Command c);
-  void apply_failure(Command c);
+  void transition(State to, Command command, const char* why);
   void trace(TraceDirection d, std::string_view line) const;
 
   Limits limits_;
-  State state_ = State::greeting;
-  State projected_ = State::greeting;
-  Phase phase_ = Phase::greeting;
+  State state_ = State::greeting;  // written by transition() only
+  Phase phase_ = Phase::status;
   std::deque<Pending> queue_;
   std::size_t outstanding_bytes_ = 0;
 
@@ -374,6 +474,7 @@ class Engine {
   std::error_code error_;
   std::string error_message_;
   TraceFn trace_;
+  StateTraceFn state_trace_;
 };
 
 }  // namespace pop3kit::proto

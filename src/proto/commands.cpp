@@ -6,8 +6,6 @@
 
 namespace pop3kit::proto {
 
-using detail::after_success;
-using detail::allowed_in;
 using detail::has_line_breaking_octet;
 using detail::number_string;
 
@@ -15,23 +13,18 @@ using detail::number_string;
 
 std::error_code Engine::check_allowed(Command c) const {
   if (failed()) return make_error_code(errc::engine_failed);
-  if (!allowed_in(projected_, c)) return make_error_code(errc::wrong_state);
+  if (!detail::info(c).allowed_in(state_)) return make_error_code(errc::wrong_state);
   // After STLS the next bytes are a TLS handshake; after AUTH they are SASL
   // responses. After PASS or APOP the server may hand the connection to
   // another process (Courier's login process authenticates, then starts the
   // mail process, and what it had buffered is gone): RFC 2449's PIPELINING
   // does not promise that commands sent before that state change survive it.
   // So nothing may follow any of these on the wire until it is answered.
-  if (!queue_.empty()) {
-    switch (queue_.back().command) {
-      case Command::stls:
-      case Command::auth:
-      case Command::pass:
-      case Command::apop:
-        return make_error_code(errc::wrong_state);
-      default:
-        break;
-    }
+  // Every command whose answer changes the state is among them (the table
+  // checks that), so state_ is also the state the session will be in if
+  // every outstanding command succeeds.
+  if (!queue_.empty() && detail::info(queue_.back().command).exclusive) {
+    return make_error_code(errc::wrong_state);
   }
   if (c == Command::stls && (tls_active_ || utf8_sent_ || !queue_.empty())) {
     return make_error_code(errc::wrong_state);
@@ -46,10 +39,18 @@ std::error_code Engine::check_allowed(Command c) const {
 }
 
 std::error_code Engine::send(Command c, std::string_view args, std::uint64_t argument,
-                             bool has_argument, std::string_view redacted) {
+                             std::string_view redacted) {
+  const CommandInfo& info = detail::info(c);
+  const bool has_argument = !args.empty();
+  // The table says whether the argument is required (an empty USER or PASS is
+  // refused here) or absent; only LIST and UIDL go either way.
+  if (has_argument != (info.arguments != Arguments::none) &&
+      info.arguments != Arguments::optional_message) {
+    return make_error_code(errc::invalid_argument);
+  }
   if (auto ec = check_allowed(c)) return ec;
   if (has_line_breaking_octet(args)) return make_error_code(errc::invalid_argument);
-  const std::string_view keyword = to_string(c);
+  const std::string_view keyword = info.name;
   const std::size_t length = keyword.size() + (args.empty() ? 0 : 1 + args.size()) + 2;
   if (length > limits_.max_command) return make_error_code(errc::command_too_long);
 
@@ -62,9 +63,11 @@ std::error_code Engine::send(Command c, std::string_view args, std::uint64_t arg
     append_output(args);
   }
   append_output("\r\n");
-  queue_.push_back({c, has_argument, argument, length, start_total});
+  queue_.push_back({c, info.multi_line(has_argument), argument, length, start_total});
   outstanding_bytes_ += length;
-  projected_ = after_success(projected_, c);
+  if (info.ends_session && state_ == State::transaction) {
+    transition(State::update, c, "queued");
+  }
   if (trace_) {
     if (redacted.empty()) {
       trace(TraceDirection::sent, std::string_view(out_).substr(start, length - 2));
@@ -76,13 +79,11 @@ std::error_code Engine::send(Command c, std::string_view args, std::uint64_t arg
 }
 
 std::error_code Engine::user(std::string_view name) {
-  if (name.empty()) return make_error_code(errc::invalid_argument);
   return send(Command::user, name);
 }
 
 std::error_code Engine::pass(std::string_view password) {
-  if (password.empty()) return make_error_code(errc::invalid_argument);
-  return send(Command::pass, password, 0, false, "<redacted>");
+  return send(Command::pass, password, 0, "<redacted>");
 }
 
 std::error_code Engine::apop(std::string_view name, std::string_view digest) {
@@ -95,12 +96,12 @@ std::error_code Engine::apop(std::string_view name, std::string_view digest) {
     return make_error_code(errc::invalid_argument);
   }
   const std::string args = std::string(name) + " " + std::string(digest);
-  return send(Command::apop, args, 0, false, std::string(name) + " <redacted>");
+  return send(Command::apop, args, 0, std::string(name) + " <redacted>");
 }
 
 std::error_code Engine::numbered(Command c, std::uint64_t number) {
   if (number == 0) return make_error_code(errc::invalid_argument);
-  return send(c, number_string(number), number, true);
+  return send(c, number_string(number), number);
 }
 
 std::error_code Engine::stat() {
@@ -158,7 +159,7 @@ std::error_code Engine::auth(std::string_view mechanism, std::optional<std::stri
     args += ' ';
     args += initial->empty() ? std::string_view("=") : *initial;
   }
-  auto ec = send(Command::auth, args, 0, false,
+  auto ec = send(Command::auth, args, 0,
                  initial ? std::string(mechanism) + " <redacted>" : std::string());
   if (!ec) {
     sasl_cancelled_ = false;
@@ -190,7 +191,7 @@ std::error_code Engine::sasl_cancel() {
 
 std::error_code Engine::top(std::uint64_t number, std::uint64_t lines) {
   if (number == 0) return make_error_code(errc::invalid_argument);
-  return send(Command::top, number_string(number) + " " + number_string(lines), number, true);
+  return send(Command::top, number_string(number) + " " + number_string(lines), number);
 }
 
 // ---- Output -----------------------------------------------------------------
@@ -215,8 +216,6 @@ void Engine::consume_output(std::size_t n) noexcept {
 }
 
 State Engine::state() const noexcept {
-  // QUIT sent in TRANSACTION and not yet answered: the server is in UPDATE.
-  if (state_ == State::transaction && projected_ == State::update) return State::update;
   return state_;
 }
 

@@ -9,49 +9,17 @@
 
 namespace pop3kit::proto {
 
-using detail::after_success;
 using detail::next_token;
 using detail::number_string;
 using detail::parse_u64;
 
+const CommandInfo& command_info(Command c) noexcept {
+  const auto i = static_cast<std::size_t>(c);
+  return i < detail::kCommandCount ? detail::kCommands[i] : detail::kCommands[0];
+}
+
 const char* to_string(Command c) noexcept {
-  switch (c) {
-    case Command::none:
-      return "";
-    case Command::user:
-      return "USER";
-    case Command::pass:
-      return "PASS";
-    case Command::apop:
-      return "APOP";
-    case Command::stat:
-      return "STAT";
-    case Command::list:
-      return "LIST";
-    case Command::retr:
-      return "RETR";
-    case Command::top:
-      return "TOP";
-    case Command::dele:
-      return "DELE";
-    case Command::noop:
-      return "NOOP";
-    case Command::rset:
-      return "RSET";
-    case Command::quit:
-      return "QUIT";
-    case Command::uidl:
-      return "UIDL";
-    case Command::capa:
-      return "CAPA";
-    case Command::utf8:
-      return "UTF8";
-    case Command::stls:
-      return "STLS";
-    case Command::auth:
-      return "AUTH";
-  }
-  return "";
+  return command_info(c).name;
 }
 
 const char* to_string(State s) noexcept {
@@ -92,7 +60,7 @@ std::span<char> Engine::receive_space() {
 void Engine::commit_received(std::size_t n) {
   n = std::min(n, buf_.size() - wpos_);
   // Nothing asked for it: it is no answer to whatever is queued next.
-  if (n > 0 && phase_ == Phase::status && queue_.empty()) stray_ = true;
+  if (n > 0 && queue_.empty() && state_ != State::greeting && !failed()) stray_ = true;
   wpos_ += n;
 }
 
@@ -109,19 +77,18 @@ void Engine::receive_eof() {
 }
 
 bool Engine::wants_read() const noexcept {
-  return !failed() && (phase_ == Phase::greeting || !queue_.empty());
+  return !failed() && (state_ == State::greeting || !queue_.empty());
 }
 
 bool Engine::awaiting_response() const noexcept {
   if (failed()) return false;
-  return phase_ == Phase::greeting || (!queue_.empty() && queue_.front().start < out_consumed_);
+  return state_ == State::greeting || (!queue_.empty() && queue_.front().start < out_consumed_);
 }
 
 // ---- Events -----------------------------------------------------------------
 
 Event Engine::fail(errc code, std::string message) {
-  if (phase_ != Phase::failed) {
-    phase_ = Phase::failed;
+  if (!error_) {
     error_ = make_error_code(code);
     error_message_ = std::move(message);
   }
@@ -157,7 +124,7 @@ Engine::LineResult Engine::next_line(std::string_view& line) {
 
 Event Engine::need_data() {
   if (!eof_) return NeedData{};
-  if (phase_ == Phase::greeting) {
+  if (state_ == State::greeting) {
     return fail(errc::connection_closed, "connection closed before the greeting");
   }
   if (!queue_.empty()) {
@@ -166,12 +133,12 @@ Event Engine::need_data() {
     return fail(errc::connection_closed,
                 std::string("connection closed ") + where + to_string(queue_.front().command));
   }
-  state_ = projected_ = State::closed;
+  transition(State::closed, Command::none, "connection closed");
   return NeedData{};
 }
 
 Event Engine::next_event() {
-  if (phase_ == Phase::failed) return Failed{error_, error_message_};
+  if (failed()) return Failed{error_, error_message_};
   if (has_deferred_) {
     has_deferred_ = false;
     return deferred_;
@@ -180,7 +147,7 @@ Event Engine::next_event() {
     return fail(errc::unexpected_data, "server sent data while no response was expected");
   }
   if (phase_ == Phase::body) return on_body();
-  if (phase_ == Phase::status && queue_.empty()) {
+  if (state_ != State::greeting && queue_.empty()) {
     if (rpos_ < wpos_) {
       // Not quoted: how much of it has arrived depends on how the reads fell.
       return fail(errc::unexpected_data, "server sent data while no response was expected");
@@ -196,7 +163,7 @@ Event Engine::next_event() {
     case LineResult::ok:
       break;
   }
-  if (phase_ == Phase::greeting) return on_greeting(line);
+  if (state_ == State::greeting) return on_greeting(line);
   if (phase_ == Phase::lines) return on_list_line(line);
   return on_status(line);
 }
@@ -207,8 +174,11 @@ Event Engine::on_greeting(std::string_view line) {
     return fail(errc::bad_greeting,
                 "greeting is neither +OK nor -ERR: '" + sanitize(line, 80) + "'");
   }
-  phase_ = Phase::status;
-  state_ = projected_ = sl.ok ? State::authorization : State::closed;
+  if (sl.ok) {
+    transition(State::authorization, Command::none, "greeting +OK");
+  } else {
+    transition(State::closed, Command::none, "greeting -ERR");
+  }
   Greeting g{sl.ok, sl.code, sl.text, {}};
   if (sl.ok) g.apop_timestamp = detail::find_apop_timestamp(sl.text, limits_.max_timestamp);
   return g;
@@ -216,7 +186,8 @@ Event Engine::on_greeting(std::string_view line) {
 
 Event Engine::on_status(std::string_view line) {
   const Pending p = queue_.front();
-  const std::string what = to_string(p.command);
+  const CommandInfo& info = detail::info(p.command);
+  const std::string what = info.name;
   if (p.command == Command::auth && (line == "+" || line.starts_with("+ "))) {
     if (challenge_waiting_) {
       return fail(errc::malformed_response,
@@ -250,75 +221,57 @@ Event Engine::on_status(std::string_view line) {
                 "data followed the STLS +OK before TLS started (response injection)");
   }
   if (!sl.ok) {
-    pop_front();
-    apply_failure(p.command);
+    complete(false);
     return st;
   }
-
-  std::string_view rest = sl.text;
-  switch (p.command) {
-    case Command::stat: {
-      StatReply r;
-      const auto count = next_token(rest);
-      const auto size = next_token(rest);
-      if (!parse_u64(count, r.count)) {
-        return fail(errc::malformed_response,
-                    "STAT response: message count '" + sanitize(count, 40) + "' is not a number");
-      }
-      if (!parse_u64(size, r.size)) {
-        return fail(errc::malformed_response,
-                    "STAT response: maildrop size '" + sanitize(size, 40) + "' is not a number");
-      }
-      deferred_ = r;
-      has_deferred_ = true;
-      break;
-    }
-    case Command::list:
-    case Command::uidl:
-      if (!p.has_argument) {
-        phase_ = Phase::lines;
-        return st;
-      }
-      {
-        Event entry = parse_entry(p.command, rest);
-        if (std::holds_alternative<Failed>(entry)) return entry;
-        const std::uint64_t got = p.command == Command::list ? std::get<ListEntry>(entry).number
-                                                             : std::get<UidlEntry>(entry).number;
-        if (got != p.argument) {
-          return fail(errc::malformed_response, what + " " + number_string(p.argument) +
-                                                    " answered for message " + number_string(got));
-        }
-        deferred_ = entry;
-        has_deferred_ = true;
-      }
-      break;
-    case Command::retr:
-    case Command::top:
-      phase_ = Phase::body;
-      line_start_ = true;
-      prev_cr_ = false;
-      return st;
-    case Command::capa:
-      phase_ = Phase::lines;
-      capabilities_ = 0;
-      return st;
-    default:
-      break;
+  if (p.multi_line) {
+    phase_ = info.content == Content::body ? Phase::body : Phase::lines;
+    line_start_ = true;
+    prev_cr_ = false;
+    capabilities_ = 0;
+    return st;
   }
-  pop_front();
-  apply_success(p.command);
+  std::string_view rest = sl.text;
+  if (info.content == Content::stat) {
+    StatReply r;
+    const auto count = next_token(rest);
+    const auto size = next_token(rest);
+    if (!parse_u64(count, r.count)) {
+      return fail(errc::malformed_response,
+                  "STAT response: message count '" + sanitize(count, 40) + "' is not a number");
+    }
+    if (!parse_u64(size, r.size)) {
+      return fail(errc::malformed_response,
+                  "STAT response: maildrop size '" + sanitize(size, 40) + "' is not a number");
+    }
+    deferred_ = r;
+    has_deferred_ = true;
+  } else if (info.content == Content::list || info.content == Content::uidl) {
+    Event entry = parse_entry(p.command, rest);
+    if (std::holds_alternative<Failed>(entry)) return entry;
+    const std::uint64_t got = info.content == Content::list ? std::get<ListEntry>(entry).number
+                                                            : std::get<UidlEntry>(entry).number;
+    if (got != p.argument) {
+      return fail(errc::malformed_response, what + " " + number_string(p.argument) +
+                                                " answered for message " + number_string(got));
+    }
+    deferred_ = entry;
+    has_deferred_ = true;
+  }
+  complete(true);
   return st;
 }
 
 Event Engine::parse_entry(Command c, std::string_view rest) {
   const std::string what = to_string(c);
+  const Content content = detail::info(c).content;
   const auto number = next_token(rest);
   std::uint64_t n = 0;
   if (!parse_u64(number, n) || n == 0) {
     return fail(errc::malformed_response,
                 what + " response: message number '" + sanitize(number, 40) + "' is not valid");
   }
-  if (c == Command::list) {
+  if (content == Content::list) {
     const auto size = next_token(rest);
     ListEntry e{n, 0};
     if (!parse_u64(size, e.size)) {
@@ -345,13 +298,11 @@ Event Engine::parse_entry(Command c, std::string_view rest) {
 Event Engine::on_list_line(std::string_view line) {
   const Command c = queue_.front().command;
   if (line == ".") {
-    pop_front();
-    phase_ = Phase::status;
-    apply_success(c);
+    complete(true);
     return End{c};
   }
   if (line.starts_with('.')) line.remove_prefix(1);  // dot-stuffed (RFC 1939 §3)
-  if (c != Command::capa) return parse_entry(c, line);
+  if (detail::info(c).content != Content::capabilities) return parse_entry(c, line);
   if (++capabilities_ > limits_.max_capabilities) {
     return fail(
         errc::too_many_capabilities,
@@ -381,9 +332,7 @@ Event Engine::on_body() {
         if (e - p < 3) return need_data();
         if (b[p + 2] == '\n') {
           rpos_ = p + 3;
-          pop_front();
-          phase_ = Phase::status;
-          apply_success(c);
+          complete(true);
           return End{c};
         }
       }
@@ -414,34 +363,29 @@ Event Engine::on_body() {
   }
 }
 
-void Engine::pop_front() noexcept {
+// The front command is fully answered.
+void Engine::complete(bool ok) {
+  const Command c = queue_.front().command;
   outstanding_bytes_ -= queue_.front().length;
   queue_.pop_front();
   if (queue_.empty() && rpos_ < wpos_) stray_ = true;
-}
-
-void Engine::apply_success(Command c) {
-  user_accepted_ = c == Command::user;
-  if (c == Command::quit) {
-    state_ = projected_ = State::closed;
-    return;
-  }
-  state_ = after_success(state_, c);
-}
-
-void Engine::apply_failure(Command c) {
-  user_accepted_ = false;
-  if (c == Command::quit) {
+  phase_ = Phase::status;
+  user_accepted_ = ok && c == Command::user;
+  const CommandInfo& info = detail::info(c);
+  if (info.ends_session) {
     // QUIT -ERR ("some deleted messages not removed") still ends the session.
-    state_ = projected_ = State::closed;
-    return;
+    transition(State::closed, c, ok ? "+OK" : "-ERR");
+  } else if (ok && info.logs_in && state_ == State::authorization) {
+    transition(State::transaction, c, "+OK");
   }
-  if (c == Command::pass || c == Command::apop || c == Command::auth) {
-    // Later pipelined commands were checked against a login that failed.
-    projected_ = state_;
-    for (const Pending& p : queue_)
-      projected_ = after_success(projected_, p.command);
-  }
+}
+
+// The only writer of state_.
+void Engine::transition(State to, Command command, const char* why) {
+  if (to == state_) return;
+  const State from = state_;
+  state_ = to;
+  if (state_trace_) state_trace_(StateChange{from, to, command, why});
 }
 
 }  // namespace pop3kit::proto

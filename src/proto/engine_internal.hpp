@@ -2,7 +2,9 @@
 #pragma once
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -20,35 +22,84 @@ inline bool has_line_breaking_octet(std::string_view s) noexcept {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-// The state the session reaches if command `c` succeeds in state `s`. The one
-// table of state transitions: responses and projections both use it.
-inline State after_success(State s, Command c) noexcept {
-  switch (c) {
-    case Command::pass:
-    case Command::apop:
-    case Command::auth:
-      return s == State::authorization ? State::transaction : s;
-    case Command::quit:
-      return s == State::transaction ? State::update : State::closed;
-    default:
-      return s;
-  }
+constexpr std::uint8_t in(State s) noexcept {
+  return static_cast<std::uint8_t>(1U << static_cast<unsigned>(s));
+}
+constexpr std::uint8_t kAuthorization = in(State::authorization);
+constexpr std::uint8_t kTransaction = in(State::transaction);
+constexpr std::uint8_t kBoth = kAuthorization | kTransaction;
+constexpr Reply kSingle = Reply::single_line;
+constexpr Reply kMulti = Reply::multi_line;
+constexpr Reply kMultiNoArg = Reply::multi_line_without_argument;
+
+// The command table: one row per Command, in the enum's order, with every
+// per-command fact the engine uses (RFC 1939, 2449, 2595, 5034, 6856). The
+// columns are CommandInfo's, documented in pop3kit/engine.hpp.
+// clang-format off
+inline constexpr CommandInfo kCommands[] = {
+// command        name    arguments                     reply        content                states          excl.  logs_in ends_session
+  {Command::none, "",     Arguments::none,              kSingle,     Content::none,         0,              false, false, false},
+  {Command::user, "USER", Arguments::name,              kSingle,     Content::none,         kAuthorization, false, false, false},
+  {Command::pass, "PASS", Arguments::password,          kSingle,     Content::none,         kAuthorization, true,  true,  false},
+  {Command::apop, "APOP", Arguments::name_and_digest,   kSingle,     Content::none,         kAuthorization, true,  true,  false},
+  {Command::stat, "STAT", Arguments::none,              kSingle,     Content::stat,         kTransaction,   false, false, false},
+  {Command::list, "LIST", Arguments::optional_message,  kMultiNoArg, Content::list,         kTransaction,   false, false, false},
+  {Command::retr, "RETR", Arguments::message,           kMulti,      Content::body,         kTransaction,   false, false, false},
+  {Command::top,  "TOP",  Arguments::message_and_lines, kMulti,      Content::body,         kTransaction,   false, false, false},
+  {Command::dele, "DELE", Arguments::message,           kSingle,     Content::none,         kTransaction,   false, false, false},
+  {Command::noop, "NOOP", Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
+  {Command::rset, "RSET", Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
+  {Command::quit, "QUIT", Arguments::none,              kSingle,     Content::none,         kBoth,          true,  false, true},
+  {Command::uidl, "UIDL", Arguments::optional_message,  kMultiNoArg, Content::uidl,         kTransaction,   false, false, false},
+  {Command::capa, "CAPA", Arguments::none,              kMulti,      Content::capabilities, kBoth,          false, false, false},
+  {Command::utf8, "UTF8", Arguments::none,              kSingle,     Content::none,         kAuthorization, false, false, false},
+  {Command::stls, "STLS", Arguments::none,              kSingle,     Content::none,         kAuthorization, true,  false, false},
+  {Command::auth, "AUTH", Arguments::mechanism,         kSingle,     Content::none,         kAuthorization, true,  true,  false},
+};
+// clang-format on
+
+inline constexpr std::size_t kCommandCount = std::size(kCommands);
+
+constexpr const CommandInfo& info(Command c) noexcept {
+  return kCommands[static_cast<std::size_t>(c)];
 }
 
-inline bool allowed_in(State s, Command c) noexcept {
-  switch (s) {
-    case State::authorization:
-      return c == Command::user || c == Command::pass || c == Command::apop || c == Command::quit ||
-             c == Command::capa || c == Command::utf8 || c == Command::stls || c == Command::auth;
-    case State::transaction:
-      return c != Command::user && c != Command::pass && c != Command::apop && c != Command::utf8 &&
-             c != Command::stls && c != Command::auth;
-    case State::greeting:
-    case State::update:
-    case State::closed:
-      return false;
+// The table is indexed by the enumerator: every row must sit at its own.
+constexpr bool rows_in_order() noexcept {
+  for (std::size_t i = 0; i < kCommandCount; ++i) {
+    if (static_cast<std::size_t>(kCommands[i].command) != i) return false;
   }
-  return false;
+  return true;
 }
+static_assert(rows_in_order(), "kCommands: one row per Command, in the enum's order");
+// Command::auth is the last enumerator (tests/proto/command_table_test.cpp
+// checks that with a switch that -Wswitch keeps complete).
+static_assert(kCommandCount == static_cast<std::size_t>(Command::auth) + 1,
+              "kCommands: one row per Command");
+
+// The framing and the content must agree: the parser follows the one and
+// produces the events of the other.
+constexpr bool framing_matches_content() noexcept {
+  for (const CommandInfo& r : kCommands) {
+    const bool listing = r.content == Content::list || r.content == Content::uidl;
+    const bool multi = r.content == Content::body || r.content == Content::capabilities;
+    if (listing != (r.reply == Reply::multi_line_without_argument)) return false;
+    if (multi != (r.reply == Reply::multi_line)) return false;
+    if (listing != (r.arguments == Arguments::optional_message)) return false;
+  }
+  return true;
+}
+static_assert(framing_matches_content(), "kCommands: reply, content and arguments disagree");
+
+// Engine::check_allowed() checks a command against the current state, not the
+// state after the outstanding commands: right only while nothing can be
+// queued behind a command whose answer changes the state.
+constexpr bool state_changers_are_exclusive() noexcept {
+  for (const CommandInfo& r : kCommands) {
+    if ((r.logs_in || r.ends_session) && !r.exclusive) return false;
+  }
+  return true;
+}
+static_assert(state_changers_are_exclusive(), "kCommands: a state-changing command not exclusive");
 
 }  // namespace pop3kit::proto::detail

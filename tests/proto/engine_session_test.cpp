@@ -9,13 +9,6 @@ namespace {
 using namespace pop3kit::proto;
 using Events = std::vector<std::string>;
 
-std::string crlf(std::initializer_list<std::string_view> lines) {
-  std::string s;
-  for (auto l : lines)
-    s.append(l).append("\r\n");
-  return s;
-}
-
 // RFC 1939 §10, with USER/PASS (§7) in place of APOP: STAT, RETR, DELE.
 TEST(EngineSession, Rfc1939UserPassStatRetrDele) {
   const std::string msg1 = crlf({"From: a@example.org", "", "first message", ".. stuffed"});

@@ -9,6 +9,13 @@ namespace pop3kit::test {
 
 using namespace pop3kit::proto;
 
+std::string crlf(std::initializer_list<std::string_view> lines) {
+  std::string s;
+  for (auto l : lines)
+    s.append(l).append("\r\n");
+  return s;
+}
+
 std::string render(const Event& ev) {
   struct Visitor {
     std::string operator()(const NeedData&) const { return "need"; }
@@ -51,6 +58,12 @@ std::string render(const Event& ev) {
   return std::visit(Visitor{}, ev);
 }
 
+std::string render(const StateChange& c) {
+  std::string s = std::string(to_string(c.from)) + " -> " + to_string(c.to) + " (";
+  if (c.command != Command::none) s.append(to_string(c.command)).append(" ");
+  return s.append(c.why).append(")");
+}
+
 namespace {
 
 struct Runner {
@@ -61,9 +74,19 @@ struct Runner {
   bool logged_in = false;
   bool failed = false;
 
-  explicit Runner(const Transcript& tr) : t(tr), engine(tr.limits) {}
+  State last = State::greeting;  // where the last state change went
+
+  explicit Runner(const Transcript& tr) : t(tr), engine(tr.limits) {
+    engine.set_state_trace([this](const StateChange& c) {
+      EXPECT_EQ(c.from, last) << render(c);
+      EXPECT_NE(c.from, c.to) << render(c);
+      last = c.to;
+      out.states.push_back(render(c));
+    });
+  }
 
   void collect_output() {
+    EXPECT_EQ(engine.state(), last) << "state changed without a trace";
     const auto pending = engine.pending_output();
     out.sent.append(pending);
     engine.consume_output(pending.size());
@@ -84,6 +107,7 @@ struct Runner {
   bool drain() {
     for (int guard = 0; guard < 10'000'000; ++guard) {
       const Event ev = engine.next_event();
+      EXPECT_EQ(engine.state(), last) << "state changed without a trace";
       if (std::holds_alternative<NeedData>(ev)) return true;
       push(ev);
       if (std::holds_alternative<Failed>(ev)) {
@@ -183,6 +207,7 @@ Outcome run_all_splits(const Transcript& t, std::size_t max_chunk) {
       const Outcome o = run(t, chunk, zc);
       EXPECT_EQ(o.events, whole.events) << "chunk size " << chunk << (zc ? " (zero-copy)" : "");
       EXPECT_EQ(o.sent, whole.sent) << "chunk size " << chunk;
+      EXPECT_EQ(o.states, whole.states) << "chunk size " << chunk;
       if (o.events != whole.events) return whole;  // one report is enough
     }
   }
@@ -199,6 +224,7 @@ Outcome run_all_splits(const Transcript& t, std::size_t max_chunk) {
       return out;
     });
     EXPECT_EQ(o.events, whole.events) << "split at " << cut;
+    EXPECT_EQ(o.states, whole.states) << "split at " << cut;
     if (o.events != whole.events) break;
   }
   return whole;
