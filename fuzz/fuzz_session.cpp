@@ -8,8 +8,8 @@
 //              (over a socket pair, so the handshake starts and fails)
 //   byte 1     flags: 0x01 CAPA before login, 0x02 no pipelining, 0x04 small
 //              receive buffer, 0x08 zero-timeout reads see data (the server
-//              sent something nobody asked for), 0x10 login_and_list,
-//              0x20 login_and_stat, 0x40 small listing limit
+//              sent something nobody asked for), 0x10 login with a listing
+//              Query, 0x20 with a STAT Query, 0x40 small listing limit
 //   bytes 2-5  read sizes, used in turn (0: everything left)
 //   the rest   what the server sends, greeting first
 // Writes are discarded; a read past the end fails with connection_closed.
@@ -147,12 +147,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (method == 1) login.method = LoginMethod::apop;
     login.allow_fallback = (flags & 0x80) != 0;
     if ((flags & 0x10) != 0) {
-      auto l = client.login_and_list("user", "pencil", login);
-      if (l) {
-        require(l->size() <= options.max_listing, "listing above the limit");
+      Query listing(Query::Kind::listing);
+      if (client.login("user", "pencil", login, &listing) && listing.outcome()) {
+        require(listing.entries().size() <= options.max_listing, "listing above the limit");
       }
     } else if ((flags & 0x20) != 0) {
-      (void)client.login_and_stat("user", "pencil", login);
+      Query stat(Query::Kind::stat);
+      (void)client.login("user", "pencil", login, &stat);
     } else {
       (void)client.login("user", "pencil", login);
     }

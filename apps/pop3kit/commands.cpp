@@ -94,10 +94,11 @@ int run_capa(const Invocation& inv) {
 int run_stat(const Invocation& inv) {
   const PopUrl url = parse_url_arg(inv.url);
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "stat");
-  // STAT goes out as soon as the login is answered (Client::login_and_stat).
-  StatSession s = open_session_stat(url, inv.global, plan);
-  print_stdout(fmt::format("{} {}\n", s.stat.count, s.stat.size));
-  finish_read_only(s.client);
+  // STAT goes out as soon as the login is answered.
+  Query stat(Query::Kind::stat);
+  Client client = open_session(url, inv.global, plan, &stat);
+  print_stdout(fmt::format("{} {}\n", stat.mailbox().count, stat.mailbox().size));
+  finish_read_only(client);
   return exit_code::ok;
 }
 
@@ -106,9 +107,10 @@ int run_list(const Invocation& inv) {
   const LoginPlan plan = plan_login(url, inv.global, LoginNeed::required, "list");
   // LIST and UIDL together, as soon as the login is answered.
   // UIDL is optional (RFC 1939 §7): refused, the listing has no UIDs.
-  ListedSession s = open_session_listing(url, inv.global, plan);
+  Query listing(Query::Kind::listing);
+  Client client = open_session(url, inv.global, plan, &listing);
   std::string out;
-  for (const auto& m : s.listing) {
+  for (const auto& m : listing.entries()) {
     // UIDs are 0x21-0x7E by the engine's checks: safe to print as they are.
     if (!m.uid.empty()) {
       out += fmt::format("{} {} {}\n", m.number, m.size, m.uid);
@@ -117,7 +119,7 @@ int run_list(const Invocation& inv) {
     }
   }
   print_stdout(out);
-  finish_read_only(s.client);
+  finish_read_only(client);
   return exit_code::ok;
 }
 

@@ -306,9 +306,10 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
   }
   const bool bar = !job.options.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
   TerminalProgress progress(sanitize(job.name, 200), bar, job.options.quiet);
-  ListedSession session = open_session_listing(job.url, job.options, job.plan);
-  out.report = store::fetch_account(session.client, job.fetch, *destination, state, progress,
-                                    &session.listing);
+  Query listing(Query::Kind::listing);
+  Client client = open_session(job.url, job.options, job.plan, &listing);
+  out.report =
+      store::fetch_account(client, job.fetch, *destination, state, progress, &listing.entries());
   progress.clear();
   if (out.report.error) out.error = out.report.error->message;
   out.exit_code = outcome_code(out);

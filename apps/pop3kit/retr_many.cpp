@@ -34,9 +34,9 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
   }
   // LIST and UIDL, sent as soon as the login is answered, give the
   // numbers for "all" and the file names.
-  ListedSession session = open_session_listing(url, inv.global, plan);
-  Client& client = session.client;
-  const std::vector<MessageEntry>& listing = session.listing;
+  Query query(Query::Kind::listing);
+  Client client = open_session(url, inv.global, plan, &query);
+  const std::vector<MessageEntry>& listing = query.entries();
   std::vector<std::uint64_t> numbers;
   if (inv.all) {
     for (const auto& m : listing)

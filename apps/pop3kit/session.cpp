@@ -252,17 +252,15 @@ ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan
   return pop3kit::client_options(account_for(PopUrl{}, options), library_plan(plan));
 }
 
-namespace {
-
-// Connects and logs in as planned, then `then`; every failure as a Failure.
-AccountSession open_planned(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
-                            AfterLogin then) {
+// Every failure as a Failure.
+Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
+                    Query* query) {
   Account account = account_for(url, options);
   std::string oauth_error;
   account.on_oauth_error = [&oauth_error](std::string_view, std::string_view challenge) {
     oauth_error = describe_oauth_error(challenge);
   };
-  auto session = open_account(account, library_plan(plan), then);
+  auto session = open_account(account, library_plan(plan), query);
   if (!session) throw session_failure(session.error(), options, oauth_error);
   // -v: the automatic choice's fallback, which leaves the login unbound.
   if (const SaslLoginInfo& sasl = session->client.sasl_login();
@@ -274,25 +272,7 @@ AccountSession open_planned(const PopUrl& url, const GlobalOptions& options, con
                    .c_str(),
                stderr);
   }
-  return std::move(*session);
-}
-
-}  // namespace
-
-Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
-  return open_planned(url, options, plan, AfterLogin::nothing).client;
-}
-
-ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
-                                   const LoginPlan& plan) {
-  AccountSession s = open_planned(url, options, plan, AfterLogin::list);
-  return ListedSession{std::move(s.client), std::move(s.listing)};
-}
-
-StatSession open_session_stat(const PopUrl& url, const GlobalOptions& options,
-                              const LoginPlan& plan) {
-  AccountSession s = open_planned(url, options, plan, AfterLogin::stat);
-  return StatSession{std::move(s.client), s.stat};
+  return std::move(session->client);
 }
 
 void finish_read_only(Client& client) {

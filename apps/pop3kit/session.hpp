@@ -102,36 +102,16 @@ LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed 
 ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan = {});
 
 /// Reads the secrets the plan needs, connects (TLS or STLS as planned), asks
-/// CAPA, and logs in (pop3kit::open_account). Throws Failure with the exit
-/// code of the library error (78 when the server offers no acceptable
-/// method); a failed login names the mechanism tried, and for OAuth the
-/// status and scope of the server's error; a rejected certificate says what
-/// would make it acceptable.
-Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
-
-/// A logged-in session and its mailbox listing.
-struct ListedSession {
-  Client client;
-  std::vector<MessageEntry> listing;  ///< LIST with UIDL (uids empty without UIDL).
-};
-
-/// open_session(), then the listing (Client::list_with_uidl), with LIST and
-/// UIDL in the same write as PASS or APOP when the server pipelines
-/// (Client::login_and_list): the listing costs no round trip of its own.
-/// Throws as open_session does, and for a refused listing.
-ListedSession open_session_listing(const PopUrl& url, const GlobalOptions& options,
-                                   const LoginPlan& plan);
-
-/// A logged-in session and its STAT answer.
-struct StatSession {
-  Client client;
-  MailboxStat stat;
-};
-
-/// open_session(), then STAT, sent as soon as PASS or APOP is answered
-/// (Client::login_and_stat). Throws as open_session_listing().
-StatSession open_session_stat(const PopUrl& url, const GlobalOptions& options,
-                              const LoginPlan& plan);
+/// CAPA, logs in, and runs `query` when there is one (pop3kit::open_account):
+/// with USER/PASS or APOP its commands go out as soon as the login is
+/// answered, so the listing or STAT costs no round trip of its own. Throws
+/// Failure with the exit code of the library error (78 when the server
+/// offers no acceptable method); a failed login names the mechanism tried,
+/// and for OAuth the status and scope of the server's error; a rejected
+/// certificate says what would make it acceptable; a refused query, its
+/// error.
+Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
+                    Query* query = nullptr);
 
 /// Ends a session that changed nothing: QUIT, with its outcome ignored (the
 /// work is done; a failed QUIT of a read-only session loses nothing).

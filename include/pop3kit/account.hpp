@@ -18,8 +18,9 @@
 //   a.url = *pop3kit::parse_pop_url("pops://alice@mail.example.org");
 //   a.password = [] { return pop3kit::Result<std::string>(read_password()); };
 //   auto plan = pop3kit::plan_account(a);            // check plan.ok()
-//   auto session = pop3kit::open_account(a, *plan, pop3kit::AfterLogin::list);
-//   // session->client is logged in; session->listing holds LIST and UIDL.
+//   pop3kit::Query listing(pop3kit::Query::Kind::listing);
+//   auto session = pop3kit::open_account(a, *plan, &listing);
+//   // session->client is logged in; listing.entries() holds LIST and UIDL.
 //
 // The `pop3kit` command is a thin layer over these two calls: a program that
 // embeds pop3kit gets the same decisions and the same messages.
@@ -190,13 +191,6 @@ Result<AccountPlan> plan_account(const Account& account);
 /// account's TLS options, timeouts, address family and trace.
 ClientOptions client_options(const Account& account, const AccountPlan& plan);
 
-/// What open_account() does after the login.
-enum class AfterLogin : std::uint8_t {
-  nothing,
-  list,  ///< LIST with UIDL (Client::list_with_uidl) into AccountSession::listing.
-  stat,  ///< STAT into AccountSession::stat.
-};
-
 /// A connected session, logged in when the plan said so.
 struct AccountSession {
   Client client;
@@ -204,16 +198,16 @@ struct AccountSession {
   /// choice's fallback, the one without -PLUS: client.sasl_login() tells
   /// what was refused); empty without login.
   std::string method;
-  std::vector<MessageEntry> listing;  ///< AfterLogin::list (uids empty without UIDL).
-  MailboxStat stat;                   ///< AfterLogin::stat.
 };
 
 /// Reads the secrets `plan` needs (the account's sources), connects, asks
 /// CAPA unless STLS already did (a server without CAPA is still usable, with
 /// USER/PASS), chooses the method (the plan's, or for LoginChoice::automatic
 /// OAUTHBEARER then XOAUTH2 when a token is used, else
-/// Client::choose_mechanism()), logs in, then does `then`. `plan` must come
-/// from plan_account() for this account.
+/// Client::choose_mechanism()), logs in, then runs `query` when there is
+/// one: with USER/PASS and APOP in the write after the login's answer
+/// (Client::login), after a SASL login or without login on its own
+/// (Client::query). `plan` must come from plan_account() for this account.
 ///
 /// Errors: a secret source's; connect()'s (transport, TLS, certificate,
 /// errc::tls_unavailable, greeting); CAPA's when it cost the connection;
@@ -226,9 +220,10 @@ struct AccountSession {
 /// (for a refused "-PLUS" login never "the server refused the credentials",
 /// but that the server may not support the binding type, and the options
 /// that log in otherwise);
-/// after a successful login, the listing's or STAT's error unchanged.
+/// after a successful login, the query's error unchanged (also in
+/// query->outcome()).
 Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
-                                    AfterLogin then = AfterLogin::nothing);
+                                    Query* query = nullptr);
 
 /// What people call a method in messages: "USER/PASS" for "USER", else the
 /// name as it is.

@@ -36,6 +36,7 @@
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
 #include "pop3kit/sasl.hpp"
+#include "pop3kit/session.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -101,8 +102,8 @@ struct ClientOptions {
   /// a byte a second fails after 5 minutes.
   ///
   /// An operation: connect() (TCP connection, TLS handshake, greeting, STLS
-  /// and the CAPA around it), login() and the login_and_*() calls (login,
-  /// the CAPA after it and what goes out with it), and every other exchange
+  /// and the CAPA around it), login() (login, the CAPA after it and the
+  /// Query that goes out with it), and every other exchange
   /// of commands and answers: a single command (stat(), retrieve(), quit(),
   /// ...), an AUTH exchange, and for the bulk calls the commands in flight
   /// together (with PIPELINING a whole retrieve_many() is one operation;
@@ -134,7 +135,7 @@ struct ClientOptions {
   /// read while it writes).
   std::size_t pipeline_window = 2048;
   /// Most entries accepted in one LIST or UIDL listing (list(), uidl(),
-  /// list_with_uidl(), login_and_list()). A longer listing fails with
+  /// list_with_uidl(), a listing Query). A longer listing fails with
   /// errc::listing_too_long and closes the connection, so a server that
   /// never ends a listing cannot exhaust memory: an entry costs roughly
   /// 16 bytes in a LIST and 100-250 bytes in a UIDL, so the default bounds
@@ -164,59 +165,10 @@ struct SaslLoginInfo {
   std::string refused_binding;
 };
 
-/// How to log in.
-enum class LoginMethod : std::uint8_t {
-  user_pass,  ///< USER then PASS (RFC 1939 §7).
-  apop,       ///< APOP with the greeting's timestamp (RFC 1939 §7).
-};
-
-struct LoginOptions {
-  LoginMethod method = LoginMethod::user_pass;
-  /// With LoginMethod::apop: if the greeting has no timestamp or the server
-  /// refuses APOP, try USER/PASS on the same connection. Off by default: APOP
-  /// was asked for so that the password does not cross the wire.
-  bool allow_fallback = false;
-};
-
 /// The server's greeting, kept after connect().
 struct GreetingInfo {
   std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
   std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
-};
-
-/// CAPA's answer (RFC 2449 §5). Names compare case-insensitively.
-struct Capabilities {
-  struct Entry {
-    std::string name;       ///< As sent ("SASL").
-    std::string arguments;  ///< Rest of the line ("PLAIN LOGIN"), may be empty.
-  };
-  std::vector<Entry> entries;
-
-  bool has(std::string_view name) const noexcept;
-  /// Arguments of `name`, or nullopt when absent.
-  std::optional<std::string_view> arguments(std::string_view name) const noexcept;
-
-  /// A policy of RFC 2449 §6.5 (LOGIN-DELAY, seconds) or §6.7 (EXPIRE, days).
-  struct Policy {
-    std::optional<std::uint64_t> value;  ///< nullopt for "EXPIRE NEVER".
-    bool per_user = false;               ///< "USER" follows: the value may differ after login.
-  };
-  /// LOGIN-DELAY: minimum seconds between logins. nullopt when absent or malformed.
-  std::optional<Policy> login_delay() const;
-  /// EXPIRE: days the server keeps retrieved mail (0: the client may not leave
-  /// mail on the server). nullopt when absent or malformed.
-  std::optional<Policy> expire() const;
-  /// IMPLEMENTATION text, for display only: pop3kit never acts on it.
-  std::optional<std::string_view> implementation() const noexcept;
-  /// The mechanisms listed by SASL (RFC 5034), as sent.
-  std::vector<std::string_view> sasl_mechanisms() const;
-  /// Whether SASL lists `mechanism` (names compared case-insensitively).
-  bool offers_sasl(std::string_view mechanism) const;
-};
-
-struct MailboxStat {
-  std::uint64_t count = 0;
-  std::uint64_t size = 0;
 };
 
 struct MessageInfo {
@@ -229,12 +181,9 @@ struct MessageUid {
   std::string uid;
 };
 
-/// LIST and UIDL merged: one entry per message.
-struct MessageEntry {
-  std::uint64_t number = 0;
-  std::uint64_t size = 0;
-  std::string uid;  ///< Empty when the server has no UIDL.
-};
+/// What login() asks once logged in: the listing (LIST with UIDL) or STAT
+/// (see session::Query).
+using Query = session::Query;
 
 /// Receives the messages of a bulk retrieval (retrieve_many, top_many) in the
 /// order they were asked for. For each message number exactly one of these
@@ -354,38 +303,40 @@ class Client {
   /// known). errc::unsupported when nothing acceptable is offered.
   Result<void> login_auto(std::string_view user, std::string_view password);
 
-  /// Logs in. Errors: errc::auth_failed when the server refuses the name, the
-  /// password or the digest (a refused PASS is a failed login);
-  /// errc::temporary_failure for [IN-USE], [LOGIN-DELAY], [SYS/TEMP];
-  /// errc::unsupported for APOP without a valid timestamp and no fallback.
-  Result<void> login(std::string_view user, std::string_view password, LoginOptions options = {});
+  /// Logs in (session::Login), then runs `query` when there is one, in as
+  /// few round trips as the server allows. When the server pipelines
+  /// (pipelining(): PIPELINING in the CAPA asked before login), USER and
+  /// PASS go out in one write, and once PASS (or APOP) is answered, the
+  /// query's commands go out in the next, after the CAPA asked again when
+  /// the server may show more after login (see capa()). Nothing is sent
+  /// behind PASS, APOP or AUTH before its answer: a server may start
+  /// another process when the login completes and drop what was buffered
+  /// (Courier does). Without PIPELINING it runs lock-step, with the same
+  /// results (and pipelines the query if the CAPA asked after login lists
+  /// PIPELINING). With LoginOptions::allow_fallback, a refused APOP is
+  /// followed by USER/PASS on the same connection, then the query.
+  ///
+  /// Returns the login's outcome. Errors: errc::auth_failed when the server
+  /// refuses the name, the password or the digest (a refused PASS is a
+  /// failed login; when the server hangs up after refusing, the refusal is
+  /// still what is returned); errc::temporary_failure for [IN-USE],
+  /// [LOGIN-DELAY], [SYS/TEMP]; errc::unsupported for APOP without a valid
+  /// timestamp and no fallback; transport and protocol errors, also of the
+  /// CAPA asked after a successful login (state() is then
+  /// proto::State::transaction).
+  ///
+  /// The query's outcome is query->outcome(): errc::wrong_state ("not
+  /// sent") when the login failed, else that of query() (its listing or
+  /// STAT in query->entries() / query->mailbox()).
+  Result<void> login(std::string_view user, std::string_view password, LoginOptions options = {},
+                     Query* query = nullptr);
 
-  /// login(), then list_with_uidl(), in as few round trips as the server
-  /// allows. When the server pipelines (pipelining(): PIPELINING in the CAPA
-  /// asked before login), USER and PASS go out in one write, and once PASS
-  /// (or APOP) is answered, LIST and UIDL go out in the next, after the CAPA
-  /// that login() asks again when it must. Nothing is sent behind PASS, APOP
-  /// or AUTH before its answer: a server may start another process when the
-  /// login completes and drop what was buffered (Courier does). Without
-  /// PIPELINING it runs lock-step, with the same results (and pipelines the
-  /// listing if the CAPA asked after login lists PIPELINING).
-  ///
-  /// A failed login is reported as login() reports it; nothing of the
-  /// listing was sent. With
-  /// LoginOptions::allow_fallback, a refused APOP is followed by USER/PASS on
-  /// the same connection, with the listing again.
-  ///
-  /// Errors: those of login(); after a successful login, those of
-  /// list_with_uidl(). state() tells which: proto::State::transaction after
-  /// an error means the login succeeded and the listing failed.
-  Result<std::vector<MessageEntry>> login_and_list(std::string_view user, std::string_view password,
-                                                   LoginOptions options = {});
-  /// login(), then stat(), in the same way as login_and_list(): STAT goes out
-  /// as soon as PASS (or APOP) is answered, with the CAPA asked again. Errors: those of login();
-  /// after a successful login (state() is proto::State::transaction), those
-  /// of stat().
-  Result<MailboxStat> login_and_stat(std::string_view user, std::string_view password,
-                                     LoginOptions options = {});
+  /// Runs `query` on a session logged in (state() proto::State::transaction,
+  /// else errc::wrong_state and nothing is sent), pipelined when
+  /// pipelining(). Returns query.outcome(): a listing's errors are those of
+  /// list_with_uidl(), STAT's those of stat(). A STAT answered here bounds
+  /// later listings as stat() does.
+  Result<void> query(Query& query);
 
   /// CAPA (RFC 2449). The answer is also kept (capabilities()) and decides
   /// pipelining. When CAPA was asked before login, login() asks again after
@@ -466,25 +417,15 @@ class Client {
  private:
   using Queue = std::function<std::error_code(std::size_t index)>;
   using OnEvent = std::function<Result<bool>(std::size_t index, const proto::Event& ev)>;
-  // Commands for after a login (a few: their octets stay far below the
-  // pipeline window), with how their answers are handled (as in pipeline()).
-  struct FollowUp {
-    std::size_t count = 0;
-    Queue queue;
-    OnEvent on_event;
-  };
 
   Result<void> flush();
+  Result<void> receive(std::chrono::milliseconds most);
   Result<void> check_quiet();
-  bool out_of_step_after_quit();
+  session::Facts facts() const noexcept;
+  Result<void> run(session::Operation& op);
+  void apply(const Query& query);
+  Result<void> after_login();
   std::optional<std::uint64_t> highest_message() const noexcept;
-  bool drain_after_refusal();
-  Result<void> login_then(std::string_view user, std::string_view password,
-                          const LoginOptions& options, const FollowUp* then);
-  bool capa_again_after_login() const noexcept;
-  std::error_code queue_riders(bool capa_again, const FollowUp* then);
-  Result<void> after_login(bool together, bool capa_again, const FollowUp* then);
-  Result<void> drain();
   Result<proto::Event> next();
   Result<proto::Status> wait_status(proto::Command c);
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);

@@ -136,7 +136,8 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
 /// so, and nothing that was not durable was DELE'd.
 ///
 /// `listing`: the session's LIST+UIDL when the caller already has it (it
-/// can follow the login at once: Client::login_and_list); nullptr to ask here.
+/// can follow the login at once: a listing Query given to Client::login());
+/// nullptr to ask here.
 FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& destination,
                           StateStore& state, Progress& progress,
                           const std::vector<MessageEntry>* listing = nullptr);

@@ -296,58 +296,21 @@ Result<void> authenticate(Client& client, std::string& mechanism, const Account&
   return r;
 }
 
-// The query asked for after the login, on its own.
-Result<void> after_login(AccountSession& s, AfterLogin then) {
-  switch (then) {
-    case AfterLogin::nothing:
-      return {};
-    case AfterLogin::list: {
-      auto v = s.client.list_with_uidl();
-      if (!v) return std::move(v).error();
-      s.listing = std::move(*v);
-      return {};
-    }
-    case AfterLogin::stat: {
-      auto v = s.client.stat();
-      if (!v) return std::move(v).error();
-      s.stat = *v;
-      return {};
-    }
-  }
-  return {};
-}
-
 // USER/PASS or APOP, with the query sent as soon as the login is answered
-// (Client::login_and_*).
+// (Client::login).
 Result<void> login_simple(AccountSession& s, const Account& a, const std::string& method,
-                          const std::string& password, AfterLogin then) {
+                          const std::string& password, Query* query) {
   LoginOptions login;
   if (method == "APOP") login.method = LoginMethod::apop;
-  // After a failure, TRANSACTION state means the login worked and the query failed.
-  auto failed = [&](Error e) {
-    return s.client.state() == proto::State::transaction
-               ? std::move(e)
-               : login_failure(method, std::move(e), s.client.capabilities(), a);
-  };
-  switch (then) {
-    case AfterLogin::list: {
-      auto v = s.client.login_and_list(a.url.user, password, login);
-      if (!v) return failed(std::move(v).error());
-      s.listing = std::move(*v);
-      return {};
+  if (auto r = s.client.login(a.url.user, password, login, query); !r) {
+    // With a query, TRANSACTION state means the login worked and what came
+    // after it (the CAPA asked again) failed.
+    if (query != nullptr && s.client.state() == proto::State::transaction) {
+      return std::move(r).error();
     }
-    case AfterLogin::stat: {
-      auto v = s.client.login_and_stat(a.url.user, password, login);
-      if (!v) return failed(std::move(v).error());
-      s.stat = *v;
-      return {};
-    }
-    case AfterLogin::nothing:
-      break;
-  }
-  if (auto r = s.client.login(a.url.user, password, login); !r) {
     return login_failure(method, std::move(r).error(), s.client.capabilities(), a);
   }
+  if (query != nullptr && !query->outcome()) return query->outcome().error();
   return {};
 }
 
@@ -414,8 +377,7 @@ ClientOptions client_options(const Account& account, const AccountPlan& plan) {
   return out;
 }
 
-Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
-                                    AfterLogin then) {
+Result<AccountSession> open_account(const Account& account, const AccountPlan& plan, Query* query) {
   // Secrets before connecting: a failing password command costs no connection.
   Secrets secrets;
   if (plan.needs_password) {
@@ -427,7 +389,7 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
     if (auto r = obtain(account.token, "token", secrets.token); !r) return std::move(r).error();
   }
 
-  AccountSession s{Client(client_options(account, plan)), {}, {}, {}};
+  AccountSession s{Client(client_options(account, plan)), {}};
   if (auto r = s.client.connect(account.url.host, account.url.port); !r) {
     return std::move(r).error();
   }
@@ -440,7 +402,9 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
     }
   }
   if (plan.login == LoginChoice::none) {
-    if (auto r = after_login(s, then); !r) return std::move(r).error();
+    if (query != nullptr) {
+      if (auto r = s.client.query(*query); !r) return std::move(r).error();
+    }
     return s;
   }
   auto method = choose_method(s.client, account, plan);
@@ -452,15 +416,18 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
     if (auto r = s.client.utf8(); !r && !s.client.connected()) return std::move(r).error();
   }
   if (s.method == "USER" || s.method == "APOP") {
-    if (auto r = login_simple(s, account, s.method, secrets.password, then); !r) {
+    if (auto r = login_simple(s, account, s.method, secrets.password, query); !r) {
       return std::move(r).error();
     }
-    if (then != AfterLogin::nothing) return s;
-  } else if (auto r = authenticate(s.client, s.method, account, plan, secrets); !r) {
+    return s;
+  }
+  if (auto r = authenticate(s.client, s.method, account, plan, secrets); !r) {
     return login_failure(s.method, std::move(r).error(), s.client.capabilities(), account,
                          &s.client.sasl_login());
   }
-  if (auto r = after_login(s, then); !r) return std::move(r).error();
+  if (query != nullptr) {
+    if (auto r = s.client.query(*query); !r) return std::move(r).error();
+  }
   return s;
 }
 

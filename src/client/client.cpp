@@ -1,12 +1,9 @@
 #include "pop3kit/client.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include "client_detail.hpp"
 #include "deadline.hpp"
-#include "pop3kit/apop.hpp"
 #include "pop3kit/text.hpp"
 
 namespace pop3kit {
@@ -14,90 +11,7 @@ namespace pop3kit {
 using detail::refused;
 using detail::saturated_sum;
 using proto::Command;
-
-namespace {
-
-errc classify(ResponseCode rc, errc fallback) noexcept {
-  switch (rc) {
-    case ResponseCode::in_use:
-    case ResponseCode::login_delay:
-    case ResponseCode::sys_temp:
-      return errc::temporary_failure;
-    case ResponseCode::sys_perm:
-      return errc::permanent_failure;
-    case ResponseCode::auth:
-      return errc::auth_failed;
-    default:
-      return fallback;
-  }
-}
-
-}  // namespace
-
-bool Capabilities::has(std::string_view name) const noexcept {
-  return arguments(name).has_value();
-}
-
-std::optional<std::string_view> Capabilities::arguments(std::string_view name) const noexcept {
-  for (const auto& e : entries) {
-    if (iequals(e.name, name)) return std::string_view(e.arguments);
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-std::optional<Capabilities::Policy> policy(std::optional<std::string_view> args, bool never_ok) {
-  if (!args) return std::nullopt;
-  std::string_view rest = *args;
-  const auto sp = rest.find(' ');
-  const std::string_view value = rest.substr(0, sp);
-  const std::string_view tail = sp == std::string_view::npos ? "" : rest.substr(sp + 1);
-  Capabilities::Policy p;
-  p.per_user = iequals(tail, "USER");
-  if (!tail.empty() && !p.per_user) return std::nullopt;
-  if (never_ok && iequals(value, "NEVER")) return p;
-  std::uint64_t v = 0;
-  if (value.empty() || value.size() > 19) return std::nullopt;
-  for (const char c : value) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  p.value = v;
-  return p;
-}
-
-}  // namespace
-
-std::optional<Capabilities::Policy> Capabilities::login_delay() const {
-  return policy(arguments("LOGIN-DELAY"), false);
-}
-
-std::optional<Capabilities::Policy> Capabilities::expire() const {
-  return policy(arguments("EXPIRE"), true);
-}
-
-std::optional<std::string_view> Capabilities::implementation() const noexcept {
-  return arguments("IMPLEMENTATION");
-}
-
-std::vector<std::string_view> Capabilities::sasl_mechanisms() const {
-  std::vector<std::string_view> out;
-  std::string_view rest = arguments("SASL").value_or("");
-  while (!rest.empty()) {
-    const auto sp = rest.find(' ');
-    if (sp != 0) out.push_back(rest.substr(0, sp));
-    if (sp == std::string_view::npos) break;
-    rest.remove_prefix(sp + 1);
-  }
-  return out;
-}
-
-bool Capabilities::offers_sasl(std::string_view mechanism) const {
-  const auto offered = sasl_mechanisms();
-  return std::any_of(offered.begin(), offered.end(),
-                     [mechanism](std::string_view m) { return iequals(m, mechanism); });
-}
+using namespace std::chrono_literals;
 
 Client::Client(ClientOptions options) : options_(std::move(options)) {}
 Client::~Client() = default;
@@ -121,22 +35,7 @@ Error Client::fail(Error e) {
 }
 
 Error Client::server_error(const proto::Status& st, std::string_view what) const {
-  std::string msg(what);
-  msg += ": server says \"";
-  if (st.code != ResponseCode::none) {
-    const char* code = to_string(st.code);
-    msg += "[";
-    msg += *code != '\0' ? code : "?";
-    msg += "] ";
-  }
-  msg += sanitize(st.text);
-  msg += "\"";
-  // TOP and UIDL are optional (RFC 1939 §7): say so when CAPA left them out.
-  if ((st.command == Command::top || st.command == Command::uidl) && !caps_.entries.empty() &&
-      !caps_.has(proto::to_string(st.command))) {
-    msg += std::string(" (the server does not offer ") + proto::to_string(st.command) + ")";
-  }
-  return Error(classify(st.code, errc::server_error), std::move(msg), st.code);
+  return session::server_error(st, what, &caps_);
 }
 
 Result<void> Client::connect(std::string_view host, std::uint16_t port) {
@@ -272,16 +171,71 @@ Result<proto::Event> Client::next() {
     if (!engine_->wants_read()) {
       return fail(Error(errc::connection_closed, "the server closed the connection"));
     }
-    auto wait = io_wait();
-    if (!wait) return fail(std::move(wait).error());
-    auto n = transport_->read_some(engine_->receive_space(), *wait);
-    if (!n) return fail(io_error(std::move(n).error()));
-    op_.received += *n;
-    if (*n == 0) {
-      engine_->receive_eof();
-    } else {
-      engine_->commit_received(*n);
+    if (auto r = receive(options_.io_timeout); !r) return std::move(r).error();
+  }
+}
+
+// One read into the engine, waiting at most `most`.
+Result<void> Client::receive(std::chrono::milliseconds most) {
+  auto wait = io_wait(most);
+  if (!wait) return fail(std::move(wait).error());
+  auto n = transport_->read_some(engine_->receive_space(), *wait);
+  if (!n) return fail(io_error(std::move(n).error()));
+  op_.received += *n;
+  if (*n == 0) {
+    engine_->receive_eof();
+  } else {
+    engine_->commit_received(*n);
+  }
+  return {};
+}
+
+// What the session layer's operations need to know of this session.
+session::Facts Client::facts() const noexcept {
+  session::Facts f;
+  f.apop_timestamp = greeting_.apop_timestamp;
+  f.capabilities = &caps_;
+  f.pipelining_allowed = options_.pipelining == ClientOptions::Pipelining::automatic;
+  f.pipeline_window = options_.pipeline_window;
+  f.highest = highest_;
+  f.max_listing = options_.max_listing;
+  return f;
+}
+
+// The runner: moves bytes between the transport and a session operation
+// until it is done. The policy is the operation's; this only does the I/O,
+// with the deadlines and the check that nothing came unasked before a write.
+Result<void> Client::run(session::Operation& op) {
+  if (!transport_) return Error(errc::not_connected, "not connected");
+  for (;;) {
+    switch (op.resume(*engine_)) {
+      case session::Want::write:
+        if (auto r = flush(); !r) op.transport_failed(std::move(r).error());
+        break;
+      case session::Want::read:
+        // After QUIT the close normally comes with the answer: a server slow
+        // to close only costs this short wait.
+        if (auto r = receive(op.closing() ? std::chrono::milliseconds(500ms) : options_.io_timeout);
+            !r) {
+          op.transport_failed(std::move(r).error());
+        }
+        break;
+      case session::Want::start_tls:
+        close();
+        op.transport_failed(Error(errc::wrong_state, "TLS cannot start here"));
+        break;
+      case session::Want::done:
+        if (op.closes_connection()) close();
+        exchange_done();
+        return op.outcome();
     }
+  }
+}
+
+// What a query found that the session keeps: STAT's count bounds later listings.
+void Client::apply(const Query& query) {
+  if (query.kind() == Query::Kind::stat && query.done() && query.outcome() && !highest_) {
+    highest_ = saturated_sum(query.mailbox().count, deleted_);
   }
 }
 
@@ -310,127 +264,36 @@ Result<void> Client::simple(std::error_code queued, Command c, std::string_view 
   return {};
 }
 
-// Reads and drops every answer still outstanding (those of commands that
-// went out with a login the server refused).
-Result<void> Client::drain() {
-  while (engine_->outstanding() > 0) {
-    auto ev = next();
-    if (!ev) return std::move(ev).error();
-  }
-  return {};
-}
-
-// After a refused login, the answers to what rode along with it. Many
-// servers hang up after a refused PASS; the refusal is still what the caller
-// must hear (a wrong password is not a dropped connection to retry), so a
-// failure here only closes the connection. False when it is gone.
-bool Client::drain_after_refusal() {
-  if (drain()) return true;
-  close();
-  return false;
-}
-
-Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options) {
-  return login_then(user, password, options, nullptr);
-}
-
-// With PIPELINING, USER and PASS go out in one write, and once PASS (or
-// APOP) is answered, the CAPA asked again after login and the follow-ups go
-// out together in the next. Nothing rides with PASS or APOP itself: the
-// engine refuses it, because a server may hand the connection to another
-// process when the login completes and lose what was buffered (Courier).
-// A refused USER is seen before PASS's answer, which is read and dropped.
-Result<void> Client::login_then(std::string_view user, std::string_view password,
-                                const LoginOptions& options, const FollowUp* then) {
+Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options,
+                           Query* query) {
   if (!transport_) return Error(errc::not_connected, "not connected");
-  OperationScope op(*this, then == nullptr ? "login" : "login and what follows it");
-  const bool together = pipelining();
-  const bool capa_again = capa_again_after_login();
-  std::optional<Error> apop_refused;  // when USER/PASS follows a refused APOP
-  if (options.method == LoginMethod::apop) {
-    if (!greeting_.apop_timestamp.empty()) {
-      const std::string digest = auth::apop_digest(greeting_.apop_timestamp, password);
-      if (digest.empty()) return Error(errc::unsupported, "MD5 is not available from OpenSSL");
-      auto st = send_and_wait(engine_->apop(user, digest), Command::apop);
-      if (!st) return std::move(st).error();
-      if (st->ok) return after_login(together, capa_again, then);
-      Error e = server_error(*st, "APOP login refused");
-      if (e.code != errc::server_error && e.code != errc::auth_failed) return e;
-      e.code = make_error_code(errc::auth_failed);
-      if (!options.allow_fallback) return e;
-      apop_refused = std::move(e);
-    } else if (!options.allow_fallback) {
-      return Error(errc::unsupported,
-                   "APOP is not possible: the server's greeting has no valid timestamp");
-    }
-  }
-  // Many servers hang up after a refused APOP: then the refusal is what the
-  // caller must hear (a wrong password is not a dropped connection to retry).
-  auto after_apop = [&](Error e) {
-    if (apop_refused && !connected()) return std::move(*apop_refused);
-    return e;
-  };
-  if (auto ec = engine_->user(user)) return refused(ec, Command::user, engine_->state());
-  if (together) {
-    if (auto ec = engine_->pass(password)) return refused(ec, Command::pass, engine_->state());
-  }
-  auto st = send_and_wait({}, Command::user);
-  if (!st) return after_apop(std::move(st).error());
-  if (!st->ok) {
-    Error e = server_error(*st, "user name refused");
-    if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    if (together) (void)drain_after_refusal();  // PASS's -ERR, read and dropped
-    return e;
-  }
-  st =
-      together ? wait_status(Command::pass) : send_and_wait(engine_->pass(password), Command::pass);
-  if (!st) return std::move(st).error();
-  if (!st->ok) {
-    // A refused PASS is a failed login, whatever else the text says.
-    Error e = server_error(*st, "login refused");
-    if (e.code == errc::server_error) e.code = make_error_code(errc::auth_failed);
-    return e;
-  }
-  return after_login(together, capa_again, then);
+  OperationScope op(*this, query == nullptr ? "login" : "login and what follows it");
+  session::Login login({user, password}, options, facts(), query);
+  auto r = run(login);
+  if (login.capabilities_after()) caps_ = *login.capabilities_after();
+  if (query != nullptr) apply(*query);
+  return r;
 }
 
-// What a server shows can change once the user is known: values marked
-// USER (RFC 2449 §6.5, §6.7), and some servers (Gmail) list PIPELINING
-// only after login. Asked again only when CAPA was asked before.
-bool Client::capa_again_after_login() const noexcept {
-  if (caps_.entries.empty()) return false;
-  const auto delay = caps_.login_delay();
-  const auto expire = caps_.expire();
-  return !caps_.has("PIPELINING") || (delay && delay->per_user) || (expire && expire->per_user);
+// After a SASL login: the CAPA asked again when the server may show more
+// now (session::AfterLogin), lock-step.
+Result<void> Client::after_login() {
+  session::AfterLogin after(facts(), false);
+  auto r = run(after);
+  if (after.capabilities_after()) caps_ = *after.capabilities_after();
+  return r;
 }
 
-std::error_code Client::queue_riders(bool capa_again, const FollowUp* then) {
-  if (capa_again) {
-    if (auto ec = engine_->capa()) return ec;
+Result<void> Client::query(Query& query) {
+  OperationScope op(*this, query.kind() == Query::Kind::stat ? "STAT" : "LIST and UIDL");
+  if (auto r = check_numbers({}, query.kind() == Query::Kind::stat ? Command::stat : Command::list);
+      !r) {
+    return r;
   }
-  for (std::size_t i = 0; then != nullptr && i < then->count; ++i) {
-    if (auto ec = then->queue(i)) return ec;
-  }
-  return {};
-}
-
-// Once the login is answered: the CAPA asked again (when capa_again) and
-// the follow-ups, all in one write when `together` (the server pipelines),
-// else CAPA first, lock-step.
-Result<void> Client::after_login(bool together, bool capa_again, const FollowUp* then) {
-  if (together) {
-    if (auto ec = queue_riders(capa_again, then))
-      return fail(Error(ec, "cannot queue what follows the login: " + ec.message()));
-  }
-  if (capa_again) {
-    auto st = send_and_wait(together ? std::error_code{} : engine_->capa(), Command::capa);
-    if (!st) return std::move(st).error();
-    // A -ERR to the second CAPA keeps what the first one said.
-    if (auto again = read_capa(*st); !again && !connected()) return std::move(again).error();
-  }
-  if (then == nullptr) return {};
-  // Lock-step here may still pipeline: the new CAPA may list PIPELINING.
-  return pipeline(then->count, then->queue, then->on_event, together ? then->count : 0);
+  query.prepare(facts(), pipelining());
+  auto r = run(query);
+  apply(query);
+  return r;
 }
 
 Result<Capabilities> Client::capa() {
@@ -583,37 +446,13 @@ Result<void> Client::rset() {
   return r;
 }
 
-// The server closes the connection right after its answer to QUIT (RFC
-// 1939 §6). Whatever it sends before closing answers no command: its
-// answers were out of step with the commands (an unsolicited line earlier
-// was taken for the answer to a later command), so the line taken for
-// QUIT's answer may have been another command's, and a refused QUIT may
-// look like success. The close normally comes with the answer; the wait for
-// it is short, and a server that is slow to close only costs that wait.
-bool Client::out_of_step_after_quit() {
-  if (engine_->buffered() > 0) return true;
-  auto wait = io_wait(std::chrono::milliseconds(500));
-  if (!wait) return false;
-  char scratch[64];
-  auto n = transport_->read_some(scratch, *wait);
-  return n && *n > 0;
-}
-
+// QUIT and the close after it (session::Quit); the connection is closed
+// either way once QUIT was sent.
 Result<void> Client::quit() {
-  auto st = send_and_wait(engine_ ? engine_->quit() : std::error_code{}, Command::quit);
-  if (!st) return std::move(st).error();
-  const bool out_of_step = out_of_step_after_quit();
-  close();
-  if (out_of_step) {
-    return Error(errc::unexpected_data,
-                 "QUIT: the server sent more after its answer, so its answers were out of step "
-                 "with the commands; the answer to QUIT cannot be trusted (the deleted messages "
-                 "may not have been removed)");
-  }
-  if (!st->ok) {
-    return server_error(*st, "QUIT (the server may not have removed the deleted messages)");
-  }
-  return {};
+  session::Quit quit;
+  auto r = run(quit);
+  if (quit.closes_connection()) close();
+  return r;
 }
 
 }  // namespace pop3kit

@@ -219,7 +219,7 @@ Result<void> Client::authenticate(std::string_view mechanism,
       return fail(std::move(e));
     }
     channel_bound_ = plus;
-    return after_login(false, capa_again_after_login(), nullptr);
+    return after_login();
   }
 }
 

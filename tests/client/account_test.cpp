@@ -225,12 +225,13 @@ TEST(OpenAccount, UserPassThenTheListingInTheNextWrite) {
   f.a.on_connected = [&](const Client& c) {
     connected_before_login = c.state() == proto::State::authorization;
   };
-  auto s = open_account(f.a, planned(f.a), AfterLogin::list);
+  Query listing(Query::Kind::listing);
+  auto s = open_account(f.a, planned(f.a), &listing);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_TRUE(connected_before_login);
   EXPECT_EQ(s->method, "USER");
-  ASSERT_EQ(s->listing.size(), 1U);
-  EXPECT_EQ(s->listing[0].uid, "aaa");
+  ASSERT_EQ(listing.entries().size(), 1U);
+  EXPECT_EQ(listing.entries()[0].uid, "aaa");
   EXPECT_EQ(f.password_reads, 1);
   EXPECT_EQ(f.token_reads, 0);
   EXPECT_TRUE(s->client.quit().ok());
@@ -261,7 +262,8 @@ TEST(OpenAccount, RefusedLoginNamesTheMethodAndKeepsTheCode) {
                        S::expect("USER u"), S::send("+OK\r\n"), S::expect("PASS p"),
                        S::send("-ERR [AUTH] bad password\r\n"), S::wait_close()});
   Fixture f(server, "u;auth=USER");
-  auto s = open_account(f.a, planned(f.a), AfterLogin::stat);
+  Query stat(Query::Kind::stat);
+  auto s = open_account(f.a, planned(f.a), &stat);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, errc::auth_failed);
   EXPECT_EQ(s.error().response_code, ResponseCode::auth);
@@ -363,7 +365,8 @@ TEST(OpenAccount, Utf8BeforeTheLoginWhenOffered) {
        S::expect("PASS p"), S::send("+OK\r\n"), S::expect("CAPA"), S::send("+OK\r\nUSER\r\n.\r\n"),
        S::expect("STAT"), S::send("+OK 0 0\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
   Fixture f(server, "u");
-  auto s = open_account(f.a, planned(f.a), AfterLogin::stat);
+  Query stat(Query::Kind::stat);
+  auto s = open_account(f.a, planned(f.a), &stat);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_TRUE(s->client.quit().ok());
   EXPECT_EQ(server.problem(), "");
@@ -377,7 +380,7 @@ TEST(OpenAccount, Utf8OffOrRefused) {
                     S::expect("QUIT"), S::send("+OK\r\n")});
   Fixture f(off, "u");
   f.a.utf8 = false;
-  auto s = open_account(f.a, planned(f.a), AfterLogin::nothing);
+  auto s = open_account(f.a, planned(f.a));
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_TRUE(s->client.quit().ok());
   EXPECT_EQ(off.problem(), "");
@@ -388,7 +391,7 @@ TEST(OpenAccount, Utf8OffOrRefused) {
                         S::expect("PASS p"), S::send("+OK\r\n"), S::expect("CAPA"),
                         S::send("+OK\r\nUSER\r\n.\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
   Fixture g(refused, "u");
-  auto t = open_account(g.a, planned(g.a), AfterLogin::nothing);
+  auto t = open_account(g.a, planned(g.a));
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_TRUE(t->client.quit().ok());
   EXPECT_EQ(refused.problem(), "");

@@ -1,6 +1,6 @@
 // Login round trips: USER and PASS together, then what follows the login
-// (login_and_list, login_and_stat, the CAPA asked again after login) in one
-// write once it is answered, never behind PASS, APOP or AUTH (Courier).
+// (a listing or STAT Query, the CAPA asked again after login) in one write
+// once it is answered, never behind PASS, APOP or AUTH (Courier).
 //
 // Round trips are counted by the scripted server: it reads every command of
 // a batch before it answers any of them, so a client that waited for an
@@ -33,6 +33,24 @@ Client connected(const ScriptServer& server) {
   return c;
 }
 
+// login() with a listing Query: the login's error, else the query's.
+Result<std::vector<MessageEntry>> login_list(Client& c, std::string_view user,
+                                             std::string_view password, LoginOptions lo = {}) {
+  Query q(Query::Kind::listing);
+  if (auto r = c.login(user, password, lo, &q); !r) return std::move(r).error();
+  if (!q.outcome()) return q.outcome().error();
+  return std::move(q.entries());
+}
+
+// login() with a STAT Query, the same way.
+Result<MailboxStat> login_stat(Client& c, std::string_view user, std::string_view password,
+                               LoginOptions lo = {}) {
+  Query q(Query::Kind::stat);
+  if (auto r = c.login(user, password, lo, &q); !r) return std::move(r).error();
+  if (!q.outcome()) return q.outcome().error();
+  return q.mailbox();
+}
+
 void expect_listing(const Result<std::vector<MessageEntry>>& l) {
   ASSERT_TRUE(l.ok()) << l.error().message;
   ASSERT_EQ(l->size(), 2U);
@@ -51,7 +69,7 @@ TEST(LoginPipeline, UserPassThenListUidlInTwoRoundTrips) {
                        S::send("+OK\r\n+OK\r\n"), S::expect("LIST"), S::expect("UIDL"),
                        S::send(kListing), S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  expect_listing(c.login_and_list("u", "p"));
+  expect_listing(login_list(c, "u", "p"));
   EXPECT_EQ(c.state(), proto::State::transaction);
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
@@ -65,7 +83,7 @@ TEST(LoginPipeline, RefusedPassThenHangUpIsStillARefusal) {
                        S::expect("USER u"), S::expect("PASS p"), S::quiet(50ms),
                        S::send("+OK\r\n-ERR [AUTH] wrong password\r\n"), S::close()});
   Client c = connected(server);
-  auto l = c.login_and_list("u", "p");
+  auto l = login_list(c, "u", "p");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, errc::auth_failed) << l.error().message;
   EXPECT_EQ(l.error().response_code, ResponseCode::auth);
@@ -77,7 +95,7 @@ TEST(LoginPipeline, RefusedApopThenHangUpIsStillARefusal) {
                        S::send("-ERR [AUTH] wrong password\r\n"), S::close()});
   Client c = connected(server);
   auto st =
-      c.login_and_stat("u", "p", LoginOptions{.method = LoginMethod::apop, .allow_fallback = true});
+      login_stat(c, "u", "p", LoginOptions{.method = LoginMethod::apop, .allow_fallback = true});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, errc::auth_failed) << st.error().message;
 }
@@ -94,7 +112,7 @@ TEST(LoginPipeline, CapaAgainGoesWithTheListing) {
                        S::send("+OK\r\nPIPELINING\r\nEXPIRE 0\r\n.\r\n" + kListing),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  expect_listing(c.login_and_list("u", "p"));
+  expect_listing(login_list(c, "u", "p"));
   ASSERT_TRUE(c.capabilities().expire().has_value());
   EXPECT_EQ(c.capabilities().expire()->value, 0U);
   EXPECT_FALSE(c.capabilities().expire()->per_user);
@@ -125,7 +143,7 @@ TEST(LoginPipeline, RefusedPassSendsNothingMore) {
                        S::send("+OK\r\n-ERR [AUTH] invalid password\r\n"), S::expect("QUIT"),
                        S::send("+OK bye\r\n")});
   Client c = connected(server);
-  auto l = c.login_and_list("u", "p");
+  auto l = login_list(c, "u", "p");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, errc::auth_failed);
   EXPECT_EQ(l.error().message, "login refused: server says \"[AUTH] invalid password\"");
@@ -141,7 +159,7 @@ TEST(LoginPipeline, RefusedUserDropsPassAnswer) {
                        S::send("-ERR [SYS/TEMP] try later\r\n-ERR\r\n"), S::expect("QUIT"),
                        S::send("+OK\r\n")});
   Client c = connected(server);
-  auto st = c.login_and_stat("u", "p");
+  auto st = login_stat(c, "u", "p");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, errc::temporary_failure);
   EXPECT_EQ(st.error().message, "user name refused: server says \"[SYS/TEMP] try later\"");
@@ -157,7 +175,7 @@ TEST(LoginPipeline, ListRefusedAfterLogin) {
                        S::send("-ERR [SYS/TEMP] index busy\r\n+OK\r\n1 a\r\n.\r\n"),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  auto l = c.login_and_list("u", "p");
+  auto l = login_list(c, "u", "p");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, errc::temporary_failure);
   EXPECT_EQ(l.error().message, "LIST: server says \"[SYS/TEMP] index busy\"");
@@ -172,7 +190,7 @@ TEST(LoginPipeline, StatRightAfterPass) {
                        S::send("+OK\r\n+OK\r\n"), S::expect("STAT"), S::send("+OK 2 30\r\n"),
                        S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  auto st = c.login_and_stat("u", "p");
+  auto st = login_stat(c, "u", "p");
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(st->count, 2U);
   EXPECT_EQ(st->size, 30U);
@@ -192,7 +210,7 @@ TEST(LoginPipeline, WithoutPipeliningLockStep) {
        S::expect("UIDL"),   S::quiet(50ms),    S::send("+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n"),
        S::expect("QUIT"),   S::send("+OK\r\n")});
   Client c = connected(server);
-  expect_listing(c.login_and_list("u", "p"));
+  expect_listing(login_list(c, "u", "p"));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
 }
@@ -203,7 +221,7 @@ TEST(LoginPipeline, WithoutPipeliningRefusedPassSendsNothingMore) {
                        S::expect("USER u"), S::send("+OK\r\n"), S::expect("PASS p"),
                        S::send("-ERR nope\r\n"), S::wait_close()});
   Client c = connected(server);
-  auto l = c.login_and_list("u", "p");
+  auto l = login_list(c, "u", "p");
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, errc::auth_failed);
   c.close();
@@ -220,7 +238,7 @@ TEST(LoginPipeline, PipeliningShownOnlyAfterLogin) {
                        S::send(kCapaPipelining), S::expect("LIST"), S::expect("UIDL"),
                        S::send(kListing), S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  expect_listing(c.login_and_list("u", "p"));
+  expect_listing(login_list(c, "u", "p"));
   EXPECT_TRUE(c.pipelining());
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
@@ -239,7 +257,7 @@ TEST(LoginPipeline, ApopRefusedThenUserPassWithFallback) {
   LoginOptions lo;
   lo.method = LoginMethod::apop;
   lo.allow_fallback = true;
-  expect_listing(c.login_and_list("u", "p", lo));
+  expect_listing(login_list(c, "u", "p", lo));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
 }
@@ -253,7 +271,7 @@ TEST(LoginPipeline, ApopWithListing) {
   Client c = connected(server);
   LoginOptions lo;
   lo.method = LoginMethod::apop;
-  expect_listing(c.login_and_list("u", "tanstaaf", lo));
+  expect_listing(login_list(c, "u", "tanstaaf", lo));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
 }
@@ -268,7 +286,7 @@ TEST(LoginPipeline, CourierDropsWhatCameWithPass) {
                        S::send("+OK Password required.\r\n+OK logged in.\r\n"), S::expect("STAT"),
                        S::send("+OK 2 30\r\n"), S::expect("QUIT"), S::send("+OK\r\n")});
   Client c = connected(server);
-  auto st = c.login_and_stat("u", "p");
+  auto st = login_stat(c, "u", "p");
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(st->count, 2U);
   EXPECT_TRUE(c.quit().ok());
@@ -283,7 +301,7 @@ TEST(LoginPipeline, CourierDropsWhatCameWithApop) {
                        S::expect("UIDL"), S::send(kListing), S::expect("QUIT"),
                        S::send("+OK\r\n")});
   Client c = connected(server);
-  expect_listing(c.login_and_list("u", "p", LoginOptions{.method = LoginMethod::apop}));
+  expect_listing(login_list(c, "u", "p", LoginOptions{.method = LoginMethod::apop}));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
   EXPECT_EQ(server.discarded(), 0U);
