@@ -461,7 +461,7 @@ class Client {
   Error io_error(Error e) const;
   void exchange_done() noexcept;
   Result<std::unique_ptr<net::TcpTransport>> dial(std::string_view host, std::uint16_t port);
-  Result<std::unique_ptr<net::TlsTransport>> handshake(std::unique_ptr<net::TcpTransport> tcp,
+  Result<std::unique_ptr<net::TlsTransport>> handshake(net::Transport& plain,
                                                        std::string_view host);
 
   ClientOptions options_;

@@ -5,6 +5,10 @@
 // certificate must name the host (subjectAltName; a "*" only as the whole
 // left-most label). Pinning by SHA-256 fingerprint adds a check, or replaces
 // the other checks when `pins_replace_ca` says so. TLS 1.2 is the minimum.
+// These checks, the channel binding and the certificate description are
+// functions on an OpenSSL connection (pop3kit/tls_policy.hpp) that any other
+// driver of OpenSSL can apply too; TlsTransport runs them around its
+// handshake over a socket.
 #pragma once
 
 #include <chrono>
@@ -14,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pop3kit/channel_binding.hpp"
 #include "pop3kit/error.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -48,6 +53,10 @@ struct CertificateInfo {
   std::string spki_sha256;  ///< Of the DER SubjectPublicKeyInfo (RFC 7469), "AB:CD:..."
 };
 
+/// Channel-binding data for SASL -PLUS mechanisms, and its type name
+/// (pop3kit/channel_binding.hpp, shared with the SASL mechanisms).
+using ChannelBinding = pop3kit::ChannelBinding;
+
 /// A TLS session over a TCP connection.
 class TlsTransport final : public Transport {
  public:
@@ -77,34 +86,18 @@ class TlsTransport final : public Transport {
   /// "TLSv1.3", and the cipher suite name.
   std::string version() const;
   std::string cipher() const;
-  /// Channel-binding data for SASL -PLUS mechanisms, and its type name.
-  struct ChannelBinding {
-    std::string type;  ///< "tls-exporter", "tls-unique" or "tls-server-end-point".
-    std::string data;  ///< Raw bytes, never empty.
-  };
+  using ChannelBinding = net::ChannelBinding;
   /// The data of the type this connection binds with by default
   /// (default_channel_binding_type()). Errors as channel_binding(type).
   Result<ChannelBinding> channel_binding() const;
-  /// The data of one type:
-  ///  - "tls-exporter" (RFC 9266): 32 octets exported with the label
-  ///    "EXPORTER-Channel-Binding"; with TLS 1.3, or TLS 1.2 with the
-  ///    extended master secret (RFC 7627).
-  ///  - "tls-unique" (RFC 5929 §3): the first Finished message of the
-  ///    latest handshake (the client's in a full handshake, the server's in
-  ///    a resumed one); TLS 1.2 with the extended master secret only. It is
-  ///    undefined for TLS 1.3 (RFC 8446 §C.5), and without the extended
-  ///    master secret the triple-handshake attack lets a man in the middle
-  ///    make two connections share it.
-  ///  - "tls-server-end-point" (RFC 5929 §4): a hash of the server's
-  ///    certificate (its signature's hash; SHA-256 for MD5 and SHA-1); any
-  ///    version.
-  /// Errors: errc::unsupported for an unknown type or one this connection
-  /// cannot give (the message says why); errc::tls_failed when OpenSSL
-  /// fails.
+  /// The data of one type, "tls-exporter", "tls-unique" or
+  /// "tls-server-end-point": tls::channel_binding() on this connection (see
+  /// pop3kit/tls_policy.hpp for what each holds, when each is available,
+  /// and the errors).
   Result<ChannelBinding> channel_binding(std::string_view type) const;
   /// "tls-exporter" with TLS 1.3; with TLS 1.2 "tls-unique" when the
-  /// extended master secret was negotiated (RFC 5802 makes tls-unique the
-  /// type every SCRAM -PLUS server has), else "tls-server-end-point".
+  /// extended master secret was negotiated, else "tls-server-end-point"
+  /// (tls::default_channel_binding_type()).
   std::string default_channel_binding_type() const;
   /// Whether the extended master secret (RFC 7627) was negotiated: true
   /// with TLS 1.3, where the key schedule always includes the handshake.

@@ -3,6 +3,8 @@
 // A Transport moves bytes with deadlines and nothing else: it knows no POP3.
 // TCP is here; TLS wraps a TcpTransport's socket and implements the same
 // interface, so the Client and the engine do not change when TLS is added.
+// A connection that can carry TLS says so (can_start_tls()) and hands itself
+// over to it (start_tls()): STLS needs no knowledge of the concrete class.
 //
 // A program must have descriptors 0, 1 and 2 open before it connects (see
 // pop3kit/client.hpp): what it prints there must never reach a socket.
@@ -22,6 +24,9 @@
 
 namespace pop3kit::net {
 
+class TlsTransport;
+struct TlsOptions;
+
 /// A connected byte stream. Implementations are not thread-safe.
 class Transport {
  public:
@@ -35,7 +40,10 @@ class Transport {
 
   /// Writes at least one and at most data.size() bytes and returns how many.
   /// Errors: errc::timed_out when no byte could be written within `timeout`,
-  /// errc::connection_closed, errc::io_error.
+  /// errc::connection_closed, errc::io_error. A zero `timeout` writes only
+  /// what fits at once. After errc::timed_out the next call must start with
+  /// the same octets (`data` may have moved, and may be longer): a TLS layer
+  /// may have taken some of them already.
   virtual Result<std::size_t> write_some(std::string_view data,
                                          std::chrono::milliseconds timeout) = 0;
 
@@ -44,6 +52,24 @@ class Transport {
 
   /// "host:port" of the peer as connected (IPv6 in brackets), for messages.
   virtual std::string peer() const = 0;
+
+  /// Whether start_tls() can run TLS over this connection: true for a plain,
+  /// open TCP connection; false for one that is TLS already, closed, or no
+  /// socket at all (the default, e.g. an in-memory transport of a test).
+  virtual bool can_start_tls() const noexcept { return false; }
+
+  /// Runs a TLS handshake as a client of `host` over this connection, as
+  /// after STLS (RFC 2595 §4), with the checks of TlsTransport::handshake(),
+  /// within `timeout`, and returns the TLS transport that now owns the
+  /// connection. Whatever the outcome, this transport has given up the
+  /// connection when can_start_tls() was true: it is closed afterwards
+  /// (errc::not_connected), and on failure so is the connection, since half
+  /// a handshake cannot go back to plain text. Errors: errc::unsupported
+  /// when can_start_tls() is false (nothing is sent and this transport is
+  /// left as it was); otherwise those of TlsTransport::handshake().
+  virtual Result<std::unique_ptr<TlsTransport>> start_tls(std::string_view host,
+                                                          const TlsOptions& options,
+                                                          std::chrono::milliseconds timeout);
 };
 
 /// Writes all of `data` (several write_some calls, each with `timeout`).
@@ -65,6 +91,11 @@ class TcpTransport final : public Transport {
   Result<std::size_t> write_some(std::string_view data, std::chrono::milliseconds timeout) override;
   void close() noexcept override;
   std::string peer() const override { return peer_; }
+  /// True while the socket is open.
+  bool can_start_tls() const noexcept override { return fd_ >= 0; }
+  /// TlsTransport::handshake() over this socket, which it takes over.
+  Result<std::unique_ptr<TlsTransport>> start_tls(std::string_view host, const TlsOptions& options,
+                                                  std::chrono::milliseconds timeout) override;
 
   /// The socket, for a TLS layer that takes over the connection. -1 after close().
   int native_handle() const noexcept { return fd_; }

@@ -51,7 +51,7 @@ Result<void> Client::connect(std::string_view host, std::uint16_t port) {
     if (!r || options_.security == Security::plain) return r;
     return starttls(host);
   }
-  auto tls = handshake(std::move(*t), host);
+  auto tls = handshake(**t, host);
   if (!tls) return std::move(tls).error();
   net::TlsTransport* raw = tls->get();
   auto r = connect(std::unique_ptr<net::Transport>(std::move(*tls)));
@@ -64,8 +64,7 @@ Result<void> Client::connect(std::string_view host, std::uint16_t port) {
 Result<void> Client::starttls(std::string_view host) {
   if (!transport_) return Error(errc::not_connected, "not connected");
   OperationScope op(*this, "STLS");
-  auto* tcp = dynamic_cast<net::TcpTransport*>(transport_.get());
-  if (tcp == nullptr || engine_->tls_active()) {
+  if (!transport_->can_start_tls() || engine_->tls_active()) {
     return Error(errc::wrong_state, "STLS needs a plain TCP connection without TLS");
   }
   // STARTTLS stripping shows as a missing STLS or a -ERR: fail, never go on in the clear.
@@ -91,8 +90,7 @@ Result<void> Client::starttls(std::string_view host) {
   }
   caps_before_tls_ = std::move(caps_);
   caps_ = {};
-  std::unique_ptr<net::TcpTransport> plain(static_cast<net::TcpTransport*>(transport_.release()));
-  auto tls = handshake(std::move(plain), host);
+  auto tls = handshake(*transport_, host);
   if (!tls) return fail(std::move(tls).error());
   tls_ = tls->get();
   transport_ = std::move(*tls);

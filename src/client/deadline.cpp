@@ -109,12 +109,13 @@ Result<std::unique_ptr<net::TcpTransport>> Client::dial(std::string_view host, s
   return t;
 }
 
-// The TLS handshake, bounded as a read or write is.
-Result<std::unique_ptr<net::TlsTransport>> Client::handshake(std::unique_ptr<net::TcpTransport> tcp,
+// The TLS handshake over `plain`, which gives up its connection, bounded
+// as a read or write is.
+Result<std::unique_ptr<net::TlsTransport>> Client::handshake(net::Transport& plain,
                                                              std::string_view host) {
   auto wait = io_wait();
   if (!wait) return std::move(wait).error();
-  auto tls = net::TlsTransport::handshake(std::move(tcp), host, options_.tls, *wait);
+  auto tls = plain.start_tls(host, options_.tls, *wait);
   if (!tls) return io_error(std::move(tls).error());
   return tls;
 }

@@ -1,5 +1,6 @@
 // Failed TLS handshakes and certificate checks in words, for
-// net::TlsTransport: which handshake message a cut connection came after,
+// net::TlsTransport and the policy functions of pop3kit/tls_policy.hpp:
+// which handshake message a cut connection came after,
 // what a server that does not speak TLS sent, and what a certificate that
 // does not name the host holds instead.
 #pragma once

@@ -319,6 +319,53 @@ TEST(ClientStls, InjectedResponsesAfterOkAreRefused) {
   expect_nothing_secret(server);
 }
 
+// STLS over a transport that is no socket (a test's, an application's) is
+// refused before anything is sent, and the connection stays open; so is
+// STLS over TLS.
+TEST(ClientStls, OnlyOverPlainTcp) {
+  class Memory final : public net::Transport {
+   public:
+    explicit Memory(std::string* written) : written_(written) {}
+    Result<std::size_t> read_some(std::span<char> buf, std::chrono::milliseconds) override {
+      const std::size_t n = std::min(buf.size(), in_.size());
+      std::copy_n(in_.begin(), n, buf.begin());
+      in_.erase(0, n);
+      return n;
+    }
+    Result<std::size_t> write_some(std::string_view data, std::chrono::milliseconds) override {
+      *written_ += data;
+      return data.size();
+    }
+    void close() noexcept override {}
+    std::string peer() const override { return "memory"; }
+
+   private:
+    std::string in_ = "+OK hello\r\n";
+    std::string* written_;
+  };
+  std::string written;
+  Client c(tls_options(Security::starttls));
+  ASSERT_TRUE(c.connect(std::make_unique<Memory>(&written)).ok());
+  auto r = c.starttls("localhost");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::wrong_state);
+  EXPECT_EQ(r.error().message, "STLS needs a plain TCP connection without TLS");
+  EXPECT_EQ(written, "");
+  EXPECT_TRUE(c.connected());
+
+  const auto& certs = TestCerts::get();
+  ScriptServer server({S::start_tls(), S::send("+OK\r\n"), S::wait_close()}, certs.cert(certs.good),
+                      certs.key(certs.good));
+  Client tls(tls_options(Security::tls));
+  ASSERT_TRUE(tls.connect("localhost", server.port()).ok());
+  r = tls.starttls("localhost");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, errc::wrong_state);
+  EXPECT_TRUE(tls.tls_active());
+  tls.close();
+  EXPECT_EQ(server.finish(), std::vector<std::string>{});
+}
+
 // A server that hangs up in the middle of the handshake is a network fault
 // (retry later: exit 75), not a TLS incompatibility (exit 69).
 TEST(ClientTls, HandshakeCutIsAClosedConnection) {
