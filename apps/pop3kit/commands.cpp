@@ -17,11 +17,6 @@ namespace {
 // Capability lines are at most 512 octets (RFC 2449 §4): show them whole.
 constexpr std::size_t kCapaWidth = 512;
 
-bool is_server_refusal(const Error& e) noexcept {
-  // 3xx: the server answered -ERR; the session is still usable.
-  return e.code.category() == pop3kit::category() && e.code.value() >= 300 && e.code.value() < 400;
-}
-
 // RETR and TOP: stream the body to stdout, in blocks (BlockWriter): one
 // write(2) per chunk would be one per line for a body of ".." lines. The
 // sink's own error is kept so that the message names the real cause (EPIPE,
@@ -166,7 +161,7 @@ int run_dele(const Invocation& inv) {
       // server says ..."), not for a lost connection: name it once.
       const std::string& text = r.error().message;
       const std::string what =
-          text.rfind("DELE", 0) == 0 ? text : fmt::format("DELE {}: {}", n, text);
+          is_server_error(r.error()) ? text : fmt::format("DELE {}: {}", n, text);
       throw Failure(exit_code_for(r.error()),
                     what + "; nothing was deleted (the session was closed without QUIT)");
     }
@@ -175,7 +170,7 @@ int run_dele(const Invocation& inv) {
     // -ERR to QUIT: the server says it did not remove (all) the messages.
     // Anything else (timeout, dropped connection): it may or may not have;
     // either way, nothing may be counted as deleted.
-    const std::string prefix = is_server_refusal(r.error())
+    const std::string prefix = is_server_error(r.error())
                                    ? "deletions not confirmed: "
                                    : "deletions not confirmed, the messages may still be on the "
                                      "server: ";

@@ -85,6 +85,13 @@ inline std::error_code make_error_code(errc e) noexcept {
 bool is_caller_error(std::error_code ec) noexcept;
 /// True for errors where the peer broke the protocol (2xx).
 bool is_protocol_error(std::error_code ec) noexcept;
+/// True for server errors (3xx): the server answered -ERR, to a command, to
+/// the greeting (greeting_refused) or to STLS (tls_unavailable, which also
+/// covers a server that does not offer STLS where TLS is required). The
+/// connection worked and the server spoke POP3; it refused what was asked.
+/// False for caller, protocol and transport errors, whose messages do not
+/// carry a server's answer. Classify by this, never by the message text.
+bool is_server_error(std::error_code ec) noexcept;
 /// True for errors that say "try again later": temporary server answers,
 /// deadlines (timed_out, deadline_exceeded), dropped or failed connections.
 bool is_temporary(std::error_code ec) noexcept;
@@ -120,6 +127,9 @@ struct Error {
   Error(errc c, std::string msg, ResponseCode rc = ResponseCode::none)
       : Error(make_error_code(c), std::move(msg), rc) {}
 };
+
+/// is_server_error(error.code): the server answered -ERR.
+bool is_server_error(const Error& error) noexcept;
 
 /// A value or an Error. Minimal stand-in for std::expected (C++23), which
 /// Clang 14's library does not have.

@@ -64,6 +64,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pop3kit/channel_binding.hpp"
 #include "pop3kit/error.hpp"
 
 namespace pop3kit::auth {
@@ -108,11 +109,9 @@ struct SaslMechanismInfo {
   bool channel_binding;
 };
 
-/// TLS channel binding (RFC 5929, RFC 9266), computed by the TLS layer.
-struct ChannelBinding {
-  std::string type{};  ///< "tls-exporter", "tls-unique" or "tls-server-end-point".
-  std::string data{};  ///< Raw bytes (not base64); must not be empty.
-};
+/// TLS channel binding data, computed by the TLS layer
+/// (pop3kit/channel_binding.hpp); `data` must not be empty.
+using ChannelBinding = pop3kit::ChannelBinding;
 
 /// SCRAM iteration counts below this are accepted but reported in warnings().
 inline constexpr std::uint32_t kScramWarnIterations = 4096;

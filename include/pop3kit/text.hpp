@@ -18,6 +18,14 @@ std::string sanitize(std::string_view text, std::size_t max_length = 200);
 /// mechanism names, URL schemes): no locale, no Unicode folding.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+/// ASCII upper case, for protocol keywords (mechanism names, hex digits):
+/// 'a'-'z' become 'A'-'Z', every other octet is kept as it is, whatever the
+/// locale.
+constexpr char ascii_upper(char c) noexcept {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+std::string ascii_upper(std::string_view text);
+
 /// A duration for messages, in seconds without trailing zeros: "2 s",
 /// "2.5 s", "0.001 s".
 std::string seconds_text(std::chrono::milliseconds ms);

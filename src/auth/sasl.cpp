@@ -65,12 +65,12 @@ const SaslMechanismInfo* sasl_mechanism_info(std::string_view name) noexcept {
 Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name,
                                                            const SaslCredentials& credentials,
                                                            const SaslOptions& options) {
-  const std::string n = detail::upper(name);
+  const std::string n = ascii_upper(name);
   if (n == "PLAIN" || n == "LOGIN" || n == "CRAM-MD5" || n == "EXTERNAL")
     return detail::make_simple(n, credentials);
   if (n.starts_with("SCRAM-")) return detail::make_scram(n, credentials, options);
   if (n == "XOAUTH2" || n == "OAUTHBEARER") return detail::make_oauth(n, credentials);
-  return Error(errc::unsupported, "unsupported SASL mechanism: " + detail::sanitize(name, 40));
+  return Error(errc::unsupported, "unsupported SASL mechanism: " + sanitize(name, 40));
 }
 
 }  // namespace pop3kit::auth
@@ -86,24 +86,6 @@ std::string hex(std::string_view bytes) {
     out.push_back(digits[b >> 4]);
     out.push_back(digits[b & 0xf]);
   }
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  return out;
-}
-
-std::string sanitize(std::string_view s, std::size_t max) {
-  std::string out;
-  const bool cut = s.size() > max;
-  if (cut) s = s.substr(0, max);
-  out.reserve(s.size() + 3);
-  for (const char c : s)
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  if (cut) out += "...";
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "pop3kit/error.hpp"
 #include "pop3kit/sasl.hpp"
+#include "pop3kit/text.hpp"  // sanitize() for the server's text in messages
 
 namespace pop3kit::auth::detail {
 
@@ -57,10 +58,6 @@ std::optional<std::string> random_bytes(std::size_t n);
 
 /// Lower-case hex.
 std::string hex(std::string_view bytes);
-/// ASCII upper case.
-std::string upper(std::string_view s);
-/// Printable ASCII only (others become '?'), at most `max` characters.
-std::string sanitize(std::string_view s, std::size_t max = 200);
 /// RFC 5802 saslname: ',' -> "=2C", '=' -> "=3D".
 std::string saslname_escape(std::string_view s);
 /// True if `s` contains a byte below 0x20 or 0x7F.

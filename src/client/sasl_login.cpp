@@ -1,6 +1,5 @@
 // SASL (RFC 5034) and the automatic choice of a login method.
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 #include <optional>
 
@@ -17,13 +16,6 @@ namespace {
 
 bool ends_with_plus(std::string_view name) {
   return name.size() > 5 && name.ends_with("-PLUS");
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
 }
 
 constexpr std::string_view kBindingNames[] = {"auto", "tls-exporter", "tls-unique",
@@ -66,7 +58,7 @@ std::optional<ChannelBindingChoice> parse_channel_binding(std::string_view text)
 Result<void> Client::authenticate_chosen(std::string_view mechanism,
                                          const auth::SaslCredentials& credentials) {
   auto r = authenticate(mechanism, credentials);
-  const std::string name = upper(mechanism);
+  const std::string name = ascii_upper(mechanism);
   if (r || !sasl_login_.refused || options_.channel_binding != ChannelBindingChoice::automatic ||
       !ends_with_plus(name) || !refusal_may_be_the_binding(r.error())) {
     return r;
@@ -94,7 +86,7 @@ Result<void> Client::authenticate_chosen(std::string_view mechanism,
 Result<void> Client::authenticate(std::string_view mechanism,
                                   const auth::SaslCredentials& credentials) {
   if (!transport_) return Error(errc::not_connected, "not connected");
-  const std::string name = upper(mechanism);
+  const std::string name = ascii_upper(mechanism);
   const bool plus = ends_with_plus(name);
   if (plus && options_.channel_binding == ChannelBindingChoice::none) {
     return Error(errc::invalid_argument,
@@ -119,7 +111,7 @@ Result<void> Client::authenticate(std::string_view mechanism,
         e.message = name + ": " + e.message;
         return e;
       }
-      sasl_options.channel_binding = auth::ChannelBinding{cb->type, cb->data};
+      sasl_options.channel_binding = *cb;
       if (plus) sasl_login_.channel_binding = cb->type;
     }
   }

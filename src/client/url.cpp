@@ -33,10 +33,6 @@ Error bad(std::string message) {
   return Error(errc::invalid_argument, std::move(message));
 }
 
-char upper(char c) noexcept {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -131,8 +127,7 @@ Result<std::string> parse_auth_type(std::string_view raw) {
   if (!decoded) return std::move(decoded).error();
   std::string type = std::move(*decoded);
   if (type == "*") return type;
-  for (char& c : type)
-    c = upper(c);
+  type = ascii_upper(type);
   if (type == "+APOP") return type;
   // RFC 4422 §3.1: 1-20 of upper-case letters, digits, "-" and "_".
   if (type.size() > kMaxMechanism) {

@@ -7,7 +7,6 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
-#include <cctype>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -59,7 +58,7 @@ std::string normalise_hex(std::string_view s) {
   std::string out;
   for (const char c : s) {
     if (c == ':') continue;
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += ascii_upper(c);
   }
   return out;
 }

@@ -98,6 +98,12 @@ bool is_caller_error(std::error_code ec) noexcept {
 bool is_protocol_error(std::error_code ec) noexcept {
   return group(ec) == 2;
 }
+bool is_server_error(std::error_code ec) noexcept {
+  return group(ec) == 3;
+}
+bool is_server_error(const Error& error) noexcept {
+  return is_server_error(error.code);
+}
 
 bool is_temporary(std::error_code ec) noexcept {
   return ec == errc::temporary_failure || ec == errc::timed_out || ec == errc::deadline_exceeded ||

@@ -11,6 +11,13 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+std::string ascii_upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = ascii_upper(c);
+  return out;
+}
+
 std::string sanitize(std::string_view text, std::size_t max_length) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 
+#include "pop3kit/channel_binding.hpp"
 #include "pop3kit/sasl.hpp"
 #include "sasl_test_util.hpp"
 
@@ -91,6 +93,31 @@ TEST(SaslFactory, UnknownNameIsUnsupported) {
     ASSERT_FALSE(m.ok()) << n;
     EXPECT_EQ(code_of(m.error()), errc::unsupported) << n;
   }
+}
+
+// An unknown name is the caller's or the server's text: shown sanitised as
+// all such text is (pop3kit::sanitize), control octets escaped, cut at 40.
+TEST(SaslFactory, UnknownNameIsSanitisedInTheMessage) {
+  pop3kit::auth::SaslCredentials c{.authcid = "u", .password = "p"};
+  auto m = make_sasl_mechanism("X-\x1b[2J\x07", c);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().message, "unsupported SASL mechanism: X-\\x1b[2J\\x07");
+  auto l = make_sasl_mechanism(std::string(50, 'x'), c);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().message, "unsupported SASL mechanism: " + std::string(40, 'x') + "...");
+}
+
+// Channel binding data is the one struct the TLS layer gives
+// (pop3kit/channel_binding.hpp): a SASL option takes it as it is.
+TEST(SaslFactory, TakesTheSharedChannelBinding) {
+  static_assert(std::is_same_v<pop3kit::auth::ChannelBinding, pop3kit::ChannelBinding>);
+  pop3kit::auth::SaslCredentials c{.authcid = "u", .password = "p"};
+  pop3kit::auth::SaslOptions o;
+  const pop3kit::ChannelBinding cb{"tls-exporter", std::string(32, 'x')};
+  o.channel_binding = cb;
+  auto m = make_sasl_mechanism("scram-sha-256-plus", c, o);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ((*m)->name(), "SCRAM-SHA-256-PLUS");
 }
 
 TEST(SaslFactory, EveryListedNameIsAccepted) {

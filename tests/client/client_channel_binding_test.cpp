@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "pop3kit/account.hpp"
@@ -303,6 +304,11 @@ TEST(ChannelBinding, ChoiceNames) {
   EXPECT_EQ(to_string(ChannelBindingChoice::automatic), "auto");
   EXPECT_FALSE(parse_channel_binding("tls-unique-for-telnet").has_value());
 }
+
+// What the TLS transport gives is what a SASL mechanism takes: one struct
+// (pop3kit/channel_binding.hpp), no conversion between two look-alikes.
+static_assert(std::is_same_v<net::TlsTransport::ChannelBinding, pop3kit::ChannelBinding>);
+static_assert(std::is_same_v<net::ChannelBinding, auth::ChannelBinding>);
 
 }  // namespace
 }  // namespace pop3kit::test
