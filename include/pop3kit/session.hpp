@@ -355,6 +355,16 @@ class AfterLogin final : public Operation {
   std::optional<Capabilities> caps_after_;
 };
 
+/// Which refusals of APOP lead to USER/PASS when LoginOptions::allow_fallback.
+enum class ApopFallback : std::uint8_t {
+  /// A refusal of the credentials (classified auth_failed or server_error);
+  /// a temporary or permanent failure ([IN-USE], [SYS/TEMP], ...) is
+  /// reported as it is.
+  credentials,
+  /// Any -ERR: the NetX Duo API's documented behaviour.
+  any,
+};
+
 /// The user and the password (or the secret APOP digests). Views: they must
 /// outlive the Login.
 struct Credentials {
@@ -385,10 +395,15 @@ struct Credentials {
 class Login final : public Operation {
  public:
   /// `query` (optional) must outlive the Login; it is prepared here.
-  Login(Credentials credentials, LoginOptions options, const Facts& facts, Query* query = nullptr);
+  Login(Credentials credentials, LoginOptions options, const Facts& facts, Query* query = nullptr,
+        ApopFallback fallback = ApopFallback::credentials);
 
   /// True once the server accepted the credentials.
   bool logged_in() const noexcept { return after_.has_value(); }
+  /// The method the server accepted; meaningful when logged_in().
+  LoginMethod method() const noexcept {
+    return user_sent_ ? LoginMethod::user_pass : LoginMethod::apop;
+  }
   /// The capabilities of the CAPA asked after login, when it answered +OK.
   const std::optional<Capabilities>& capabilities_after() const noexcept;
 
@@ -406,8 +421,10 @@ class Login final : public Operation {
   LoginOptions options_;
   Facts facts_;
   Query* query_;
+  ApopFallback fallback_;
   Phase phase_ = Phase::user;
   bool together_ = false;
+  bool user_sent_ = false;
   std::optional<Error> apop_refused_;
   std::optional<Error> user_refused_;
   std::optional<AfterLogin> after_;

@@ -18,9 +18,9 @@
 #include <variant>
 
 #include "netx_internal.hpp"
-#include "pop3kit/apop.hpp"
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/session.hpp"
 #include "pop3kit/transport.hpp"
 
 namespace {
@@ -141,6 +141,36 @@ class Driver {
     return st.ok ? NX_SUCCESS : NX_POP3_SERVER_ERROR_STATUS;
   }
 
+  // Runs a session operation: moves bytes between the transport and it.
+  // A failed read or write is reported with its own NetX code (the
+  // connection is gone), as is an engine failure; the operation's other
+  // errors map to NetX codes here.
+  UINT run(pop3kit::session::Operation& op) {
+    UINT lost = NX_SUCCESS;
+    for (;;) {
+      switch (op.resume(s_->engine)) {
+        case pop3kit::session::Want::write:
+          if (UINT r = flush(); r != NX_SUCCESS) {
+            lost = r;
+            op.transport_failed(pop3kit::Error(errc::io_error, "write failed"));
+          }
+          break;
+        case pop3kit::session::Want::read:
+          if (UINT r = read(); r != NX_SUCCESS) {
+            lost = r;
+            op.transport_failed(pop3kit::Error(errc::io_error, "read failed"));
+          }
+          break;
+        case pop3kit::session::Want::start_tls:
+          lost = fail(NX_NOT_CONNECTED);
+          op.transport_failed(pop3kit::Error(errc::tls_failed, "no TLS here"));
+          break;
+        case pop3kit::session::Want::done:
+          return outcome(op, lost);
+      }
+    }
+  }
+
   // Reads and discards the rest of a message being downloaded.
   UINT drain() {
     s_->pending = {};
@@ -158,6 +188,17 @@ class Driver {
   }
 
  private:
+  UINT outcome(const pop3kit::session::Operation& op, UINT lost) {
+    if (lost != NX_SUCCESS) return lost;
+    if (s_->engine.failed()) return fail(engine_failure(s_->engine.error()));
+    if (op.outcome()) return NX_SUCCESS;
+    const std::error_code ec = op.outcome().error().code;
+    if (ec == errc::unsupported) return fail(NX_POP3_APOP_FAILED_MD5_DIGEST);
+    if (pop3kit::is_caller_error(ec)) return refused(ec);
+    if (ec == errc::connection_closed) return fail(NX_NOT_CONNECTED);
+    return fail(NX_POP3_SERVER_ERROR_STATUS);
+  }
+
   NX_POP3_CLIENT* c_;
   Session* s_;
 };
@@ -257,24 +298,16 @@ UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Fa
     c->nx_pop3_server_process_id[timestamp.size()] = 0;
   }
 
-  if (apop && !timestamp.empty()) {
-    const std::string digest = pop3kit::auth::apop_digest(timestamp, password);
-    if (digest.empty()) return d.fail(NX_POP3_APOP_FAILED_MD5_DIGEST);
-    proto::Status st;
-    if (UINT r = d.command(s->engine.apop(name, digest), Command::apop, st); r != NX_SUCCESS) {
-      return r;
-    }
-    if (st.ok) {
-      c->nx_pop3_client_APOP_used = NX_TRUE;
-      return NX_SUCCESS;
-    }
-    // Refused: USER/PASS on the same connection, as NetX Duo documents.
-  }
-  proto::Status st;
-  if (UINT r = d.command(s->engine.user(name), Command::user, st); r != NX_SUCCESS) return r;
-  if (!st.ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-  if (UINT r = d.command(s->engine.pass(password), Command::pass, st); r != NX_SUCCESS) return r;
-  if (!st.ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+  // APOP when asked and the greeting allows it; refused, USER/PASS on the
+  // same connection, as NetX Duo documents. No CAPA: one command at a time.
+  pop3kit::session::Facts facts;
+  facts.apop_timestamp = timestamp;
+  const pop3kit::LoginOptions options{
+      apop ? pop3kit::LoginMethod::apop : pop3kit::LoginMethod::user_pass, true};
+  pop3kit::session::Login login({name, password}, options, facts, nullptr,
+                                pop3kit::session::ApopFallback::any);
+  if (UINT r = d.run(login); r != NX_SUCCESS) return r;
+  if (login.method() == pop3kit::LoginMethod::apop) c->nx_pop3_client_APOP_used = NX_TRUE;
   return NX_SUCCESS;
 }
 

@@ -87,8 +87,13 @@ void AfterLogin::start_query() {
   hand_over(*query_, false);
 }
 
-Login::Login(Credentials credentials, LoginOptions options, const Facts& facts, Query* query)
-    : credentials_(credentials), options_(options), facts_(facts), query_(query) {}
+Login::Login(Credentials credentials, LoginOptions options, const Facts& facts, Query* query,
+             ApopFallback fallback)
+    : credentials_(credentials),
+      options_(options),
+      facts_(facts),
+      query_(query),
+      fallback_(fallback) {}
 
 const std::optional<Capabilities>& Login::capabilities_after() const noexcept {
   static const std::optional<Capabilities> none;
@@ -118,6 +123,7 @@ void Login::start(proto::Engine& engine) {
 }
 
 void Login::user_pass(proto::Engine& engine) {
+  user_sent_ = true;
   if (auto ec = engine.user(credentials_.user)) {
     return finish(refused(ec, Command::user, engine.state()));
   }
@@ -156,7 +162,10 @@ void Login::on_status(proto::Engine& engine, const proto::Status& st) {
     case Phase::apop: {
       if (st.ok) return after_login();
       Error e = server_error(st, "APOP login refused");
-      if (e.code != errc::server_error && e.code != errc::auth_failed) return finish(std::move(e));
+      if (fallback_ == ApopFallback::credentials && e.code != errc::server_error &&
+          e.code != errc::auth_failed) {
+        return finish(std::move(e));
+      }
       e.code = make_error_code(errc::auth_failed);
       if (!options_.allow_fallback) return finish(std::move(e));
       apop_refused_ = std::move(e);

@@ -228,6 +228,26 @@ TEST(SessionLogin, ApopTemporaryRefusalDoesNotFallBack) {
   EXPECT_EQ(o.outcome, "error 302 [IN-USE]: APOP login refused: server says \"[IN-USE] locked\"");
 }
 
+// The NetX Duo rule: any refusal goes on with USER/PASS.
+TEST(SessionLogin, ApopAnyRefusalFallsBackUnderTheNetxRule) {
+  LoginSetup s;  // no CAPA asked: lock-step, no CAPA after login
+  s.password = "tanstaaf";
+  s.options = {LoginMethod::apop, true};
+  s.fallback = session::ApopFallback::any;
+  s.show_method = true;
+  Script sc;
+  sc.greeting = kRfcGreeting;
+  sc.turns = {{kRfcApop, "-ERR [IN-USE] locked\r\n"},
+              {"USER u\r\n", "+OK\r\n"},
+              {"PASS tanstaaf\r\n", "+OK\r\n"}};
+  const auto o = run_session_all_splits(sc, login_factory(s));
+  EXPECT_EQ(o.outcome, "ok");
+  EXPECT_EQ(o.found, "logged in with USER/PASS");
+  sc.turns = {{kRfcApop, "+OK\r\n"}};
+  const auto a = run_session_all_splits(sc, login_factory(s));
+  EXPECT_EQ(a.found, "logged in with APOP");
+}
+
 // Refused, then the server hangs up on the fallback: the APOP refusal counts.
 TEST(SessionLogin, ApopRefusedThenHangUp) {
   LoginSetup s = pipelining(Kind::stat);

@@ -12,8 +12,7 @@ using Batches = std::vector<std::string>;
 
 // USER/PASS lock-step, then the query with `facts`.
 struct QuerySubject : Subject {
-  QuerySubject(Kind k, session::Facts f, bool p)
-      : kind(k), facts(f), pipelined(p) {}
+  QuerySubject(Kind k, session::Facts f, bool p) : kind(k), facts(f), pipelined(p) {}
   Kind kind;
   session::Facts facts;
   bool pipelined;

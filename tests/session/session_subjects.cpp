@@ -36,12 +36,15 @@ session::Operation& LoginSubject::make(std::string_view apop_timestamp) {
   facts.pipelining_allowed = setup.pipelining_allowed;
   if (setup.query_kind) query.emplace(*setup.query_kind);
   login.emplace(session::Credentials{setup.user, setup.password}, setup.options, facts,
-                query ? &*query : nullptr);
+                query ? &*query : nullptr, setup.fallback);
   return *login;
 }
 
 std::string LoginSubject::found() {
   std::string s = login->logged_in() ? "logged in" : "not logged in";
+  if (setup.show_method && login->logged_in()) {
+    s += login->method() == LoginMethod::apop ? " with APOP" : " with USER/PASS";
+  }
   if (login->capabilities_after()) s += "; caps " + render(*login->capabilities_after());
   if (query) {
     s += "; query ";

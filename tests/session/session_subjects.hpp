@@ -22,6 +22,8 @@ struct LoginSetup {
   Capabilities caps;
   bool pipelining_allowed = true;
   std::optional<session::Query::Kind> query_kind;
+  session::ApopFallback fallback = session::ApopFallback::credentials;
+  bool show_method = false;  ///< found() says which method logged in.
 };
 
 struct LoginSubject : Subject {
