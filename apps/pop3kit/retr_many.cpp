@@ -59,12 +59,23 @@ int run_retr_many(const Invocation& inv, const PopUrl& url, const LoginPlan& pla
     if (!names.count(n)) names[n] = std::to_string(n);  // the server will refuse it
   }
   writer.set_names(std::move(names));
+  // LIST's sizes size the pipeline (a number not listed: unknown).
+  std::map<std::uint64_t, std::uint64_t> listed;
+  for (const auto& m : listing)
+    listed[m.number] = m.size;
+  std::vector<std::uint64_t> sizes;
+  sizes.reserve(numbers.size());
+  for (const std::uint64_t n : numbers) {
+    const auto it = listed.find(n);
+    if (it == listed.end()) break;
+    sizes.push_back(it->second);
+  }
 
   // The files are written on the spooler's thread while this one reads:
   // creating and renaming files overlaps with the network.
   {
     store::Spooler spooler(writer);
-    if (auto r = client.retrieve_many(numbers, spooler); !r) throw failure_from(r.error());
+    if (auto r = client.retrieve_many(numbers, spooler, sizes); !r) throw failure_from(r.error());
     spooler.finish();
   }
   finish_read_only(client);

@@ -129,11 +129,20 @@ struct ClientOptions {
     automatic,  ///< When the last CAPA listed PIPELINING.
     off,        ///< Never: one command at a time.
   } pipelining = Pipelining::automatic;
-  /// Most octets of commands in flight whose answers have not been read. Kept
-  /// below the kernel's socket buffers, so a write never blocks while the
-  /// server is busy writing answers (no deadlock with a server that does not
-  /// read while it writes).
-  std::size_t pipeline_window = 2048;
+  /// Most octets of commands in flight whose answers have not been read
+  /// (bounds the memory of the outgoing buffer and of the engine's queue of
+  /// outstanding commands). Any value is safe: while a pipeline runs, the
+  /// client writes only what the socket takes at once and reads answers
+  /// while commands wait, so a server that does not read while it writes
+  /// cannot deadlock it.
+  std::size_t pipeline_window = 64 * 1024;
+  /// Most octets of answers expected in flight in a pipeline: the bulk
+  /// calls queue commands while the answers not yet read are expected to
+  /// stay under this (a RETR counts the size given to retrieve_many(), or
+  /// 64 KiB when unknown; TOP 4 KiB, DELE a status line). It should cover
+  /// the bandwidth-delay product (16 MiB: 1 Gbit/s at 130 ms); answers in
+  /// flight wait in the server and the kernel, not in this process.
+  std::uint64_t pipeline_octets = 16 * 1024 * 1024;
   /// Most entries accepted in one LIST or UIDL listing (list(), uidl(),
   /// list_with_uidl(), a listing Query). A longer listing fails with
   /// errc::listing_too_long and closes the connection, so a server that
@@ -389,8 +398,13 @@ class Client {
   // (errc::invalid_argument for a message number 0, errc::wrong_state);
   // a -ERR for one message is reported for that message and the rest go on.
 
-  /// RETR each message, in order, to `handler`.
-  Result<void> retrieve_many(std::span<const std::uint64_t> numbers, MessageHandler& handler);
+  /// RETR each message, in order, to `handler`. `sizes`, when not empty,
+  /// holds each message's size as LIST gave it (sizes[i] for numbers[i]):
+  /// it sizes the pipeline (ClientOptions::pipeline_octets) and nothing
+  /// else, so a wrong size costs speed, never correctness. Fewer sizes than
+  /// numbers: the rest count as unknown.
+  Result<void> retrieve_many(std::span<const std::uint64_t> numbers, MessageHandler& handler,
+                             std::span<const std::uint64_t> sizes = {});
   /// TOP each message, in order, to `handler`.
   Result<void> top_many(std::span<const std::uint64_t> numbers, std::uint64_t lines,
                         MessageHandler& handler);
@@ -432,11 +446,16 @@ class Client {
   Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
   Result<Capabilities> read_capa(const proto::Status& status);
   Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
+  // `expected[i]`: the octets item i's answer is expected to take (empty or
+  // short: `unknown_answer` for the rest).
   Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,
-                        std::size_t queued = 0);
+                        std::size_t queued = 0, std::span<const std::uint64_t> expected = {},
+                        std::uint64_t unknown_answer = 16);
+  Result<void> write_ready();
   Result<void> check_numbers(std::span<const std::uint64_t> numbers, proto::Command c) const;
   Result<void> fetch_many(std::span<const std::uint64_t> numbers, proto::Command c,
-                          std::uint64_t lines, MessageHandler& handler);
+                          std::uint64_t lines, MessageHandler& handler,
+                          std::span<const std::uint64_t> sizes);
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 

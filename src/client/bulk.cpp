@@ -16,6 +16,15 @@ namespace pop3kit {
 
 using proto::Command;
 
+namespace {
+// Octets of answers expected in a pipeline (ClientOptions::pipeline_octets),
+// where no size is known: a message (mail's median size is a few tens of
+// KB), a TOP (headers and a few lines), and a status line ("+OK ...").
+constexpr std::uint64_t kUnknownMessage = 64 * 1024;
+constexpr std::uint64_t kUnknownTop = 4 * 1024;
+constexpr std::uint64_t kStatusOctets = 64;
+}  // namespace
+
 std::optional<std::uint64_t> Client::highest_message() const noexcept {
   return highest_;
 }
@@ -73,38 +82,78 @@ Result<void> Client::check_quiet() {
                                                sanitize(said, 80) + "'"));
 }
 
+// Writes what the transport takes at once, without waiting: the rest stays
+// in the engine's output for the next call. While a pipeline runs, this is
+// how commands go out, so that the client never sits in a write while the
+// server sits in one too (a server that answers in full before it reads on
+// fills its socket, and ours, when nobody reads). Blocking on a read
+// instead is safe: commands go out in order, so the oldest outstanding one,
+// whose answer is awaited, has been written in full (a socket full of later
+// ones would mean the server is not reading, and so has that one).
+Result<void> Client::write_ready() {
+  if (auto quiet = check_quiet(); !quiet) return quiet;
+  while (!engine_->pending_output().empty()) {
+    auto n = transport_->write_some(engine_->pending_output(), std::chrono::milliseconds(0));
+    if (!n) {
+      if (n.error().code == errc::timed_out) return {};
+      return fail(io_error(std::move(n).error()));
+    }
+    engine_->consume_output(*n);
+  }
+  return {};
+}
+
 // The one pipelining loop. Commands for items 0..count-1 are queued in order
-// while the octets in flight stay under the window (one at a time without
-// PIPELINING); answers come back in the same order, so the item an event
-// belongs to is the oldest one not yet complete. on_event returns true when
-// it has seen the last event of its item's answer.
+// while the octets in flight stay under the windows (one at a time without
+// PIPELINING): the commands' octets under pipeline_window, the answers'
+// expected octets under pipeline_octets (a bandwidth-delay product: at 20 ms
+// and loopback bandwidth several hundred 20 KB messages). Answers come back
+// in the same order, so the item an event belongs to is the oldest one not
+// yet complete. on_event returns true when it has seen the last event of its
+// item's answer.
 // `queued` commands are already on their way (sent with a login).
 Result<void> Client::pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,
-                              std::size_t queued) {
+                              std::size_t queued, std::span<const std::uint64_t> expected,
+                              std::uint64_t unknown_answer) {
   const bool deep = pipelining();
+  auto answer = [&](std::size_t i) { return i < expected.size() ? expected[i] : unknown_answer; };
+  std::uint64_t answers = 0;  // expected octets of the answers not read yet
+  for (std::size_t i = 0; i < queued; ++i)
+    answers = detail::saturated_sum(answers, answer(i));
   std::size_t done = 0;
   while (done < count) {
     while (queued < count && (engine_->outstanding() == 0 ||
-                              (deep && engine_->outstanding_bytes() < options_.pipeline_window))) {
+                              (deep && engine_->outstanding_bytes() < options_.pipeline_window &&
+                               answers < options_.pipeline_octets))) {
       if (auto ec = queue(queued)) {
         // Checked before the batch began, so only a broken invariant lands here.
         return fail(Error(ec, "cannot queue a pipelined command: " + ec.message()));
       }
+      answers = detail::saturated_sum(answers, answer(queued));
       ++queued;
     }
-    if (auto r = flush(); !r) return r;
+    if (auto r = write_ready(); !r) return r;
     auto ev = next();
     if (!ev) return std::move(ev).error();
     auto complete = on_event(done, *ev);
     if (!complete) return fail(std::move(complete).error());
-    if (*complete) ++done;
+    if (*complete) {
+      answers -= std::min(answers, answer(done));
+      ++done;
+    }
   }
   return {};
 }
 
 Result<void> Client::fetch_many(std::span<const std::uint64_t> numbers, Command c,
-                                std::uint64_t lines, MessageHandler& handler) {
+                                std::uint64_t lines, MessageHandler& handler,
+                                std::span<const std::uint64_t> sizes) {
   if (auto r = check_numbers(numbers, c); !r) return r;
+  // A message's answer: its size by LIST, its status line and the end line.
+  std::vector<std::uint64_t> expected;
+  expected.reserve(std::min(sizes.size(), numbers.size()));
+  for (std::size_t i = 0; i < sizes.size() && i < numbers.size(); ++i)
+    expected.push_back(detail::saturated_sum(sizes[i], kStatusOctets));
   std::uint64_t octets = 0;
   std::error_code sink_error;
   auto what = [&](std::uint64_t n) {
@@ -140,19 +189,20 @@ Result<void> Client::fetch_many(std::span<const std::uint64_t> numbers, Command 
           return true;
         }
         return Error(errc::unexpected_data, "unexpected event in the answer to " + what(n));
-      });
+      },
+      0, expected, c == Command::retr ? kUnknownMessage : kUnknownTop);
 }
 
-Result<void> Client::retrieve_many(std::span<const std::uint64_t> numbers,
-                                   MessageHandler& handler) {
+Result<void> Client::retrieve_many(std::span<const std::uint64_t> numbers, MessageHandler& handler,
+                                   std::span<const std::uint64_t> sizes) {
   OperationScope op(*this, "RETR");
-  return fetch_many(numbers, Command::retr, 0, handler);
+  return fetch_many(numbers, Command::retr, 0, handler, sizes);
 }
 
 Result<void> Client::top_many(std::span<const std::uint64_t> numbers, std::uint64_t lines,
                               MessageHandler& handler) {
   OperationScope op(*this, "TOP");
-  return fetch_many(numbers, Command::top, lines, handler);
+  return fetch_many(numbers, Command::top, lines, handler, {});
 }
 
 Result<std::vector<Result<void>>> Client::dele_many(std::span<const std::uint64_t> numbers) {

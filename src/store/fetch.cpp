@@ -372,13 +372,18 @@ FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& de
   BatchRunner runner(plan, to_fetch, destination, state, report.uidl, progress, report);
   std::optional<Error> session_error;
   if (!to_fetch.empty()) {
-    std::vector<std::uint64_t> numbers;
+    std::vector<std::uint64_t> numbers, sizes;
     numbers.reserve(to_fetch.size());
-    for (const auto& item : to_fetch)
+    sizes.reserve(to_fetch.size());
+    for (const auto& item : to_fetch) {
       numbers.push_back(item.ref.number);
+      sizes.push_back(item.ref.size);
+    }
     // The deliveries run on the spooler's thread while this one reads.
     Spooler spooler(runner);
-    if (auto r = client.retrieve_many(numbers, spooler); !r) session_error = std::move(r).error();
+    if (auto r = client.retrieve_many(numbers, spooler, sizes); !r) {
+      session_error = std::move(r).error();
+    }
     spooler.finish();
   }
   // What ended is made durable and recorded even when the session broke.

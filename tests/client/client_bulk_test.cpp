@@ -1,9 +1,18 @@
 // Bulk operations: pipelined with PIPELINING, lock-step without, same results.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <limits>
 #include <map>
+#include <memory>
 
 #include "pop3kit/client.hpp"
+#include "pop3kit/transport.hpp"
 #include "support/script_server.hpp"
 
 namespace pop3kit::test {
@@ -256,12 +265,11 @@ TEST(ClientBulk, CallerErrorsBeforeAnythingIsSent) {
 }
 
 // A server that answers each command in full before it reads the next, with
-// small socket buffers. A client that wrote every command at once would, with
-// enough commands, block in write() while the server blocks writing answers
-// nobody reads. Loopback buffers grow to megabytes, so instead of waiting for
-// that deadlock the server measures what the client keeps in flight: never
-// more than the window.
-TEST(ClientBulk, SlowReadingServerDoesNotDeadlock) {
+// small socket buffers, and a command window smaller than them: the server
+// measures what the client keeps in flight, never more than the window (and
+// the window is used: a deep pipeline). NoWindowAtAllStillNoDeadlock below
+// has no window at all.
+TEST(ClientBulk, CommandWindowBoundsWhatIsInFlight) {
   constexpr std::uint64_t kCount = 20000;
   const std::string body(4000, 'b');
   ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
@@ -269,7 +277,15 @@ TEST(ClientBulk, SlowReadingServerDoesNotDeadlock) {
                        S::serve_retr(kCount, body), S::expect("QUIT"), S::send("+OK\r\n")});
   server.set_receive_buffer(4096);
   server.set_send_buffer(4096);
-  Client c = session(server);
+  ClientOptions o;
+  o.security = Security::plain;
+  o.io_timeout = 5s;
+  o.pipeline_window = 2048;
+  o.pipeline_octets = std::numeric_limits<std::uint64_t>::max();
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  ASSERT_TRUE(c.login("u", "p").ok());
   struct Counter : MessageHandler {
     std::uint64_t messages = 0, octets = 0;
     std::error_code begin(std::uint64_t) override { return {}; }
@@ -292,9 +308,98 @@ TEST(ClientBulk, SlowReadingServerDoesNotDeadlock) {
   EXPECT_EQ(counter.octets, kCount * (body.size() + 2));
   EXPECT_TRUE(c.quit().ok());
   EXPECT_EQ(server.problem(), "");
-  const std::size_t window = ClientOptions{}.pipeline_window;
+  const std::size_t window = o.pipeline_window;
   EXPECT_LE(server.max_unanswered_bytes(), window + 16);
   EXPECT_GT(server.max_unanswered_bytes(), window / 2);  // and it did pipeline deeply
+}
+
+// The same server, with no window at all: every one of 20000 commands
+// (210 KB) is queued at once, and both sides' socket buffers are a few KB.
+// A client that wrote them all before it read would block in write() while
+// the server blocks writing answers nobody reads, and fail after io_timeout;
+// this one writes what the socket takes and reads while commands wait.
+TEST(ClientBulk, NoWindowAtAllStillNoDeadlock) {
+  constexpr std::uint64_t kCount = 20000;
+  const std::string body(4000, 'b');
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER"), S::expect("PASS"), S::send("+OK\r\n+OK\r\n"),
+                       S::serve_retr(kCount, body), S::expect("QUIT"), S::send("+OK\r\n")});
+  server.set_receive_buffer(4096);
+  server.set_send_buffer(4096);
+  // The client's socket is as small: made here, not by connect_tcp().
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ASSERT_EQ(errno, EINPROGRESS);
+    pollfd p{fd, POLLOUT, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  }
+  ClientOptions o;
+  o.security = Security::plain;
+  o.io_timeout = 5s;
+  o.pipeline_window = std::numeric_limits<std::size_t>::max();
+  o.pipeline_octets = std::numeric_limits<std::uint64_t>::max();
+  Client c(o);
+  ASSERT_TRUE(c.connect(std::make_unique<net::TcpTransport>(fd, "127.0.0.1")).ok());
+  ASSERT_TRUE(c.capa().ok());
+  ASSERT_TRUE(c.login("u", "p").ok());
+  struct Counter : MessageHandler {
+    std::uint64_t messages = 0;
+    std::error_code begin(std::uint64_t) override { return {}; }
+    std::error_code data(std::uint64_t, std::string_view) override { return {}; }
+    std::error_code end(std::uint64_t, std::uint64_t) override {
+      ++messages;
+      return {};
+    }
+    void failed(std::uint64_t, const Error&) override {}
+  } counter;
+  std::vector<std::uint64_t> numbers(kCount);
+  for (std::uint64_t i = 0; i < kCount; ++i)
+    numbers[i] = i + 1;
+  auto r = c.retrieve_many(numbers, counter);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(counter.messages, kCount);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  // The client filled the server's socket (its unsent commands waited in
+  // the client meanwhile).
+  EXPECT_GT(server.max_unanswered_bytes(), 4096U);
+}
+
+// LIST's sizes set how deep the pipeline goes: with answers expected to take
+// 1 MB each and a 3 MB window, 3 commands are in flight (the third brings
+// the sum over), so the server never sees more than 2 waiting behind the
+// one it answers; with unknown sizes (64 KiB each) all 50 would go at once.
+TEST(ClientBulk, SizesSetHowManyAnswersAreInFlight) {
+  constexpr std::uint64_t kCount = 50;
+  ScriptServer server({S::send("+OK\r\n"), S::expect("CAPA"), S::send(kCapaPipelining),
+                       S::expect("USER"), S::expect("PASS"), S::send("+OK\r\n+OK\r\n"),
+                       S::serve_retr(kCount, "x"), S::expect("QUIT"), S::send("+OK\r\n")});
+  ClientOptions o;
+  o.security = Security::plain;
+  o.io_timeout = 5s;
+  o.pipeline_octets = 3'000'000;
+  Client c(o);
+  ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
+  ASSERT_TRUE(c.capa().ok());
+  ASSERT_TRUE(c.login("u", "p").ok());
+  Recorder rec;
+  std::vector<std::uint64_t> numbers(kCount), sizes(kCount, 1'000'000);
+  for (std::uint64_t i = 0; i < kCount; ++i)
+    numbers[i] = i + 1;
+  ASSERT_TRUE(c.retrieve_many(numbers, rec, sizes).ok());
+  EXPECT_EQ(rec.bodies.size(), kCount);
+  EXPECT_TRUE(c.quit().ok());
+  EXPECT_EQ(server.problem(), "");
+  EXPECT_LE(server.max_unanswered_bytes(), 3 * std::string("RETR 50\r\n").size());
+  EXPECT_GE(server.max_unanswered_bytes(), std::string("RETR 1\r\n").size());
 }
 
 }  // namespace
