@@ -130,8 +130,8 @@ enum class Arguments : std::uint8_t {
 /// command is code (PASS only after USER, STLS once and the injection check
 /// after its +OK, AUTH's challenges).
 struct CommandInfo {
-  Command command = Command::none;
   const char* name = "";  ///< Upper-case keyword ("RETR"); "" for none.
+  Command command = Command::none;
   Arguments arguments = Arguments::none;
   Reply reply = Reply::single_line;
   Content content = Content::none;

@@ -37,24 +37,24 @@ constexpr Reply kMultiNoArg = Reply::multi_line_without_argument;
 // columns are CommandInfo's, documented in pop3kit/engine.hpp.
 // clang-format off
 inline constexpr CommandInfo kCommands[] = {
-// command        name    arguments                     reply        content                states          excl.  logs_in ends_session
-  {Command::none, "",     Arguments::none,              kSingle,     Content::none,         0,              false, false, false},
-  {Command::user, "USER", Arguments::name,              kSingle,     Content::none,         kAuthorization, false, false, false},
-  {Command::pass, "PASS", Arguments::password,          kSingle,     Content::none,         kAuthorization, true,  true,  false},
-  {Command::apop, "APOP", Arguments::name_and_digest,   kSingle,     Content::none,         kAuthorization, true,  true,  false},
-  {Command::stat, "STAT", Arguments::none,              kSingle,     Content::stat,         kTransaction,   false, false, false},
-  {Command::list, "LIST", Arguments::optional_message,  kMultiNoArg, Content::list,         kTransaction,   false, false, false},
-  {Command::retr, "RETR", Arguments::message,           kMulti,      Content::body,         kTransaction,   false, false, false},
-  {Command::top,  "TOP",  Arguments::message_and_lines, kMulti,      Content::body,         kTransaction,   false, false, false},
-  {Command::dele, "DELE", Arguments::message,           kSingle,     Content::none,         kTransaction,   false, false, false},
-  {Command::noop, "NOOP", Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
-  {Command::rset, "RSET", Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
-  {Command::quit, "QUIT", Arguments::none,              kSingle,     Content::none,         kBoth,          true,  false, true},
-  {Command::uidl, "UIDL", Arguments::optional_message,  kMultiNoArg, Content::uidl,         kTransaction,   false, false, false},
-  {Command::capa, "CAPA", Arguments::none,              kMulti,      Content::capabilities, kBoth,          false, false, false},
-  {Command::utf8, "UTF8", Arguments::none,              kSingle,     Content::none,         kAuthorization, false, false, false},
-  {Command::stls, "STLS", Arguments::none,              kSingle,     Content::none,         kAuthorization, true,  false, false},
-  {Command::auth, "AUTH", Arguments::mechanism,         kSingle,     Content::none,         kAuthorization, true,  true,  false},
+// name   command        arguments                     reply        content                states          excl.  logs_in ends_session
+  {"",     Command::none, Arguments::none,              kSingle,     Content::none,         0,              false, false, false},
+  {"USER", Command::user, Arguments::name,              kSingle,     Content::none,         kAuthorization, false, false, false},
+  {"PASS", Command::pass, Arguments::password,          kSingle,     Content::none,         kAuthorization, true,  true,  false},
+  {"APOP", Command::apop, Arguments::name_and_digest,   kSingle,     Content::none,         kAuthorization, true,  true,  false},
+  {"STAT", Command::stat, Arguments::none,              kSingle,     Content::stat,         kTransaction,   false, false, false},
+  {"LIST", Command::list, Arguments::optional_message,  kMultiNoArg, Content::list,         kTransaction,   false, false, false},
+  {"RETR", Command::retr, Arguments::message,           kMulti,      Content::body,         kTransaction,   false, false, false},
+  {"TOP",  Command::top,  Arguments::message_and_lines, kMulti,      Content::body,         kTransaction,   false, false, false},
+  {"DELE", Command::dele, Arguments::message,           kSingle,     Content::none,         kTransaction,   false, false, false},
+  {"NOOP", Command::noop, Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
+  {"RSET", Command::rset, Arguments::none,              kSingle,     Content::none,         kTransaction,   false, false, false},
+  {"QUIT", Command::quit, Arguments::none,              kSingle,     Content::none,         kBoth,          true,  false, true},
+  {"UIDL", Command::uidl, Arguments::optional_message,  kMultiNoArg, Content::uidl,         kTransaction,   false, false, false},
+  {"CAPA", Command::capa, Arguments::none,              kMulti,      Content::capabilities, kBoth,          false, false, false},
+  {"UTF8", Command::utf8, Arguments::none,              kSingle,     Content::none,         kAuthorization, false, false, false},
+  {"STLS", Command::stls, Arguments::none,              kSingle,     Content::none,         kAuthorization, true,  false, false},
+  {"AUTH", Command::auth, Arguments::mechanism,         kSingle,     Content::none,         kAuthorization, true,  true,  false},
 };
 // clang-format on
 
