@@ -42,6 +42,29 @@ struct Recorder : MessageHandler {
   }
 };
 
+// Counts what a bulk retrieval hands out, without keeping it.
+struct Counter : MessageHandler {
+  std::uint64_t messages = 0, octets = 0;
+  std::error_code begin(std::uint64_t) override { return {}; }
+  std::error_code data(std::uint64_t, std::string_view d) override {
+    octets += d.size();
+    return {};
+  }
+  std::error_code end(std::uint64_t, std::uint64_t) override {
+    ++messages;
+    return {};
+  }
+  void failed(std::uint64_t, const Error&) override {}
+};
+
+// Message numbers 1..n.
+std::vector<std::uint64_t> one_to(std::uint64_t n) {
+  std::vector<std::uint64_t> numbers(n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    numbers[i] = i + 1;
+  return numbers;
+}
+
 const std::string kCapaPipelining = "+OK\r\nUSER\r\nPIPELINING\r\nUIDL\r\n.\r\n";
 const std::string kCapaPlain = "+OK\r\nUSER\r\nUIDL\r\n.\r\n";
 
@@ -286,23 +309,8 @@ TEST(ClientBulk, CommandWindowBoundsWhatIsInFlight) {
   ASSERT_TRUE(c.connect("127.0.0.1", server.port()).ok());
   ASSERT_TRUE(c.capa().ok());
   ASSERT_TRUE(c.login("u", "p").ok());
-  struct Counter : MessageHandler {
-    std::uint64_t messages = 0, octets = 0;
-    std::error_code begin(std::uint64_t) override { return {}; }
-    std::error_code data(std::uint64_t, std::string_view d) override {
-      octets += d.size();
-      return {};
-    }
-    std::error_code end(std::uint64_t, std::uint64_t) override {
-      ++messages;
-      return {};
-    }
-    void failed(std::uint64_t, const Error&) override {}
-  } counter;
-  std::vector<std::uint64_t> numbers(kCount);
-  for (std::uint64_t i = 0; i < kCount; ++i)
-    numbers[i] = i + 1;
-  auto r = c.retrieve_many(numbers, counter);
+  Counter counter;
+  auto r = c.retrieve_many(one_to(kCount), counter);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(counter.messages, kCount);
   EXPECT_EQ(counter.octets, kCount * (body.size() + 2));
@@ -350,20 +358,8 @@ TEST(ClientBulk, NoWindowAtAllStillNoDeadlock) {
   ASSERT_TRUE(c.connect(std::make_unique<net::TcpTransport>(fd, "127.0.0.1")).ok());
   ASSERT_TRUE(c.capa().ok());
   ASSERT_TRUE(c.login("u", "p").ok());
-  struct Counter : MessageHandler {
-    std::uint64_t messages = 0;
-    std::error_code begin(std::uint64_t) override { return {}; }
-    std::error_code data(std::uint64_t, std::string_view) override { return {}; }
-    std::error_code end(std::uint64_t, std::uint64_t) override {
-      ++messages;
-      return {};
-    }
-    void failed(std::uint64_t, const Error&) override {}
-  } counter;
-  std::vector<std::uint64_t> numbers(kCount);
-  for (std::uint64_t i = 0; i < kCount; ++i)
-    numbers[i] = i + 1;
-  auto r = c.retrieve_many(numbers, counter);
+  Counter counter;
+  auto r = c.retrieve_many(one_to(kCount), counter);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(counter.messages, kCount);
   EXPECT_TRUE(c.quit().ok());
