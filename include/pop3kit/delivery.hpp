@@ -112,6 +112,16 @@ class Destination {
     return CommitJob([] { return Result<void>(); });
   }
 
+  /// True when the job of every seal() (or commit()) makes the file at
+  /// `path` durable too, before it makes any message visible: a Maildir's
+  /// syncfs(2) flushes the whole file system its tmp/ is on. fetch_account()
+  /// then records a batch's intents without a flush of their own
+  /// (StateStore::IntentFlush::by_caller). False when unknown (the default).
+  virtual bool flush_covers(const std::string& path) const noexcept {
+    (void)path;
+    return false;
+  }
+
   /// After a crash: true when the reserved message is at the destination
   /// (delivered; only Durability::batched destinations can tell), false when
   /// it is not (and nothing of it is left). Errors when the destination

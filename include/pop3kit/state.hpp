@@ -144,8 +144,18 @@ class StateStore {
   /// replaced record is kept aside until the intent is resolved). UIDs must
   /// not be empty: a server without UIDL gives nothing to key a record by
   /// (errc::invalid_argument, nothing recorded). One transaction.
+  ///
+  /// `flush`: IntentFlush::now makes the transaction durable before the call
+  /// returns (one flush of the WAL). IntentFlush::by_caller commits it
+  /// without a flush: it is atomic and survives a crash of the process, and
+  /// the caller makes it durable before anything relies on it surviving a
+  /// power cut, by flushing the file system that holds the database (a
+  /// Maildir on the same file system flushes it with syncfs(2) before it
+  /// moves any message into new/; see Destination::flush_covers()).
+  enum class IntentFlush : std::uint8_t { now, by_caller };
   Result<void> record_intents(const AccountId& account, std::string_view destination,
-                              std::span<const Reservation> reservations);
+                              std::span<const Reservation> reservations,
+                              IntentFlush flush = IntentFlush::now);
   /// intent -> delivered. A UID without an intent is a caller error
   /// (errc::invalid_argument) and nothing of the batch is recorded. One
   /// transaction.

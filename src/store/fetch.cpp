@@ -57,6 +57,8 @@ class BatchRunner final : public MessageHandler {
         use_state_(use_state),
         progress_(progress),
         report_(report),
+        intent_flush_(destination.flush_covers(state.path()) ? StateStore::IntentFlush::by_caller
+                                                             : StateStore::IntentFlush::now),
         committer_(plan.account, state, use_state) {
     for (std::size_t i = 0; i < items_.size(); ++i)
       index_[items_[i].ref.number] = i;
@@ -184,7 +186,11 @@ class BatchRunner final : public MessageHandler {
       reservations_.push_back(std::move(*res));
     }
     if (use_state_) {
-      if (auto r = state_.record_intents(plan_.account, destination_.spec(), reservations_); !r) {
+      // Off the delivering thread's path where the batch's own flush will
+      // make the intents durable before any message becomes visible.
+      if (auto r = state_.record_intents(plan_.account, destination_.spec(), reservations_,
+                                         intent_flush_);
+          !r) {
         return r;
       }
     }
@@ -239,6 +245,7 @@ class BatchRunner final : public MessageHandler {
   std::optional<Error> message_error_;  // the destination's error for the current message
   std::optional<Error> fatal_;          // stops the run: the destination or state store failed
 
+  const StateStore::IntentFlush intent_flush_;
   detail::Committer committer_;  // last: its thread stops before the rest goes
 };
 

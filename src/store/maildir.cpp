@@ -193,6 +193,14 @@ class Maildir final : public Destination {
     return CommitJob([this, batch = std::exchange(ended_, {})] { return commit_batch(batch); });
   }
 
+  // syncfs(2) on tmp/ flushes every file of that file system.
+  bool flush_covers(const std::string& path) const noexcept override {
+    struct stat here {};
+    struct stat there {};
+    return tmp_ && ::fstat(tmp_.get(), &here) == 0 && ::stat(path.c_str(), &there) == 0 &&
+           here.st_dev == there.st_dev;
+  }
+
   Result<bool> recover(const Reservation& reservation) override {
     if (!tmp_) return not_open();
     if (!safe_name(reservation.name)) return bad_name(reservation.name);

@@ -238,6 +238,16 @@ struct StateStore::Impl {
   }
 
   Result<std::vector<MessageRecord>> select(sqlite3_stmt* stmt, const std::string& key) const;
+
+  // How the connection's commits reach the disk (outside a transaction).
+  Result<void> pragma_synchronous(const char* level) const {
+    const std::string sql = std::string("PRAGMA synchronous=") + level;
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &message);
+    sqlite3_free(message);
+    if (rc != SQLITE_OK) return fail("cannot set synchronous=" + std::string(level), rc);
+    return {};
+  }
 };
 
 namespace {
@@ -455,7 +465,10 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
       return file_error(path, "cannot switch to WAL mode (is it on a network file system?)");
     }
   }
-  if (auto r = exec("PRAGMA synchronous=FULL", "cannot set synchronous=FULL"); !r) {
+  // A new database is made without a flush per step (synchronous=NORMAL:
+  // each commit still atomic; a power cut can only lose the empty schema,
+  // which the next run makes again), then FULL for the records.
+  if (auto r = db.pragma_synchronous(first->empty() ? "NORMAL" : "FULL"); !r) {
     return std::move(r).error();
   }
 
@@ -482,6 +495,7 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
     auto now = inspect();
     if (!now) return std::move(now).error();
     if (auto r = check_identity(path, *now); !r) return std::move(r).error();
+    if (auto r = db.pragma_synchronous("FULL"); !r) return std::move(r).error();
   } else {
     // A database that can be read but not written must fail here, not in
     // the middle of a fetch after messages were retrieved.
@@ -509,7 +523,8 @@ Result<std::vector<MessageRecord>> StateStore::pending(const AccountId& account)
 }
 
 Result<void> StateStore::record_intents(const AccountId& account, std::string_view destination,
-                                        std::span<const Reservation> reservations) {
+                                        std::span<const Reservation> reservations,
+                                        IntentFlush flush) {
   const std::lock_guard guard(impl_->mu);
   if (reservations.empty()) return {};
   for (const Reservation& r : reservations) {
@@ -520,7 +535,14 @@ Result<void> StateStore::record_intents(const AccountId& account, std::string_vi
   }
   const std::string key = account.key();
   Impl& db = *impl_;
-  return db.transaction("cannot record intents", [&]() -> Result<void> {
+  // WAL with synchronous=NORMAL: the commit is appended without a flush,
+  // still atomic and safe from corruption (SQLite's documented guarantee
+  // for WAL mode); FULL again right after, for every other write.
+  const bool deferred = flush == IntentFlush::by_caller;
+  if (deferred) {
+    if (auto r = db.pragma_synchronous("NORMAL"); !r) return r;
+  }
+  Result<void> recorded = db.transaction("cannot record intents", [&]() -> Result<void> {
     for (const Reservation& r : reservations) {
       bind_param(db.supersede.get(), 1, key);
       bind_param(db.supersede.get(), 2, r.uid);
@@ -534,6 +556,10 @@ Result<void> StateStore::record_intents(const AccountId& account, std::string_vi
     }
     return {};
   });
+  if (deferred) {
+    if (auto r = db.pragma_synchronous("FULL"); !r && recorded) return r;
+  }
+  return recorded;
 }
 
 Result<void> StateStore::mark_delivered(const AccountId& account,
