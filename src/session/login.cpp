@@ -1,15 +1,18 @@
 // USER/PASS and APOP, the CAPA asked again after the login, and the query
 // that follows it, in as few round trips as the server allows.
 //
-// With PIPELINING, USER and PASS go out in one write, and once PASS (or
-// APOP) is answered, the CAPA asked again and the query go out together in
-// the next. Nothing rides with PASS or APOP itself: the engine refuses it,
-// because a server may hand the connection to another process when the
-// login completes and lose what was buffered (Courier). A refused USER is
-// seen before PASS's answer, which is read and dropped.
+// With PIPELINING, PASS follows USER without waiting for its answer (in a
+// write of its own, see session.hpp), and once PASS (or APOP) is answered, the CAPA asked again and
+// the query go out together in the next. Nothing rides with PASS or APOP itself: the engine refuses
+// it, because a server may hand the connection to another process when the login completes and lose
+// what was buffered (Courier). A refused USER is seen before PASS's answer, which is read and
+// dropped.
+#include <utility>
 #include <variant>
 
+#include <utility>
 #include "pop3kit/apop.hpp"
+
 #include "pop3kit/session.hpp"
 
 namespace pop3kit::session {
@@ -127,12 +130,17 @@ void Login::user_pass(proto::Engine& engine) {
   if (auto ec = engine.user(credentials_.user)) {
     return finish(refused(ec, Command::user, engine.state()));
   }
-  if (together_) {
-    if (auto ec = engine.pass(credentials_.password)) {
-      return finish(refused(ec, Command::pass, engine.state()));
-    }
-  }
+  pass_after_write_ = together_;
   phase_ = Phase::user;
+}
+
+// PASS in a write of its own, still before USER's answer (see the header:
+// Dovecot is slow to answer the two in one segment).
+void Login::on_written(proto::Engine& engine) {
+  if (!std::exchange(pass_after_write_, false)) return;
+  if (auto ec = engine.pass(credentials_.password)) {
+    finish(refused(ec, Command::pass, engine.state()));
+  }
 }
 
 // Many servers hang up after a refused login. The refusal is still what the

@@ -1,5 +1,6 @@
 // The run loop every operation shares, and the errors the session layer
 // makes of the server's answers.
+#include <utility>
 #include <variant>
 
 #include "pop3kit/session.hpp"
@@ -28,7 +29,14 @@ Want Operation::resume(proto::Engine& engine) {
       end_sub();
       continue;
     }
-    if (!engine.pending_output().empty()) return Want::write;
+    if (!engine.pending_output().empty()) {
+      wrote_ = true;
+      return Want::write;
+    }
+    if (std::exchange(wrote_, false)) {
+      on_written(engine);
+      continue;
+    }
     const proto::Event ev = engine.next_event();
     if (const auto* f = std::get_if<proto::Failed>(&ev)) {
       lose(Error(f->code, std::string(f->message)));
