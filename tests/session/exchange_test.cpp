@@ -90,12 +90,12 @@ SubjectFactory steps(std::vector<Step> s, session::Facts f = {}, bool login = tr
   return [=]() { return std::unique_ptr<Subject>(std::make_unique<ExchangeSubject>(s, f, login)); };
 }
 
-Script logged_in(std::vector<Turn> after) {
-  Script sc;
-  sc.turns = {{"USER u\r\n", "+OK\r\n"}, {"PASS p\r\n", "+OK\r\n"}};
-  for (auto& t : after)
-    sc.turns.push_back(std::move(t));
-  return sc;
+// A server whose CAPA lists neither TOP nor UIDL.
+session::Facts user_only() {
+  static const Capabilities caps = caps_of({{"USER", ""}});
+  session::Facts f;
+  f.capabilities = &caps;
+  return f;
 }
 
 Script before_login(std::vector<Turn> turns) {
@@ -220,12 +220,9 @@ TEST(SessionExchange, ListOne) {
 
 // A refused UIDL names what the capabilities leave out.
 TEST(SessionExchange, UidlOne) {
-  const Capabilities caps = caps_of({{"USER", ""}});
-  session::Facts f;
-  f.capabilities = &caps;
   const auto o = run_session_all_splits(
       logged_in({{"UIDL 1\r\n", "+OK 1 abc\r\n"}, {"UIDL 2\r\n", "-ERR unknown command\r\n"}}),
-      steps({{{Command::uidl, 1}}, {{Command::uidl, 2}}}, f));
+      steps({{{Command::uidl, 1}}, {{Command::uidl, 2}}}, user_only()));
   EXPECT_EQ(o.outcome,
             "ok; ok; error 300: UIDL 2: server says \"unknown command\" (the server does not "
             "offer UIDL)");
@@ -313,14 +310,11 @@ TEST(SessionExchange, RetrieveStreams) {
 }
 
 TEST(SessionExchange, RetrieveRefused) {
-  const Capabilities caps = caps_of({{"USER", ""}});
-  session::Facts f;
-  f.capabilities = &caps;
   const auto o = run_session_all_splits(
       logged_in({{"RETR 5\r\n", "-ERR no such message\r\n"},
                  {"TOP 1 3\r\n", "-ERR unknown command\r\n"},
                  {"NOOP\r\n", "+OK\r\n"}}),
-      steps({{{Command::retr, 5}}, {{Command::top, 1, 3}}, {{Command::noop}}}, f));
+      steps({{{Command::retr, 5}}, {{Command::top, 1, 3}}, {{Command::noop}}}, user_only()));
   EXPECT_EQ(o.outcome,
             "ok; error 300: RETR 5: server says \"no such message\"; error 300: TOP 1 3: server "
             "says \"unknown command\" (the server does not offer TOP); ok");
