@@ -350,6 +350,22 @@ UINT guarded(F&& f) {
   }
 }
 
+// DELE, NOOP, RSET and QUIT: one command answered by its status line, on
+// a connected client with no download left half-read. After QUIT the
+// connection is closed whatever the answer; like NetX Duo, nothing waits
+// for the server to close it.
+UINT status_only(NX_POP3_CLIENT* c, pop3kit::session::Request request) {
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(c, s); r != NX_SUCCESS) return r;
+    Driver d(c, s);
+    Exchange op(request, {});
+    const UINT r = d.run(op);
+    if (request.command == Command::quit) d.fail(NX_SUCCESS);
+    return r;
+  });
+}
+
 }  // namespace
 
 void pop3kit::netx::set_connector(Connector connector) {
@@ -540,46 +556,22 @@ UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr, NX_PACKET*
 UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT* client_ptr, UINT mail_index) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
   if (UINT r = check_index(client_ptr, mail_index); r != NX_SUCCESS) return r;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    Exchange dele({Command::dele, mail_index}, {});
-    return Driver(client_ptr, s).run(dele);
-  });
+  return status_only(client_ptr, {Command::dele, mail_index});
 }
 
 UINT nx_pop3_client_noop(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    Exchange noop({Command::noop}, {});
-    return Driver(client_ptr, s).run(noop);
-  });
+  return status_only(client_ptr, {Command::noop});
 }
 
 UINT nx_pop3_client_rset(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    Exchange rset({Command::rset}, {});
-    return Driver(client_ptr, s).run(rset);
-  });
+  return status_only(client_ptr, {Command::rset});
 }
 
 UINT nx_pop3_client_quit(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    Driver d(client_ptr, s);
-    // QUIT's answer alone, as NetX Duo does: no wait for the close.
-    Exchange quit({Command::quit}, {});
-    const UINT r = d.run(quit);
-    d.fail(NX_SUCCESS);  // close the connection whatever the answer
-    return r;
-  });
+  return status_only(client_ptr, {Command::quit});
 }
 
 UINT nx_pop3_client_delete(NX_POP3_CLIENT* client_ptr) {
