@@ -443,9 +443,6 @@ class Client {
   Result<proto::Event> next();
   Result<proto::Status> wait_status(proto::Command c);
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
-  Result<void> simple(std::error_code queued, proto::Command c, std::string_view what);
-  Result<Capabilities> read_capa(const proto::Status& status);
-  Result<std::uint64_t> stream_body(std::string_view what, const Sink& sink);
   // `expected[i]`: the octets item i's answer is expected to take (empty or
   // short: `unknown_answer` for the rest).
   Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,

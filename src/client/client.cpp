@@ -4,6 +4,7 @@
 
 #include "client_detail.hpp"
 #include "deadline.hpp"
+#include "pop3kit/session_command.hpp"
 #include "pop3kit/text.hpp"
 
 namespace pop3kit {
@@ -255,13 +256,6 @@ Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
   return wait_status(c);
 }
 
-Result<void> Client::simple(std::error_code queued, Command c, std::string_view what) {
-  auto st = send_and_wait(queued, c);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, what);
-  return {};
-}
-
 Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options,
                            Query* query) {
   if (!transport_) return Error(errc::not_connected, "not connected");
@@ -294,135 +288,70 @@ Result<void> Client::query(Query& query) {
   return r;
 }
 
+// The single commands run session::Exchange with this session's facts (the
+// capabilities for the server's errors, STAT's count and max_listing for the
+// listings); only the bookkeeping of the session is theirs.
 Result<Capabilities> Client::capa() {
-  auto st = send_and_wait(engine_ ? engine_->capa() : std::error_code{}, Command::capa);
-  if (!st) return std::move(st).error();
-  return read_capa(*st);
-}
-
-Result<Capabilities> Client::read_capa(const proto::Status& status) {
-  if (!status.ok) return server_error(status, "CAPA");
-  Capabilities caps;
-  for (;;) {
-    auto ev = next();
-    if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) {
-      caps_ = caps;
-      return caps;
-    }
-    if (const auto* c = std::get_if<proto::Capability>(&*ev)) {
-      caps.entries.push_back({std::string(c->name), std::string(c->arguments)});
-    }
-  }
+  session::Exchange op({Command::capa}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
+  caps_ = op.capabilities();
+  return std::move(op.capabilities());
 }
 
 Result<MailboxStat> Client::stat() {
-  auto st = send_and_wait(engine_ ? engine_->stat() : std::error_code{}, Command::stat);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "STAT");
-  auto ev = next();
-  if (!ev) return std::move(ev).error();
-  const auto& r = std::get<proto::StatReply>(*ev);
-  if (!highest_) highest_ = saturated_sum(r.count, deleted_);
-  return MailboxStat{r.count, r.size};
+  session::Exchange op({Command::stat}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
+  if (!highest_) highest_ = saturated_sum(op.mailbox().count, deleted_);
+  return op.mailbox();
 }
 
 Result<std::vector<MessageInfo>> Client::list() {
-  auto st = send_and_wait(engine_ ? engine_->list() : std::error_code{}, Command::list);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "LIST");
+  session::Exchange op({Command::list}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
   std::vector<MessageInfo> out;
-  detail::ListingCheck check("LIST", highest_message(), options_.max_listing);
-  for (;;) {
-    auto ev = next();
-    if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) {
-      if (auto bad = check.finish()) return fail(std::move(*bad));
-      return out;
-    }
-    const auto& e = std::get<proto::ListEntry>(*ev);
-    if (auto bad = check.add(e.number)) return fail(std::move(*bad));
+  out.reserve(op.entries().size());
+  for (const auto& e : op.entries())
     out.push_back({e.number, e.size});
-  }
+  return out;
 }
 
 Result<MessageInfo> Client::list(std::uint64_t number) {
-  auto st = send_and_wait(engine_ ? engine_->list(number) : std::error_code{}, Command::list);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "LIST " + std::to_string(number));
-  auto ev = next();
-  if (!ev) return std::move(ev).error();
-  const auto& e = std::get<proto::ListEntry>(*ev);
-  return MessageInfo{e.number, e.size};
+  session::Exchange op({Command::list, number}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
+  return MessageInfo{op.entry().number, op.entry().size};
 }
 
 Result<std::vector<MessageUid>> Client::uidl() {
-  auto st = send_and_wait(engine_ ? engine_->uidl() : std::error_code{}, Command::uidl);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "UIDL");
+  session::Exchange op({Command::uidl}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
   std::vector<MessageUid> out;
-  detail::ListingCheck check("UIDL", highest_message(), options_.max_listing);
-  for (;;) {
-    auto ev = next();
-    if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) {
-      if (auto bad = check.finish()) return fail(std::move(*bad));
-      return out;
-    }
-    const auto& e = std::get<proto::UidlEntry>(*ev);
-    if (auto bad = check.add(e.number)) return fail(std::move(*bad));
-    out.push_back({e.number, std::string(e.uid)});
-  }
+  out.reserve(op.entries().size());
+  for (auto& e : op.entries())
+    out.push_back({e.number, std::move(e.uid)});
+  return out;
 }
 
 Result<MessageUid> Client::uidl(std::uint64_t number) {
-  auto st = send_and_wait(engine_ ? engine_->uidl(number) : std::error_code{}, Command::uidl);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, "UIDL " + std::to_string(number));
-  auto ev = next();
-  if (!ev) return std::move(ev).error();
-  const auto& e = std::get<proto::UidlEntry>(*ev);
-  return MessageUid{e.number, std::string(e.uid)};
-}
-
-Result<std::uint64_t> Client::stream_body(std::string_view what, const Sink& sink) {
-  std::uint64_t total = 0;
-  std::error_code sink_error;
-  for (;;) {
-    auto ev = next();
-    if (!ev) return std::move(ev).error();
-    if (std::holds_alternative<proto::End>(*ev)) break;
-    const auto& chunk = std::get<proto::BodyChunk>(*ev);
-    if (sink_error) continue;  // drain the rest so the session stays usable
-    if (sink) sink_error = sink(chunk.data);
-    if (!sink_error) total += chunk.data.size();
-  }
-  if (sink_error) {
-    return Error(errc::sink_failed,
-                 std::string(what) + ": storing the message failed: " + sink_error.message());
-  }
-  return total;
+  session::Exchange op({Command::uidl, number}, facts());
+  if (auto r = run(op); !r) return std::move(r).error();
+  return MessageUid{op.entry().number, op.entry().uid};
 }
 
 Result<std::uint64_t> Client::retrieve(std::uint64_t number, const Sink& sink) {
-  const std::string what = "RETR " + std::to_string(number);
-  auto st = send_and_wait(engine_ ? engine_->retr(number) : std::error_code{}, Command::retr);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, what);
-  return stream_body(what, sink);
+  session::Exchange op({Command::retr, number}, facts(), &sink);
+  if (auto r = run(op); !r) return std::move(r).error();
+  return op.octets();
 }
 
 Result<std::uint64_t> Client::top(std::uint64_t number, std::uint64_t lines, const Sink& sink) {
-  const std::string what = "TOP " + std::to_string(number) + " " + std::to_string(lines);
-  auto st = send_and_wait(engine_ ? engine_->top(number, lines) : std::error_code{}, Command::top);
-  if (!st) return std::move(st).error();
-  if (!st->ok) return server_error(*st, what);
-  return stream_body(what, sink);
+  session::Exchange op({Command::top, number, lines}, facts(), &sink);
+  if (auto r = run(op); !r) return std::move(r).error();
+  return op.octets();
 }
 
 Result<void> Client::dele(std::uint64_t number) {
-  auto r = simple(engine_ ? engine_->dele(number) : std::error_code{}, Command::dele,
-                  "DELE " + std::to_string(number));
+  session::Exchange op({Command::dele, number}, facts());
+  auto r = run(op);
   if (r) ++deleted_;
   return r;
 }
@@ -431,15 +360,18 @@ Result<void> Client::utf8() {
   if (!caps_.has("UTF8")) {
     return Error(errc::unsupported, "UTF8: the server does not offer UTF8 (not in its CAPA)");
   }
-  return simple(engine_ ? engine_->utf8() : std::error_code{}, Command::utf8, "UTF8");
+  session::Exchange op({Command::utf8}, facts());
+  return run(op);
 }
 
 Result<void> Client::noop() {
-  return simple(engine_ ? engine_->noop() : std::error_code{}, Command::noop, "NOOP");
+  session::Exchange op({Command::noop}, facts());
+  return run(op);
 }
 
 Result<void> Client::rset() {
-  auto r = simple(engine_ ? engine_->rset() : std::error_code{}, Command::rset, "RSET");
+  session::Exchange op({Command::rset}, facts());
+  auto r = run(op);
   if (r) deleted_ = 0;
   return r;
 }

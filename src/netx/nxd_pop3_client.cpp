@@ -21,12 +21,14 @@
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
 #include "pop3kit/session.hpp"
+#include "pop3kit/session_command.hpp"
 #include "pop3kit/transport.hpp"
 
 namespace {
 
 using pop3kit::errc;
 using pop3kit::proto::Command;
+using pop3kit::session::Exchange;
 namespace proto = pop3kit::proto;
 namespace net = pop3kit::net;
 
@@ -111,36 +113,6 @@ class Driver {
     return NX_SUCCESS;
   }
 
-  // The next event, reading as needed.
-  UINT next(proto::Event& ev) {
-    for (;;) {
-      ev = s_->engine.next_event();
-      if (const auto* f = std::get_if<proto::Failed>(&ev)) return fail(engine_failure(f->code));
-      if (!std::holds_alternative<proto::NeedData>(ev)) return NX_SUCCESS;
-      if (!s_->engine.wants_read()) return fail(NX_NOT_CONNECTED);
-      if (UINT r = read(); r != NX_SUCCESS) return r;
-    }
-  }
-
-  // Sends a queued command and reads its status line.
-  UINT command(std::error_code queued, Command c, proto::Status& status) {
-    if (queued) return refused(queued);
-    if (UINT r = flush(); r != NX_SUCCESS) return r;
-    proto::Event ev;
-    if (UINT r = next(ev); r != NX_SUCCESS) return r;
-    const auto* st = std::get_if<proto::Status>(&ev);
-    if (st == nullptr || st->command != c) return fail(NX_POP3_SERVER_ERROR_STATUS);
-    status = *st;
-    return NX_SUCCESS;
-  }
-
-  // A command that answers with a status line only.
-  UINT simple(std::error_code queued, Command c) {
-    proto::Status st;
-    if (UINT r = command(queued, c, st); r != NX_SUCCESS) return r;
-    return st.ok ? NX_SUCCESS : NX_POP3_SERVER_ERROR_STATUS;
-  }
-
   // Runs a session operation: moves bytes between the transport and it.
   // A failed read or write is reported with its own NetX code (the
   // connection is gone), as is an engine failure; the operation's other
@@ -174,16 +146,12 @@ class Driver {
   // Reads and discards the rest of a message being downloaded.
   UINT drain() {
     s_->pending = {};
-    while (c_->nx_pop3_client_ready_to_download) {
-      if (s_->broken) return fail(NX_POP3_SERVER_ERROR_STATUS);
-      proto::Event ev;
-      if (UINT r = next(ev); r != NX_SUCCESS) return r;
-      if (std::holds_alternative<proto::End>(ev)) {
-        c_->nx_pop3_client_ready_to_download = NX_FALSE;
-      } else if (!std::holds_alternative<proto::BodyChunk>(ev)) {
-        return fail(NX_POP3_SERVER_ERROR_STATUS);
-      }
-    }
+    if (!c_->nx_pop3_client_ready_to_download) return NX_SUCCESS;
+    if (s_->broken) return fail(NX_POP3_SERVER_ERROR_STATUS);
+    Exchange rest({Command::retr, c_->nx_pop3_client_maildrop_index}, {}, nullptr,
+                  Exchange::Part::rest);
+    if (UINT r = run(rest); r != NX_SUCCESS) return r;
+    c_->nx_pop3_client_ready_to_download = NX_FALSE;
     return NX_SUCCESS;
   }
 
@@ -196,6 +164,8 @@ class Driver {
     if (ec == errc::unsupported) return fail(NX_POP3_APOP_FAILED_MD5_DIGEST);
     if (pop3kit::is_caller_error(ec)) return refused(ec);
     if (ec == errc::connection_closed) return fail(NX_NOT_CONNECTED);
+    // A -ERR leaves the session usable; anything else ended it.
+    if (!op.closes_connection()) return NX_POP3_SERVER_ERROR_STATUS;
     return fail(NX_POP3_SERVER_ERROR_STATUS);
   }
 
@@ -288,11 +258,9 @@ UINT open_session(NX_POP3_CLIENT* c, UINT apop, const std::string& host, net::Fa
   if (!t) return t.error().code == errc::invalid_argument ? NX_POP3_PARAM_ERROR : NX_NOT_CONNECTED;
   s->transport = std::move(*t);
 
-  proto::Event ev;
-  if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
-  const auto* g = std::get_if<proto::Greeting>(&ev);
-  if (g == nullptr || !g->ok) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-  const std::string timestamp(g->apop_timestamp);  // copied: the view dies on the next read
+  pop3kit::session::AwaitGreeting greeting;
+  if (UINT r = d.run(greeting); r != NX_SUCCESS) return r;
+  const std::string& timestamp = greeting.apop_timestamp();
   if (timestamp.size() <= NX_POP3_SERVER_PROCESS_ID_SIZE) {
     std::memcpy(c->nx_pop3_server_process_id, timestamp.data(), timestamp.size());
     c->nx_pop3_server_process_id[timestamp.size()] = 0;
@@ -382,6 +350,22 @@ UINT guarded(F&& f) {
   }
 }
 
+// DELE, NOOP, RSET and QUIT: one command answered by its status line, on
+// a connected client with no download left half-read. After QUIT the
+// connection is closed whatever the answer; like NetX Duo, nothing waits
+// for the server to close it.
+UINT status_only(NX_POP3_CLIENT* c, pop3kit::session::Request request) {
+  return guarded([&]() -> UINT {
+    Session* s = nullptr;
+    if (UINT r = begin(c, s); r != NX_SUCCESS) return r;
+    Driver d(c, s);
+    Exchange op(request, {});
+    const UINT r = d.run(op);
+    if (request.command == Command::quit) d.fail(NX_SUCCESS);
+    return r;
+  });
+}
+
 }  // namespace
 
 void pop3kit::netx::set_connector(Connector connector) {
@@ -431,16 +415,11 @@ UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr, UINT* number_mail
     Session* s = nullptr;
     if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
     Driver d(client_ptr, s);
-    proto::Status st;
-    if (UINT r = d.command(s->engine.stat(), Command::stat, st); r != NX_SUCCESS) return r;
-    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
-    proto::Event ev;
-    if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
-    const auto* reply = std::get_if<proto::StatReply>(&ev);
-    if (reply == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    Exchange stat({Command::stat}, {});
+    if (UINT r = d.run(stat); r != NX_SUCCESS) return r;
     UINT count = 0;
     ULONG size = 0;
-    if (!narrow(reply->count, count) || !narrow(reply->size, size)) {
+    if (!narrow(stat.mailbox().count, count) || !narrow(stat.mailbox().size, size)) {
       return d.fail(NX_POP3_SERVER_ERROR_STATUS);
     }
     client_ptr->nx_pop3_client_maildrop_items = count;
@@ -459,16 +438,9 @@ UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_ite
     Session* s = nullptr;
     if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
     Driver d(client_ptr, s);
-    proto::Status st;
-    if (UINT r = d.command(s->engine.list(mail_item), Command::list, st); r != NX_SUCCESS) {
-      return r;
-    }
-    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
-    proto::Event ev;
-    if (UINT r = d.next(ev); r != NX_SUCCESS) return r;
-    const auto* entry = std::get_if<proto::ListEntry>(&ev);
-    if (entry == nullptr) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
-    if (!narrow(entry->size, *size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    Exchange list({Command::list, mail_item}, {});
+    if (UINT r = d.run(list); r != NX_SUCCESS) return r;
+    if (!narrow(list.entry().size, *size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
     return NX_SUCCESS;
   });
 }
@@ -480,12 +452,10 @@ UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, UL
     Session* s = nullptr;
     if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
     Driver d(client_ptr, s);
-    proto::Status st;
-    if (UINT r = d.command(s->engine.retr(mail_item), Command::retr, st); r != NX_SUCCESS) {
-      return r;
-    }
-    if (!st.ok) return NX_POP3_SERVER_ERROR_STATUS;
-    if (!octets(st.text, *item_size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
+    // The status line only: mail_item_message_get() hands the body out.
+    Exchange retr({Command::retr, mail_item}, {}, nullptr, Exchange::Part::status);
+    if (UINT r = d.run(retr); r != NX_SUCCESS) return r;
+    if (!octets(retr.text(), *item_size)) return d.fail(NX_POP3_SERVER_ERROR_STATUS);
     s->pending = {};
     s->broken = false;
     client_ptr->nx_pop3_client_maildrop_index = mail_item;
@@ -586,41 +556,22 @@ UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr, NX_PACKET*
 UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT* client_ptr, UINT mail_index) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
   if (UINT r = check_index(client_ptr, mail_index); r != NX_SUCCESS) return r;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    return Driver(client_ptr, s).simple(s->engine.dele(mail_index), Command::dele);
-  });
+  return status_only(client_ptr, {Command::dele, mail_index});
 }
 
 UINT nx_pop3_client_noop(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    return Driver(client_ptr, s).simple(s->engine.noop(), Command::noop);
-  });
+  return status_only(client_ptr, {Command::noop});
 }
 
 UINT nx_pop3_client_rset(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    return Driver(client_ptr, s).simple(s->engine.rset(), Command::rset);
-  });
+  return status_only(client_ptr, {Command::rset});
 }
 
 UINT nx_pop3_client_quit(NX_POP3_CLIENT* client_ptr) {
   if (client_ptr == nullptr || !created(client_ptr)) return NX_PTR_ERROR;
-  return guarded([&]() -> UINT {
-    Session* s = nullptr;
-    if (UINT r = begin(client_ptr, s); r != NX_SUCCESS) return r;
-    Driver d(client_ptr, s);
-    const UINT r = d.simple(s->engine.quit(), Command::quit);
-    d.fail(NX_SUCCESS);  // close the connection whatever the answer
-    return r;
-  });
+  return status_only(client_ptr, {Command::quit});
 }
 
 UINT nx_pop3_client_delete(NX_POP3_CLIENT* client_ptr) {

@@ -49,14 +49,6 @@ SubjectFactory query_factory(Kind kind, bool pipelined, std::optional<std::uint6
   };
 }
 
-Script logged_in(std::vector<Turn> after) {
-  Script sc;
-  sc.turns = {{"USER u\r\n", "+OK\r\n"}, {"PASS p\r\n", "+OK\r\n"}};
-  for (auto& t : after)
-    sc.turns.push_back(std::move(t));
-  return sc;
-}
-
 TEST(SessionQuery, ListingPipelined) {
   const auto o = run_session_all_splits(
       logged_in({{"LIST\r\nUIDL\r\n", "+OK\r\n2 20\r\n1 10\r\n.\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n"}}),

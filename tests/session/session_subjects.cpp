@@ -29,6 +29,14 @@ std::string render(const std::vector<MessageEntry>& entries) {
   return s;
 }
 
+Script logged_in(std::vector<Turn> after) {
+  Script sc;
+  sc.turns = {{"USER u\r\n", "+OK\r\n"}, {"PASS p\r\n", "+OK\r\n"}};
+  for (auto& t : after)
+    sc.turns.push_back(std::move(t));
+  return sc;
+}
+
 session::Operation& LoginSubject::make(std::string_view apop_timestamp) {
   timestamp = apop_timestamp;
   facts.apop_timestamp = timestamp;

@@ -14,6 +14,9 @@ Capabilities caps_of(std::initializer_list<std::pair<const char*, const char*>> 
 std::string render(const Capabilities& caps);
 std::string render(const std::vector<MessageEntry>& entries);
 
+/// USER u / PASS p answered +OK, then `after`.
+Script logged_in(std::vector<Turn> after);
+
 /// A Login, with a Query after it when `query_kind` is set.
 struct LoginSetup {
   std::string user = "u";

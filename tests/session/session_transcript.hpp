@@ -27,7 +27,8 @@ struct Turn {
 };
 
 struct Script {
-  /// The greeting (read before the operation starts).
+  /// The greeting (read before the operation starts). Empty: the
+  /// operation reads the greeting itself, sent as the first turn.
   std::string greeting = "+OK ready\r\n";
   std::vector<Turn> turns;
   /// The server closes the connection after its last byte.
