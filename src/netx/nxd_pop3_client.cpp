@@ -150,6 +150,7 @@ class Driver {
     for (;;) {
       switch (op.resume(s_->engine)) {
         case pop3kit::session::Want::write:
+        case pop3kit::session::Want::write_ready:  // small commands: written whole, then read
           if (UINT r = flush(); r != NX_SUCCESS) {
             lost = r;
             op.transport_failed(pop3kit::Error(errc::io_error, "write failed"));

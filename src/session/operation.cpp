@@ -14,7 +14,10 @@ bool Facts::pipelining() const noexcept {
 }
 
 // Output goes before the next event is taken: an answer is only awaited
-// once its command can have reached the server.
+// once its command can have reached the server. In a pipeline the driver
+// writes what its transport takes, once per event (as the loop it replaces
+// did: the same writes and reads), and the rest waits behind commands
+// already sent while their answers are read.
 Want Operation::resume(proto::Engine& engine) {
   if (!started_) {
     started_ = true;
@@ -28,7 +31,13 @@ Want Operation::resume(proto::Engine& engine) {
       end_sub();
       continue;
     }
-    if (!engine.pending_output().empty()) return Want::write;
+    if (!engine.pending_output().empty()) {
+      if (!write_ready_) return Want::write;
+      if (!offered_) {
+        offered_ = true;
+        return Want::write_ready;
+      }
+    }
     const proto::Event ev = engine.next_event();
     if (const auto* f = std::get_if<proto::Failed>(&ev)) {
       lose(Error(f->code, std::string(f->message)));
@@ -51,6 +60,7 @@ Want Operation::resume(proto::Engine& engine) {
       lose(Error(errc::connection_closed, "the server closed the connection"));
       continue;
     }
+    offered_ = false;
     on_event(engine, ev);
   }
 }
