@@ -14,10 +14,11 @@ bool Facts::pipelining() const noexcept {
 }
 
 // Output goes before the next event is taken: an answer is only awaited
-// once its command can have reached the server. In a pipeline the driver
-// writes what its transport takes, once per event (as the loop it replaces
-// did: the same writes and reads), and the rest waits behind commands
-// already sent while their answers are read.
+// once its command can have reached the server. In a pipeline
+// (use_write_ready()) the driver writes what its transport takes, once
+// after each event, and the rest waits behind commands already sent while
+// their answers are read: the driver never blocks in a write, and a refill
+// goes out as soon as an answer makes room for it.
 Want Operation::resume(proto::Engine& engine) {
   if (!started_) {
     started_ = true;
