@@ -37,6 +37,7 @@
 #include "pop3kit/error.hpp"
 #include "pop3kit/sasl.hpp"
 #include "pop3kit/session.hpp"
+#include "pop3kit/session_batch.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -194,22 +195,8 @@ struct MessageUid {
 /// (see session::Query).
 using Query = session::Query;
 
-/// Receives the messages of a bulk retrieval (retrieve_many, top_many) in the
-/// order they were asked for. For each message number exactly one of these
-/// sequences happens: begin, data..., end — or begin, data..., failed — or
-/// failed alone (the server refused that message). A handler error (from
-/// begin, data or end) stops delivery of that message only: the client
-/// drains its remaining data, calls failed() with errc::sink_failed, and goes
-/// on with the next one. Chunks are valid only during the call.
-class MessageHandler {
- public:
-  virtual ~MessageHandler() = default;
-  virtual std::error_code begin(std::uint64_t number) = 0;
-  virtual std::error_code data(std::uint64_t number, std::string_view chunk) = 0;
-  /// The whole message arrived (`octets` delivered by data()).
-  virtual std::error_code end(std::uint64_t number, std::uint64_t octets) = 0;
-  virtual void failed(std::uint64_t number, const Error& error) = 0;
-};
+// MessageHandler, which receives the messages of retrieve_many() and
+// top_many(), is declared with the Batch that calls it (pop3kit/session_batch.hpp).
 
 /// Receives a message in chunks (dot-unstuffed, CRLFs kept, terminator
 /// removed). A chunk is valid only during the call. Return {} to go on; an
@@ -429,9 +416,6 @@ class Client {
   proto::State state() const noexcept;
 
  private:
-  using Queue = std::function<std::error_code(std::size_t index)>;
-  using OnEvent = std::function<Result<bool>(std::size_t index, const proto::Event& ev)>;
-
   Result<void> flush();
   Result<void> receive(std::chrono::milliseconds most);
   Result<void> check_quiet();
@@ -443,16 +427,8 @@ class Client {
   Result<proto::Event> next();
   Result<proto::Status> wait_status(proto::Command c);
   Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
-  // `expected[i]`: the octets item i's answer is expected to take (empty or
-  // short: `unknown_answer` for the rest).
-  Result<void> pipeline(std::size_t count, const Queue& queue, const OnEvent& on_event,
-                        std::size_t queued = 0, std::span<const std::uint64_t> expected = {},
-                        std::uint64_t unknown_answer = 16);
   Result<void> write_ready();
   Result<void> check_numbers(std::span<const std::uint64_t> numbers, proto::Command c) const;
-  Result<void> fetch_many(std::span<const std::uint64_t> numbers, proto::Command c,
-                          std::uint64_t lines, MessageHandler& handler,
-                          std::span<const std::uint64_t> sizes);
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 

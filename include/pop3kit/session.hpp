@@ -16,6 +16,8 @@
 //       switch (login.resume(engine)) {
 //         case session::Want::write:      // write all of engine.pending_output()
 //           ...; engine.consume_output(n); break;
+//         case session::Want::write_ready:  // write what the transport takes now
+//           ...; engine.consume_output(n); break;  // (Batch asks; see below)
 //         case session::Want::read:       // read once: commit_received(n), or receive_eof()
 //           ...; break;                   // a failed read: login.transport_failed(error)
 //         case session::Want::start_tls:  // not asked by Login, Query or Quit
@@ -115,6 +117,21 @@ enum class Want : std::uint8_t {
   /// then resume(). The blocking Client first makes sure the server said
   /// nothing unasked (see pop3kit/client.hpp).
   write,
+  /// Write what the transport takes now, without waiting for it to take
+  /// more (possibly nothing; consume_output() what went), then resume().
+  /// A pipeline (session::Batch) asks for it instead of Want::write so that
+  /// the driver never sits in a write while the server sits in one (a server
+  /// that answers in full before it reads on fills both sockets when nobody
+  /// reads): what is left waits in the engine while the operation takes the
+  /// answers, asking Want::read when it needs input, and is offered again
+  /// after the next event. The read is safe: commands go out in order, so
+  /// the command whose answer is awaited is in the transport already. It
+  /// is asked at most once between two events, so a driver need not wait
+  /// for the transport to become writable. As for Want::write, the blocking
+  /// Client first makes sure the server said nothing unasked. A driver whose
+  /// writes cannot block the server's (small windows, or it writes and reads
+  /// at once) may write everything, as for Want::write.
+  write_ready,
   /// Read once into the engine (commit_received(), or receive_eof() when the
   /// peer closed), then resume(). A failed read: transport_failed().
   read,
@@ -136,6 +153,9 @@ struct Facts {
   bool pipelining_allowed = true;
   /// Most octets of commands in flight (see ClientOptions::pipeline_window).
   std::size_t pipeline_window = 2048;
+  /// Most octets of answers expected in flight in a Batch (see
+  /// ClientOptions::pipeline_octets).
+  std::uint64_t pipeline_octets = 16 * 1024 * 1024;
   /// The highest message number (STAT's count plus the messages deleted
   /// before it) once a STAT was answered in the session.
   std::optional<std::uint64_t> highest;
@@ -208,6 +228,9 @@ class Operation {
     finish(on_lost(std::move(error)));
   }
   void set_closing() noexcept { closing_ = true; }
+  /// From now on pending output is asked for with Want::write_ready, once
+  /// after each event, and the answers are taken while the rest waits.
+  void use_write_ready() noexcept { write_ready_ = true; }
   /// The rest is `sub`'s: this operation ends when `sub` ends, closing the
   /// connection if it does, with `sub`'s outcome when `adopt`, else with
   /// success (the caller reads `sub`'s own).
@@ -227,6 +250,8 @@ class Operation {
   bool close_read_ = false;  // the read for the close was asked for
   bool wrote_ = false;       // Want::write was the last answer
   bool closes_ = false;
+  bool write_ready_ = false;  // use_write_ready()
+  bool offered_ = false;      // Want::write_ready asked since the last event
 };
 
 /// The error for a server's -ERR to `status`: errc::auth_failed for [AUTH],

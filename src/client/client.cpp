@@ -196,6 +196,7 @@ session::Facts Client::facts() const noexcept {
   f.capabilities = &caps_;
   f.pipelining_allowed = options_.pipelining == ClientOptions::Pipelining::automatic;
   f.pipeline_window = options_.pipeline_window;
+  f.pipeline_octets = options_.pipeline_octets;
   f.highest = highest_;
   f.max_listing = options_.max_listing;
   return f;
@@ -210,6 +211,9 @@ Result<void> Client::run(session::Operation& op) {
     switch (op.resume(*engine_)) {
       case session::Want::write:
         if (auto r = flush(); !r) op.transport_failed(std::move(r).error());
+        break;
+      case session::Want::write_ready:
+        if (auto r = write_ready(); !r) op.transport_failed(std::move(r).error());
         break;
       case session::Want::read:
         // After QUIT the close normally comes with the answer: a server slow

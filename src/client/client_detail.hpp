@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -12,19 +11,15 @@
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
 #include "pop3kit/session.hpp"
+#include "pop3kit/session_batch.hpp"
 
 namespace pop3kit::detail {
 
 // A command the engine refused to queue: a caller error, nothing was sent.
 using session::refused;
 
-// a + b, or the largest value when that overflows (a STAT count is the
-// server's word: near 2^64 is possible, wrapping is not).
-inline std::uint64_t saturated_sum(std::uint64_t a, std::uint64_t b) noexcept {
-  return a > std::numeric_limits<std::uint64_t>::max() - b
-             ? std::numeric_limits<std::uint64_t>::max()
-             : a + b;
-}
+// a + b, or the largest value when that overflows.
+using session::saturated_sum;
 
 // The checks of a LIST or UIDL scan listing.
 using session::ListingCheck;

@@ -122,6 +122,8 @@ class Driver {
     for (;;) {
       switch (op.resume(s_->engine)) {
         case pop3kit::session::Want::write:
+        // The NetX API has no bulk call, so no Batch asks: written whole.
+        case pop3kit::session::Want::write_ready:
           if (UINT r = flush(); r != NX_SUCCESS) {
             lost = r;
             op.transport_failed(pop3kit::Error(errc::io_error, "write failed"));

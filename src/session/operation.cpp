@@ -15,7 +15,11 @@ bool Facts::pipelining() const noexcept {
 }
 
 // Output goes before the next event is taken: an answer is only awaited
-// once its command can have reached the server.
+// once its command can have reached the server. In a pipeline
+// (use_write_ready()) the driver writes what its transport takes, once
+// after each event, and the rest waits behind commands already sent while
+// their answers are read: the driver never blocks in a write, and a refill
+// goes out as soon as an answer makes room for it.
 Want Operation::resume(proto::Engine& engine) {
   if (!started_) {
     started_ = true;
@@ -30,8 +34,14 @@ Want Operation::resume(proto::Engine& engine) {
       continue;
     }
     if (!engine.pending_output().empty()) {
-      wrote_ = true;
-      return Want::write;
+      if (!write_ready_) {
+        wrote_ = true;
+        return Want::write;
+      }
+      if (!offered_) {
+        offered_ = true;
+        return Want::write_ready;
+      }
     }
     if (std::exchange(wrote_, false)) {
       on_written(engine);
@@ -59,6 +69,7 @@ Want Operation::resume(proto::Engine& engine) {
       lose(Error(errc::connection_closed, "the server closed the connection"));
       continue;
     }
+    offered_ = false;
     on_event(engine, ev);
   }
 }

@@ -97,14 +97,18 @@ SessionOutcome run_session(const Script& script, const SubjectFactory& factory, 
       if (op == nullptr) break;
       continue;
     }
-    if (want == Want::write) {
-      const std::string_view pending = engine.pending_output();
-      const std::size_t n = chunk == 0 ? pending.size() : std::min(chunk, pending.size());
-      out.sent.append(pending.substr(0, n));
-      if (read_since_write || out.batches.empty()) out.batches.emplace_back();
-      out.batches.back().append(pending.substr(0, n));
-      read_since_write = false;
-      engine.consume_output(n);
+    if (want == Want::write || want == Want::write_ready) {
+      // Want::write_ready is asked once per event: this transport has room
+      // for all of it (run_batch_tight in batch_test.cpp has less).
+      do {
+        const std::string_view pending = engine.pending_output();
+        const std::size_t n = chunk == 0 ? pending.size() : std::min(chunk, pending.size());
+        out.sent.append(pending.substr(0, n));
+        if (read_since_write || out.batches.empty()) out.batches.emplace_back();
+        out.batches.back().append(pending.substr(0, n));
+        read_since_write = false;
+        engine.consume_output(n);
+      } while (want == Want::write_ready && !engine.pending_output().empty());
       continue;
     }
     if (want == Want::start_tls) {
