@@ -18,8 +18,8 @@
 //           ...; engine.consume_output(n); break;
 //         case session::Want::read:       // read once: commit_received(n), or receive_eof()
 //           ...; break;                   // a failed read: login.transport_failed(error)
-//         case session::Want::start_tls:  // not asked by Login, Query or Quit
-//           break;
+//         case session::Want::start_tls:  // TLS handshake, engine.set_tls_active()
+//           ...; break;                     // a failed handshake: transport_failed(error)
 //         case session::Want::done:
 //           if (login.closes_connection()) close();
 //           return login.outcome();
@@ -119,7 +119,8 @@ enum class Want : std::uint8_t {
   /// peer closed), then resume(). A failed read: transport_failed().
   read,
   /// Start TLS on the connection now, tell the engine (set_tls_active()),
-  /// then resume(). Asked for by STLS only; no operation here asks for it yet.
+  /// then resume(); a failed handshake: close, then transport_failed().
+  /// Asked for by StartTls only (pop3kit/session_auth.hpp).
   start_tls,
   /// Finished: outcome(); close the connection first when closes_connection().
   done,
@@ -188,6 +189,8 @@ class Operation {
   virtual void on_closed() { finish(); }
   /// The error reported when the connection is lost with `error`.
   virtual Error on_lost(Error error) { return error; }
+  /// The driver started TLS, as asked by want_start_tls().
+  virtual void on_tls_started(proto::Engine& /*engine*/) {}
 
   /// Ends with success.
   void finish() {
@@ -205,6 +208,9 @@ class Operation {
     finish(on_lost(std::move(error)));
   }
   void set_closing() noexcept { closing_ = true; }
+  /// Asks the driver to start TLS (Want::start_tls) once the output is
+  /// written; on_tls_started() follows when the engine says TLS is active.
+  void want_start_tls() noexcept { tls_wanted_ = true; }
   /// The rest is `sub`'s: this operation ends when `sub` ends, closing the
   /// connection if it does, with `sub`'s outcome when `adopt`, else with
   /// success (the caller reads `sub`'s own).
@@ -223,6 +229,7 @@ class Operation {
   bool closing_ = false;
   bool close_read_ = false;  // the read for the close was asked for
   bool closes_ = false;
+  bool tls_wanted_ = false;
 };
 
 /// The error for a server's -ERR to `status`: errc::auth_failed for [AUTH],

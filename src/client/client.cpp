@@ -61,43 +61,30 @@ Result<void> Client::connect(std::string_view host, std::uint16_t port) {
   return {};
 }
 
+// STLS is session::StartTls's; the handshake it asks for is upgrade().
 Result<void> Client::starttls(std::string_view host) {
   if (!transport_) return Error(errc::not_connected, "not connected");
   OperationScope op(*this, "STLS");
-  if (!transport_->can_start_tls() || engine_->tls_active()) {
+  if (!transport_->can_start_tls()) {
     return Error(errc::wrong_state, "STLS needs a plain TCP connection without TLS");
   }
-  // STARTTLS stripping shows as a missing STLS or a -ERR: fail, never go on in the clear.
-  auto caps = capa();
-  if (!caps) {
-    if (!connected()) return std::move(caps).error();
-    close();
-    return Error(errc::tls_unavailable, "TLS is required, but the server refused CAPA (" +
-                                            caps.error().message + "), so STLS cannot be used");
+  session::StartTls stls;
+  tls_host_ = host;
+  auto r = run(stls);
+  if (stls.capabilities_before()) caps_ = *stls.capabilities_before();
+  if (stls.accepted()) {
+    caps_before_tls_ = std::move(caps_);
+    caps_ = stls.capabilities_after().value_or(Capabilities{});
   }
-  if (!caps->has("STLS")) {
-    close();
-    return Error(
-        errc::tls_unavailable,
-        "TLS is required, but the server does not offer STLS (someone may have removed it)");
-  }
-  auto st = send_and_wait(engine_->stls(), Command::stls);
-  if (!st) return std::move(st).error();
-  if (!st->ok) {
-    Error e = server_error(*st, "STLS");
-    close();
-    return Error(errc::tls_unavailable, "TLS is required, but " + e.message, e.response_code);
-  }
-  caps_before_tls_ = std::move(caps_);
-  caps_ = {};
-  auto tls = handshake(*transport_, host);
+  return r;
+}
+
+Result<void> Client::upgrade() {
+  auto tls = handshake(*transport_, tls_host_);
   if (!tls) return fail(std::move(tls).error());
   tls_ = tls->get();
   transport_ = std::move(*tls);
   engine_->set_tls_active();
-  // RFC 2595 §4: what was learnt before TLS is forgotten; ask again.
-  auto again = capa();
-  if (!again && !connected()) return std::move(again).error();
   return {};
 }
 
@@ -219,8 +206,7 @@ Result<void> Client::run(session::Operation& op) {
         }
         break;
       case session::Want::start_tls:
-        close();
-        op.transport_failed(Error(errc::wrong_state, "TLS cannot start here"));
+        if (auto r = upgrade(); !r) op.transport_failed(std::move(r).error());
         break;
       case session::Want::done:
         if (op.closes_connection()) close();
@@ -270,15 +256,6 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
   auto r = run(login);
   if (login.capabilities_after()) caps_ = *login.capabilities_after();
   if (query != nullptr) apply(*query);
-  return r;
-}
-
-// After a SASL login: the CAPA asked again when the server may show more
-// now (session::AfterLogin), lock-step.
-Result<void> Client::after_login() {
-  session::AfterLogin after(facts(), false);
-  auto r = run(after);
-  if (after.capabilities_after()) caps_ = *after.capabilities_after();
   return r;
 }
 

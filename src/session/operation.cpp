@@ -2,6 +2,7 @@
 // makes of the server's answers.
 #include <variant>
 
+#include "answers.hpp"
 #include "pop3kit/session.hpp"
 #include "pop3kit/text.hpp"
 
@@ -29,6 +30,12 @@ Want Operation::resume(proto::Engine& engine) {
       continue;
     }
     if (!engine.pending_output().empty()) return Want::write;
+    if (tls_wanted_) {
+      if (!engine.tls_active()) return Want::start_tls;
+      tls_wanted_ = false;
+      on_tls_started(engine);
+      continue;
+    }
     const proto::Event ev = engine.next_event();
     if (const auto* f = std::get_if<proto::Failed>(&ev)) {
       lose(Error(f->code, std::string(f->message)));
@@ -115,6 +122,16 @@ Error server_error(const proto::Status& st, std::string_view what,
     msg += std::string(" (the server does not offer ") + proto::to_string(st.command) + ")";
   }
   return Error(classify(st.code, errc::server_error), std::move(msg), st.code);
+}
+
+const proto::Status* status_of(const proto::Event& ev, Command c) {
+  const auto* st = std::get_if<proto::Status>(&ev);
+  return st != nullptr && st->command == c ? st : nullptr;
+}
+
+Error out_of_step(Command c) {
+  return Error(errc::unexpected_data,
+               std::string("expected the status line of ") + proto::to_string(c));
 }
 
 Error refused(std::error_code ec, Command c, proto::State state) {
