@@ -212,8 +212,9 @@ class Operation {
   /// written; on_tls_started() follows when the engine says TLS is active.
   void want_start_tls() noexcept { tls_wanted_ = true; }
   /// The rest is `sub`'s: this operation ends when `sub` ends, closing the
-  /// connection if it does, with `sub`'s outcome when `adopt`, else with
-  /// success (the caller reads `sub`'s own).
+  /// connection if it does, with `sub`'s outcome when `adopt` (through
+  /// on_lost() when it cost the connection), else with success (the caller
+  /// reads `sub`'s own).
   void hand_over(Operation& sub, bool adopt) noexcept {
     sub_ = &sub;
     adopt_ = adopt;

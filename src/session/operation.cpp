@@ -81,6 +81,8 @@ void Operation::transport_failed(Error error) {
 void Operation::end_sub() {
   closes_ = sub_->closes_connection();
   outcome_ = adopt_ ? sub_->outcome() : Result<void>();
+  // The connection `sub` lost is this operation's too.
+  if (adopt_ && closes_ && !outcome_) outcome_ = on_lost(sub_->outcome().error());
   sub_ = nullptr;
   done_ = true;
 }

@@ -285,6 +285,26 @@ TEST(SessionSasl, PlusRefusedThenUnboundLogin) {
             "logged in; SCRAM-SHA-256; after SCRAM-SHA-256-PLUS with channel binding tls-unique");
 }
 
+// The connection lost in the CAPA after the unbound login: the message
+// still says the -PLUS attempt was refused before.
+TEST(SessionSasl, PlusRefusedThenUnboundLoginThenConnectionLost) {
+  SaslSetup s = scram_plus(true);
+  s.caps = caps_of({{"SASL", "SCRAM-SHA-256-PLUS SCRAM-SHA-256"}});
+  Script sc;
+  sc.turns = {{kPlusAuth, "-ERR [AUTH] bad protocol\r\n"}};
+  for (const Turn& t : unbound_scram_turns())
+    sc.turns.push_back(t);
+  sc.turns.push_back({"CAPA\r\n", ""});
+  sc.close = true;
+  const auto o = run_session_all_splits(sc, sasl_factory(s));
+  EXPECT_EQ(o.outcome,
+            "error 403: connection closed while waiting for the response to CAPA "
+            "(SCRAM-SHA-256-PLUS with channel binding tls-unique was refused before)");
+  EXPECT_TRUE(o.closes);
+  EXPECT_EQ(o.found,
+            "logged in; SCRAM-SHA-256; after SCRAM-SHA-256-PLUS with channel binding tls-unique");
+}
+
 TEST(SessionSasl, PlusRefusedThenUnboundRefusedToo) {
   Script sc;
   sc.turns = {{kPlusAuth, "-ERR [AUTH] bad protocol\r\n"},
