@@ -37,6 +37,7 @@
 #include "pop3kit/error.hpp"
 #include "pop3kit/sasl.hpp"
 #include "pop3kit/session.hpp"
+#include "pop3kit/session_auth.hpp"
 #include "pop3kit/session_batch.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
@@ -50,31 +51,8 @@ enum class Security : std::uint8_t {
   tls,       ///< Implicit TLS from the first byte (RFC 8314, port 995).
 };
 
-/// Which TLS channel binding (RFC 5929, RFC 9266) the SASL -PLUS mechanisms
-/// (SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS) use, and whether the automatic
-/// choice of a login method takes them.
-enum class ChannelBindingChoice : std::uint8_t {
-  /// net::TlsTransport::default_channel_binding_type(): tls-exporter with
-  /// TLS 1.3; with TLS 1.2 tls-unique under the extended master secret, else
-  /// tls-server-end-point. The automatic choice prefers -PLUS and, if the
-  /// server refuses it, tries the same SCRAM once without binding (see
-  /// Client::authenticate_chosen()).
-  automatic,
-  /// That type, or no login: the automatic choice takes only -PLUS
-  /// mechanisms and never falls back; a type the connection cannot give
-  /// (tls-unique with TLS 1.3, ...) fails before anything is sent.
-  tls_exporter,
-  tls_unique,
-  tls_server_end_point,
-  /// No binding: the automatic choice never takes a -PLUS mechanism, naming
-  /// one is errc::invalid_argument, and plain SCRAM sends the GS2 flag "n".
-  none,
-};
-
-/// "auto", "tls-exporter", "tls-unique", "tls-server-end-point", "none".
-std::string_view to_string(ChannelBindingChoice choice) noexcept;
-/// The inverse of to_string(); nullopt for anything else.
-std::optional<ChannelBindingChoice> parse_channel_binding(std::string_view text) noexcept;
+// ChannelBindingChoice, to_string() and parse_channel_binding() are in
+// pop3kit/session_auth.hpp.
 
 struct ClientOptions {
   /// Connection protection for connect(host, port). Secure by default: STLS
@@ -157,23 +135,7 @@ struct ClientOptions {
   std::size_t max_listing = 100'000;
 };
 
-/// The last SASL exchange of a session (Client::sasl_login()).
-struct SaslLoginInfo {
-  /// The mechanism of the last AUTH sent (after a fallback, the one without
-  /// -PLUS); empty before any.
-  std::string mechanism;
-  /// Its channel-binding type when it was a -PLUS mechanism ("tls-unique");
-  /// else empty. After a successful login: the session is bound to the TLS
-  /// channel exactly when this is not empty.
-  std::string channel_binding;
-  /// The server turned the exchange down: a -ERR, or a SCRAM "e=" error
-  /// (not a challenge or signature the client rejected).
-  bool refused = false;
-  /// Client::authenticate_chosen() only: the -PLUS mechanism and binding the
-  /// server refused before `mechanism` was tried without binding
-  /// ("SCRAM-SHA-256-PLUS with channel binding tls-exporter"); else empty.
-  std::string refused_binding;
-};
+// SaslLoginInfo is in pop3kit/session_auth.hpp.
 
 /// The server's greeting, kept after connect().
 struct GreetingInfo {
@@ -422,11 +384,7 @@ class Client {
   session::Facts facts() const noexcept;
   Result<void> run(session::Operation& op);
   void apply(const Query& query);
-  Result<void> after_login();
   std::optional<std::uint64_t> highest_message() const noexcept;
-  Result<proto::Event> next();
-  Result<proto::Status> wait_status(proto::Command c);
-  Result<proto::Status> send_and_wait(std::error_code queued, proto::Command c);
   Result<void> write_ready();
   Result<void> check_numbers(std::span<const std::uint64_t> numbers, proto::Command c) const;
   Error fail(Error e);
@@ -455,6 +413,10 @@ class Client {
   Result<std::unique_ptr<net::TcpTransport>> dial(std::string_view host, std::uint16_t port);
   Result<std::unique_ptr<net::TlsTransport>> handshake(net::Transport& plain,
                                                        std::string_view host);
+  // Want::start_tls: the handshake with tls_host_, and the transport swapped.
+  Result<void> upgrade();
+  Result<void> sasl(std::string_view mechanism, const auth::SaslCredentials& credentials,
+                    bool unbound_retry);
 
   ClientOptions options_;
   std::unique_ptr<proto::Engine> engine_;
@@ -462,6 +424,7 @@ class Client {
   GreetingInfo greeting_;
   Capabilities caps_;
   Capabilities caps_before_tls_;
+  std::string tls_host_;              // the host name TLS checks, for STLS
   net::TlsTransport* tls_ = nullptr;  // transport_ when it is TLS
   // The highest message number of the maildrop (STAT's count plus the
   // messages deleted before it), once a STAT was answered.

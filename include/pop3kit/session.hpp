@@ -20,8 +20,8 @@
 //           ...; engine.consume_output(n); break;  // (Batch asks; see below)
 //         case session::Want::read:       // read once: commit_received(n), or receive_eof()
 //           ...; break;                   // a failed read: login.transport_failed(error)
-//         case session::Want::start_tls:  // not asked by Login, Query or Quit
-//           break;
+//         case session::Want::start_tls:  // TLS handshake, engine.set_tls_active()
+//           ...; break;                     // a failed handshake: transport_failed(error)
 //         case session::Want::done:
 //           if (login.closes_connection()) close();
 //           return login.outcome();
@@ -136,7 +136,8 @@ enum class Want : std::uint8_t {
   /// peer closed), then resume(). A failed read: transport_failed().
   read,
   /// Start TLS on the connection now, tell the engine (set_tls_active()),
-  /// then resume(). Asked for by STLS only; no operation here asks for it yet.
+  /// then resume(); a failed handshake: close, then transport_failed().
+  /// Asked for by StartTls only (pop3kit/session_auth.hpp).
   start_tls,
   /// Finished: outcome(); close the connection first when closes_connection().
   done,
@@ -211,6 +212,8 @@ class Operation {
   /// Everything queued has been written: a command that must go out in a
   /// write of its own (see Login) is queued here.
   virtual void on_written(proto::Engine& engine) { (void)engine; }
+  /// The driver started TLS, as asked by want_start_tls().
+  virtual void on_tls_started(proto::Engine& /*engine*/) {}
 
   /// Ends with success.
   void finish() {
@@ -231,9 +234,13 @@ class Operation {
   /// From now on pending output is asked for with Want::write_ready, once
   /// after each event, and the answers are taken while the rest waits.
   void use_write_ready() noexcept { write_ready_ = true; }
+  /// Asks the driver to start TLS (Want::start_tls) once the output is
+  /// written; on_tls_started() follows when the engine says TLS is active.
+  void want_start_tls() noexcept { tls_wanted_ = true; }
   /// The rest is `sub`'s: this operation ends when `sub` ends, closing the
-  /// connection if it does, with `sub`'s outcome when `adopt`, else with
-  /// success (the caller reads `sub`'s own).
+  /// connection if it does, with `sub`'s outcome when `adopt` (through
+  /// on_lost() when it cost the connection), else with success (the caller
+  /// reads `sub`'s own).
   void hand_over(Operation& sub, bool adopt) noexcept {
     sub_ = &sub;
     adopt_ = adopt;
@@ -252,6 +259,7 @@ class Operation {
   bool closes_ = false;
   bool write_ready_ = false;  // use_write_ready()
   bool offered_ = false;      // Want::write_ready asked since the last event
+  bool tls_wanted_ = false;
 };
 
 /// The error for a server's -ERR to `status`: errc::auth_failed for [AUTH],

@@ -62,43 +62,30 @@ Result<void> Client::connect(std::string_view host, std::uint16_t port) {
   return {};
 }
 
+// STLS is session::StartTls's; the handshake it asks for is upgrade().
 Result<void> Client::starttls(std::string_view host) {
   if (!transport_) return Error(errc::not_connected, "not connected");
   OperationScope op(*this, "STLS");
-  if (!transport_->can_start_tls() || engine_->tls_active()) {
+  if (!transport_->can_start_tls()) {
     return Error(errc::wrong_state, "STLS needs a plain TCP connection without TLS");
   }
-  // STARTTLS stripping shows as a missing STLS or a -ERR: fail, never go on in the clear.
-  auto caps = capa();
-  if (!caps) {
-    if (!connected()) return std::move(caps).error();
-    close();
-    return Error(errc::tls_unavailable, "TLS is required, but the server refused CAPA (" +
-                                            caps.error().message + "), so STLS cannot be used");
+  session::StartTls stls;
+  tls_host_ = host;
+  auto r = run(stls);
+  if (stls.capabilities_before()) caps_ = *stls.capabilities_before();
+  if (stls.accepted()) {
+    caps_before_tls_ = std::move(caps_);
+    caps_ = stls.capabilities_after().value_or(Capabilities{});
   }
-  if (!caps->has("STLS")) {
-    close();
-    return Error(
-        errc::tls_unavailable,
-        "TLS is required, but the server does not offer STLS (someone may have removed it)");
-  }
-  auto st = send_and_wait(engine_->stls(), Command::stls);
-  if (!st) return std::move(st).error();
-  if (!st->ok) {
-    Error e = server_error(*st, "STLS");
-    close();
-    return Error(errc::tls_unavailable, "TLS is required, but " + e.message, e.response_code);
-  }
-  caps_before_tls_ = std::move(caps_);
-  caps_ = {};
-  auto tls = handshake(*transport_, host);
+  return r;
+}
+
+Result<void> Client::upgrade() {
+  auto tls = handshake(*transport_, tls_host_);
   if (!tls) return fail(std::move(tls).error());
   tls_ = tls->get();
   transport_ = std::move(*tls);
   engine_->set_tls_active();
-  // RFC 2595 §4: what was learnt before TLS is forgotten; ask again.
-  auto again = capa();
-  if (!again && !connected()) return std::move(again).error();
   return {};
 }
 
@@ -123,16 +110,10 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   deleted_ = 0;
   sasl_login_ = {};
   channel_bound_ = false;
-  auto ev = next();
-  if (!ev) return std::move(ev).error();
-  const auto* g = std::get_if<proto::Greeting>(&*ev);
-  if (g == nullptr) return fail(Error(errc::bad_greeting, "no greeting from the server"));
-  if (!g->ok) {
-    return fail(Error(errc::greeting_refused,
-                      "the server refused the session: \"" + sanitize(g->text) + "\"", g->code));
-  }
-  greeting_.text = g->text;
-  greeting_.apop_timestamp = g->apop_timestamp;
+  session::AwaitGreeting greeting;
+  if (auto r = run(greeting); !r) return r;
+  greeting_.text = greeting.text();
+  greeting_.apop_timestamp = greeting.apop_timestamp();
   // Anything that came with the greeting answers no command: taken for the
   // answer to the next one, it would shift every answer after it.
   if (engine_->buffered() > 0) {
@@ -154,24 +135,6 @@ Result<void> Client::flush() {
     engine_->consume_output(*n);
   }
   return {};
-}
-
-Result<proto::Event> Client::next() {
-  if (!transport_) return Error(errc::not_connected, "not connected");
-  for (;;) {
-    proto::Event ev = engine_->next_event();
-    if (const auto* f = std::get_if<proto::Failed>(&ev)) {
-      return fail(Error(f->code, std::string(f->message)));
-    }
-    if (!std::holds_alternative<proto::NeedData>(ev)) {
-      exchange_done();
-      return ev;
-    }
-    if (!engine_->wants_read()) {
-      return fail(Error(errc::connection_closed, "the server closed the connection"));
-    }
-    if (auto r = receive(options_.io_timeout); !r) return std::move(r).error();
-  }
 }
 
 // One read into the engine, waiting at most `most`.
@@ -224,8 +187,7 @@ Result<void> Client::run(session::Operation& op) {
         }
         break;
       case session::Want::start_tls:
-        close();
-        op.transport_failed(Error(errc::wrong_state, "TLS cannot start here"));
+        if (auto r = upgrade(); !r) op.transport_failed(std::move(r).error());
         break;
       case session::Want::done:
         if (op.closes_connection()) close();
@@ -242,24 +204,6 @@ void Client::apply(const Query& query) {
   }
 }
 
-Result<proto::Status> Client::wait_status(Command c) {
-  auto ev = next();
-  if (!ev) return std::move(ev).error();
-  const auto* st = std::get_if<proto::Status>(&*ev);
-  if (st == nullptr || st->command != c) {
-    return fail(Error(errc::unexpected_data,
-                      std::string("expected the status line of ") + proto::to_string(c)));
-  }
-  return *st;
-}
-
-Result<proto::Status> Client::send_and_wait(std::error_code queued, Command c) {
-  if (!transport_) return Error(errc::not_connected, "not connected");
-  if (queued) return refused(queued, c, engine_->state());
-  if (auto r = flush(); !r) return std::move(r).error();
-  return wait_status(c);
-}
-
 Result<void> Client::login(std::string_view user, std::string_view password, LoginOptions options,
                            Query* query) {
   if (!transport_) return Error(errc::not_connected, "not connected");
@@ -268,15 +212,6 @@ Result<void> Client::login(std::string_view user, std::string_view password, Log
   auto r = run(login);
   if (login.capabilities_after()) caps_ = *login.capabilities_after();
   if (query != nullptr) apply(*query);
-  return r;
-}
-
-// After a SASL login: the CAPA asked again when the server may show more
-// now (session::AfterLogin), lock-step.
-Result<void> Client::after_login() {
-  session::AfterLogin after(facts(), false);
-  auto r = run(after);
-  if (after.capabilities_after()) caps_ = *after.capabilities_after();
   return r;
 }
 

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include <utility>
+#include "answers.hpp"
 #include "pop3kit/apop.hpp"
 
 #include "pop3kit/session.hpp"
@@ -29,17 +30,6 @@ bool capa_again_after_login(const Capabilities* caps) {
   const auto delay = caps->login_delay();
   const auto expire = caps->expire();
   return !caps->has("PIPELINING") || (delay && delay->per_user) || (expire && expire->per_user);
-}
-
-// A status line of `c`, else the answers are out of step.
-const proto::Status* status_of(const proto::Event& ev, Command c) {
-  const auto* st = std::get_if<proto::Status>(&ev);
-  return st != nullptr && st->command == c ? st : nullptr;
-}
-
-Error out_of_step(Command c) {
-  return Error(errc::unexpected_data,
-               std::string("expected the status line of ") + proto::to_string(c));
 }
 
 }  // namespace

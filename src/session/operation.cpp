@@ -3,6 +3,7 @@
 #include <utility>
 #include <variant>
 
+#include "answers.hpp"
 #include "pop3kit/session.hpp"
 #include "pop3kit/text.hpp"
 
@@ -45,6 +46,12 @@ Want Operation::resume(proto::Engine& engine) {
     }
     if (std::exchange(wrote_, false)) {
       on_written(engine);
+      continue;
+    }
+    if (tls_wanted_) {
+      if (!engine.tls_active()) return Want::start_tls;
+      tls_wanted_ = false;
+      on_tls_started(engine);
       continue;
     }
     const proto::Event ev = engine.next_event();
@@ -93,6 +100,8 @@ void Operation::transport_failed(Error error) {
 void Operation::end_sub() {
   closes_ = sub_->closes_connection();
   outcome_ = adopt_ ? sub_->outcome() : Result<void>();
+  // The connection `sub` lost is this operation's too.
+  if (adopt_ && closes_ && !outcome_) outcome_ = on_lost(sub_->outcome().error());
   sub_ = nullptr;
   done_ = true;
 }
@@ -134,6 +143,16 @@ Error server_error(const proto::Status& st, std::string_view what,
     msg += std::string(" (the server does not offer ") + proto::to_string(st.command) + ")";
   }
   return Error(classify(st.code, errc::server_error), std::move(msg), st.code);
+}
+
+const proto::Status* status_of(const proto::Event& ev, Command c) {
+  const auto* st = std::get_if<proto::Status>(&ev);
+  return st != nullptr && st->command == c ? st : nullptr;
+}
+
+Error out_of_step(Command c) {
+  return Error(errc::unexpected_data,
+               std::string("expected the status line of ") + proto::to_string(c));
 }
 
 Error refused(std::error_code ec, Command c, proto::State state) {

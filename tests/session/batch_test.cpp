@@ -117,15 +117,6 @@ SubjectFactory batch_factory(const BatchSetup& setup) {
   return [setup]() { return std::unique_ptr<Subject>(std::make_unique<BatchSubject>(setup)); };
 }
 
-Script logged_in(std::vector<Turn> after, bool close = false) {
-  Script sc;
-  sc.turns = {{"USER u\r\n", "+OK\r\n"}, {"PASS p\r\n", "+OK\r\n"}};
-  for (auto& t : after)
-    sc.turns.push_back(std::move(t));
-  sc.close = close;
-  return sc;
-}
-
 Batches login_and(std::vector<std::string> writes) {
   Batches b = {"USER u\r\n", "PASS p\r\n"};
   b.insert(b.end(), writes.begin(), writes.end());

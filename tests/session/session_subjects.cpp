@@ -29,11 +29,12 @@ std::string render(const std::vector<MessageEntry>& entries) {
   return s;
 }
 
-Script logged_in(std::vector<Turn> after) {
+Script logged_in(std::vector<Turn> after, bool close) {
   Script sc;
   sc.turns = {{"USER u\r\n", "+OK\r\n"}, {"PASS p\r\n", "+OK\r\n"}};
   for (auto& t : after)
     sc.turns.push_back(std::move(t));
+  sc.close = close;
   return sc;
 }
 

@@ -15,7 +15,7 @@ std::string render(const Capabilities& caps);
 std::string render(const std::vector<MessageEntry>& entries);
 
 /// USER u / PASS p answered +OK, then `after`.
-Script logged_in(std::vector<Turn> after);
+Script logged_in(std::vector<Turn> after, bool close = false);
 
 /// A Login, with a Query after it when `query_kind` is set.
 struct LoginSetup {

@@ -33,6 +33,9 @@ struct Script {
   std::vector<Turn> turns;
   /// The server closes the connection after its last byte.
   bool close = false;
+  /// Want::start_tls: the driver's handshake succeeds (set_tls_active());
+  /// else it fails with errc::tls_failed.
+  bool tls_handshake_works = false;
   proto::Limits limits{};
 };
 
@@ -59,6 +62,7 @@ struct SessionOutcome {
   std::string outcome;
   bool closes = false;   ///< closes_connection()
   bool stalled = false;  ///< It wanted input the server would not send.
+  int tls_asked = 0;     ///< Times Want::start_tls was answered.
   std::string found;     ///< Subject::found()
 
   bool operator==(const SessionOutcome&) const = default;
