@@ -210,7 +210,7 @@ class SaslLogin final : public Operation {
   void start(proto::Engine& engine) override;
   void on_event(proto::Engine& engine, const proto::Event& event) override;
   Error on_lost(Error error) override;
-  void attempt(proto::Engine& engine, std::string name, const auth::SaslOptions& sasl,
+  void attempt(proto::Engine& engine, const std::string& name, const auth::SaslOptions& sasl,
                std::string refused_binding);
   void fail(Error error);
   void on_challenge(proto::Engine& engine, std::string_view data);

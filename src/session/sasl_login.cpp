@@ -128,8 +128,8 @@ void SaslLogin::start(proto::Engine& engine) {
   attempt(engine, mechanism_, options_.sasl, {});
 }
 
-void SaslLogin::attempt(proto::Engine& engine, std::string name, const auth::SaslOptions& sasl,
-                        std::string refused_binding) {
+void SaslLogin::attempt(proto::Engine& engine, const std::string& name,
+                        const auth::SaslOptions& sasl, std::string refused_binding) {
   info_ = {name, {}, false, std::move(refused_binding)};
   if (ends_with_plus(name) && sasl.channel_binding) {
     info_.channel_binding = sasl.channel_binding->type;
@@ -265,7 +265,7 @@ void SaslLogin::on_refused(proto::Engine& engine, Error error) {
   if (!channel_binding_wanted(unbound, facts_.capabilities, true, options_.channel_binding)) {
     sasl.channel_binding.reset();
   }
-  attempt(engine, std::move(unbound), sasl, refused_binding);
+  attempt(engine, unbound, sasl, refused_binding);
 }
 
 }  // namespace session
