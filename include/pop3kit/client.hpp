@@ -39,6 +39,7 @@
 #include "pop3kit/session.hpp"
 #include "pop3kit/session_auth.hpp"
 #include "pop3kit/session_batch.hpp"
+#include "pop3kit/session_command.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -165,7 +166,7 @@ using Query = session::Query;
 /// error stops delivery: the client reads and discards the rest of the
 /// response, keeps the session usable, and returns errc::sink_failed with
 /// the sink's error in the message.
-using Sink = std::function<std::error_code(std::string_view chunk)>;
+using Sink = session::Sink;
 
 /// Data the server sends while no command is outstanding (after the
 /// greeting, after an answer, or with them) answers nothing: it is a protocol

@@ -3,6 +3,7 @@
 // command and per driver.
 #include <variant>
 
+#include "answers.hpp"
 #include "pop3kit/session_command.hpp"
 
 namespace pop3kit::session {
@@ -74,10 +75,8 @@ void Exchange::start(proto::Engine& engine) {
 
 void Exchange::on_event(proto::Engine&, const proto::Event& event) {
   if (!answered_) {
-    const auto* st = std::get_if<proto::Status>(&event);
-    if (st == nullptr || st->command != request_.command) {
-      return out_of_step("the status line of");
-    }
+    const proto::Status* st = status_of(event, request_.command);
+    if (st == nullptr) return lose(session::out_of_step(request_.command));
     return on_status(*st);
   }
   if (on_content(event)) end();

@@ -1,6 +1,7 @@
 // QUIT, and the close that must follow its answer at once (RFC 1939 §6).
 #include <variant>
 
+#include "answers.hpp"
 #include "pop3kit/session.hpp"
 
 namespace pop3kit::session {
@@ -10,10 +11,8 @@ void Quit::start(proto::Engine& engine) {
 }
 
 void Quit::on_event(proto::Engine&, const proto::Event& ev) {
-  const auto* st = std::get_if<proto::Status>(&ev);
-  if (st == nullptr || st->command != proto::Command::quit) {
-    return lose(Error(errc::unexpected_data, "expected the status line of QUIT"));
-  }
+  const proto::Status* st = status_of(ev, proto::Command::quit);
+  if (st == nullptr) return lose(out_of_step(proto::Command::quit));
   if (!st->ok) {
     refusal_ = server_error(*st, "QUIT (the server may not have removed the deleted messages)");
   }
