@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "args.hpp"
@@ -28,6 +30,7 @@
 #include "pop3kit/state.hpp"
 #include "pop3kit/text.hpp"
 #include "progress.hpp"
+#include "shard.hpp"
 #include "signals.hpp"
 
 namespace pop3kit::cli {
@@ -153,6 +156,8 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
   if (args.remove && args.keep)
     throw Failure(exit_code::usage, "--keep and --delete exclude each other");
   if (!args.max_size.empty()) (void)size_arg(args.max_size);
+  std::optional<Shard> shard;
+  if (!args.shard.empty()) shard = parse_shard(args.shard);
   std::vector<Job> jobs;
   if (!args.targets.empty() && looks_like_url(args.targets.front())) {
     if (args.targets.size() != 1) {
@@ -165,6 +170,10 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
     }
     if (auto d = store::parse_destination(args.to); !d) {
       throw Failure(exit_code::usage, "bad --to: " + d.error().message);
+    }
+    if (shard) {
+      throw Failure(exit_code::usage,
+                    "--shard divides the config file's accounts among fetchers; not for a URL");
     }
     const PopUrl url = parse_url_arg(args.targets.front());
     jobs.push_back(make_job("", url, global, args.to, fetch_options(args, {}, {}), false));
@@ -198,6 +207,11 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
                                 sanitize(path, 400), names.empty() ? "none" : names));
     }
     chosen.push_back(&*it);
+  }
+  if (shard) {
+    std::erase_if(chosen, [&](const AccountConfig* a) {
+      return shard_of(a->name, shard->count) != shard->index;
+    });
   }
   for (const AccountConfig* a : chosen) {
     const PopUrl url = parse_url_arg(a->url);
@@ -315,6 +329,57 @@ void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, 
   out.exit_code = outcome_code(out);
 }
 
+// "{account}" in --state gives each account a database of its own.
+constexpr std::string_view kAccountField = "{account}";
+
+bool per_account(std::string_view state_pattern) {
+  return state_pattern.find(kAccountField) != std::string_view::npos;
+}
+
+// An account's name as one file name: letters, digits and "-._+@" stay, any
+// other byte (and a leading dot) becomes %XX. Distinct names give distinct
+// file names, and none leaves the directory or hides.
+std::string file_name_of(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool plain = std::isalnum(c) != 0 || c == '-' || c == '_' || c == '+' || c == '@' ||
+                       (c == '.' && i != 0);
+    out += plain ? std::string(1, static_cast<char>(c)) : fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+std::string state_path_for(std::string pattern, std::string_view account) {
+  const std::string name = file_name_of(account);
+  for (auto at = pattern.find(kAccountField); at != std::string::npos;
+       at = pattern.find(kAccountField, at + name.size())) {
+    pattern.replace(at, kAccountField.size(), name);
+  }
+  return pattern;
+}
+
+// An open state database. A dry run without a database yet sees everything
+// as new and creates none (it opens an empty one in a directory removed
+// after).
+class StateFile {
+ public:
+  StateFile(std::string path, bool dry_run) {
+    if (dry_run && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
+      scratch_.emplace();
+      path = scratch_->path() + "/state.db";
+    }
+    auto opened = store::StateStore::open(path);
+    if (!opened) throw failure_from(opened.error());
+    store_.emplace(std::move(*opened));
+  }
+  store::StateStore& store() { return *store_; }
+
+ private:
+  std::optional<TemporaryDirectory> scratch_;  // outlives store_: declared first
+  std::optional<store::StateStore> store_;
+};
+
 void print_dry_run(const Outcome& o) {
   std::string text = fmt::format("{}: would fetch {} message(s)\n", sanitize(o.name, 200),
                                  o.report.would_fetch.size());
@@ -358,8 +423,13 @@ void add_fetch_options(CLI::App& sub, FetchArgs& args) {
       ->type_name("SIZE");
   sub.add_flag("--dry-run", args.dry_run, "List what would be fetched; change nothing");
   sub.add_option("--state", args.state_path,
-                 "The state database (default $XDG_STATE_HOME/pop3kit/state.db)")
+                 "The state database (default $XDG_STATE_HOME/pop3kit/state.db); {account} in "
+                 "PATH gives each account its own")
       ->type_name("PATH");
+  sub.add_option("--shard", args.shard,
+                 "Fetch only the config accounts of shard K of N (0 <= K < N), chosen by a "
+                 "stable hash of the account name")
+      ->type_name("K/N");
   sub.add_flag("--json", args.json, "Print the summary as JSON on stdout");
   sub.add_option("-c,--config", args.config_path,
                  "Config file (default $XDG_CONFIG_HOME/pop3kit/config.toml)")
@@ -385,17 +455,16 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   CleanupOnSignal cleanup(temporary);
   for (Job& job : jobs)
     job.destination_options.temporary_files = &temporary;
-  std::string state_path =
+  const std::string state_pattern =
       args.state_path.empty() ? store::StateStore::default_path() : args.state_path;
-  // A dry run without a state database yet: everything is new, and no
-  // database is created for it (an empty one in a directory removed after).
-  std::optional<TemporaryDirectory> scratch;
-  if (args.dry_run && ::access(state_path.c_str(), F_OK) != 0 && errno == ENOENT) {
-    scratch.emplace();
-    state_path = scratch->path() + "/state.db";
+  if (jobs.empty() && !global.quiet && !args.json) {
+    print_report(fmt::format("pop3kit: no account of the config file is in shard {}\n",
+                             sanitize(args.shard, 40)));
   }
-  auto state = store::StateStore::open(state_path);
-  if (!state) throw failure_from(state.error());
+  // One database for every account, opened once; or, with {account} in the
+  // path, one per account, opened for it (a failure there is that account's).
+  std::optional<StateFile> shared;
+  if (!per_account(state_pattern) && !jobs.empty()) shared.emplace(state_pattern, args.dry_run);
 
   std::vector<Outcome> outcomes;
   for (const Job& job : jobs) {
@@ -403,7 +472,9 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
     out.name = job.name;
     out.destination = job.to;
     try {
-      fetch_one(job, *state, args, out);
+      std::optional<StateFile> own;
+      if (!shared) own.emplace(state_path_for(state_pattern, job.name), args.dry_run);
+      fetch_one(job, shared ? shared->store() : own->store(), args, out);
     } catch (const Failure& f) {
       out.error = f.what();
       out.exit_code = combine_exit_codes({f.code(), outcome_code(out)});

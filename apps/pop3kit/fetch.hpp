@@ -34,6 +34,7 @@ struct FetchArgs {
   std::string max_size;              ///< --max-size SIZE
   std::string state_path;            ///< --state PATH
   std::string config_path;           ///< -c FILE
+  std::string shard;                 ///< --shard K/N (config accounts only)
 };
 
 /// Registers fetch's own options and positional arguments on `sub`.
