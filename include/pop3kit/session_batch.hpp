@@ -17,7 +17,10 @@
 // yet answered) stay under Facts::pipeline_window, and the octets their
 // answers are expected to take under Facts::pipeline_octets. A command is
 // queued while both sums are below their bounds, so the last one queued may
-// take a sum over (one command always goes, whatever the windows). Without
+// take a sum over (one command always goes, whatever the windows). Once the
+// windows are full, they are topped up when an eighth of each is free (so
+// commands leave in groups, not one per answer), or after every answer
+// where an eighth of a window cannot hold the next command. Without
 // pipelining (Facts::pipelining() false) one command at a time, with the
 // same results.
 //
@@ -132,6 +135,7 @@ class Batch final : public Operation {
   void start(proto::Engine& engine) override;
   void on_event(proto::Engine& engine, const proto::Event& event) override;
   void fill(proto::Engine& engine);
+  bool refill_due(const proto::Engine& engine) const noexcept;
   std::uint64_t expected(std::size_t index) const noexcept;
   std::string what(std::uint64_t number) const;
   // True when the event ends the answer of the oldest command in flight.

@@ -198,6 +198,48 @@ TEST(SessionBatch, CommandWindow) {
   EXPECT_EQ(p.found, kFourDelivered);
 }
 
+// A large window is topped up once an eighth of it is free, several
+// commands in one write, not one after every answer. Commands of 9 octets
+// ("RETR 10\r\n") in a window of 264, whose slack is 33: 30 go first (270
+// octets); five answers free 45, and five more go together, and so on.
+TEST(SessionBatch, FullWindowIsToppedUpInGroups) {
+  BatchSetup s;
+  for (std::uint64_t n = 10; n <= 69; ++n)
+    s.numbers.push_back(n);
+  s.window = 264;
+  auto retrs = [](std::uint64_t first, std::uint64_t last) {
+    std::string w;
+    for (std::uint64_t n = first; n <= last; ++n)
+      w += "RETR " + std::to_string(n) + "\r\n";
+    return w;
+  };
+  auto answers = [](std::uint64_t first, std::uint64_t last) {
+    std::string a;
+    for (std::uint64_t n = first; n <= last; ++n)
+      a += message(n);
+    return a;
+  };
+  const Batches writes = {retrs(10, 39), retrs(40, 44), retrs(45, 49), retrs(50, 54),
+                          retrs(55, 59), retrs(60, 64), retrs(65, 69)};
+  const auto o = run_session_all_splits(logged_in({{writes[0], answers(10, 14)},
+                                                   {writes[1], answers(15, 19)},
+                                                   {writes[2], answers(20, 24)},
+                                                   {writes[3], answers(25, 29)},
+                                                   {writes[4], answers(30, 34)},
+                                                   {writes[5], answers(35, 39)},
+                                                   {writes[6], answers(40, 69)}}),
+                                        batch_factory(s));
+  EXPECT_EQ(o.batches, login_and(writes));
+  EXPECT_EQ(o.outcome, "ok; ok");
+  std::string all;
+  for (std::uint64_t n = 10; n <= 69; ++n) {
+    const std::string body = "m" + std::to_string(n) + "\r\n";
+    all += "begin " + std::to_string(n) + "\nend " + std::to_string(n) + " " +
+           std::to_string(body.size()) + " " + body + "\n";
+  }
+  EXPECT_EQ(o.found, all);
+}
+
 // pipeline_octets bounds the answers' expected octets: a size by LIST plus
 // 64 each (74 for 10 octets: three under 200), 64 KiB for an unknown size
 // (the first goes alone: one command always goes).
