@@ -35,6 +35,7 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/sasl.hpp"
 #include "pop3kit/session.hpp"
 #include "pop3kit/session_auth.hpp"
@@ -55,7 +56,7 @@ enum class Security : std::uint8_t {
 // ChannelBindingChoice, to_string() and parse_channel_binding() are in
 // pop3kit/session_auth.hpp.
 
-struct ClientOptions {
+struct POP3KIT_EXPORT ClientOptions {
   /// Connection protection for connect(host, port). Secure by default: STLS
   /// is required, and a server without it fails before any credential is
   /// sent. Plain TCP only when asked for here in so many words.
@@ -139,17 +140,17 @@ struct ClientOptions {
 // SaslLoginInfo is in pop3kit/session_auth.hpp.
 
 /// The server's greeting, kept after connect().
-struct GreetingInfo {
+struct POP3KIT_EXPORT GreetingInfo {
   std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
   std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
 };
 
-struct MessageInfo {
+struct POP3KIT_EXPORT MessageInfo {
   std::uint64_t number = 0;
   std::uint64_t size = 0;
 };
 
-struct MessageUid {
+struct POP3KIT_EXPORT MessageUid {
   std::uint64_t number = 0;
   std::string uid;
 };
@@ -173,7 +174,7 @@ using Sink = session::Sink;
 /// error (errc::unexpected_data) that closes the connection, found before the
 /// next command is written (a zero-timeout read when nothing is in flight),
 /// so it is never taken for the answer to a later command.
-class Client {
+class POP3KIT_EXPORT Client {
  public:
   explicit Client(ClientOptions options = {});
   ~Client();

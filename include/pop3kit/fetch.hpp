@@ -35,11 +35,12 @@
 #include "pop3kit/client.hpp"
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/state.hpp"
 
 namespace pop3kit::store {
 
-struct FetchOptions {
+struct POP3KIT_EXPORT FetchOptions {
   /// DELE each message once it is durable (default: keep it on the server).
   bool remove = false;
   /// Fetch messages the state says were fetched before, too.
@@ -53,24 +54,24 @@ struct FetchOptions {
   std::size_t batch_messages = 250;
 };
 
-struct FetchPlan {
+struct POP3KIT_EXPORT FetchPlan {
   AccountId account;
   FetchOptions options;
 };
 
 /// One message fetch_account() looked at.
-struct MessageRef {
+struct POP3KIT_EXPORT MessageRef {
   std::uint64_t number = 0;
   std::string uid;         ///< Empty when the server has no UIDL.
   std::uint64_t size = 0;  ///< LIST size.
 };
 
-struct MessageFailure {
+struct POP3KIT_EXPORT MessageFailure {
   MessageRef message;
   Error error;
 };
 
-struct FetchReport {
+struct POP3KIT_EXPORT FetchReport {
   bool uidl = true;                      ///< False: the server has no UIDL (all messages are new).
   std::uint64_t listed = 0;              ///< Messages in the maildrop.
   std::uint64_t fresh = 0;               ///< Not fetched before (or all, with FetchOptions::all).
@@ -93,7 +94,7 @@ struct FetchReport {
 /// What fetch_account() tells a progress display. Called from one thread at
 /// a time (during the retrieval, the thread that writes the messages, not
 /// the caller's); must not throw.
-class Progress {
+class POP3KIT_EXPORT Progress {
  public:
   virtual ~Progress() = default;
   /// Before the first message: how many are to be fetched, and their LIST sizes.
@@ -106,7 +107,7 @@ class Progress {
 };
 
 /// A Progress that shows nothing.
-class NoProgress final : public Progress {
+class POP3KIT_EXPORT NoProgress final : public Progress {
  public:
   void start(std::uint64_t, std::uint64_t) override {}
   void received(std::uint64_t) override {}
@@ -119,8 +120,8 @@ class NoProgress final : public Progress {
 /// (Destination::recover) and marked delivered or forgotten. Needs no
 /// connection. Returns how many were found delivered. Errors: the state
 /// store's and the destination's.
-Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& state,
-                                      Destination& destination);
+POP3KIT_EXPORT Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& state,
+                                                     Destination& destination);
 
 /// Fetches the maildrop of a logged-in `client` (TRANSACTION state) into
 /// `destination`, per `plan`, and ends the session with QUIT.
@@ -138,8 +139,9 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
 /// `listing`: the session's LIST+UIDL when the caller already has it (it
 /// can follow the login at once: a listing Query given to Client::login());
 /// nullptr to ask here.
-FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& destination,
-                          StateStore& state, Progress& progress,
-                          const std::vector<MessageEntry>* listing = nullptr);
+POP3KIT_EXPORT FetchReport fetch_account(Client& client, const FetchPlan& plan,
+                                         Destination& destination, StateStore& state,
+                                         Progress& progress,
+                                         const std::vector<MessageEntry>* listing = nullptr);
 
 }  // namespace pop3kit::store

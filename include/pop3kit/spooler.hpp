@@ -25,10 +25,11 @@
 #include <thread>
 
 #include "pop3kit/client.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::store {
 
-class Spooler final : public MessageHandler {
+class POP3KIT_EXPORT Spooler final : public MessageHandler {
  public:
   explicit Spooler(MessageHandler& target);
   /// finish(), if not done yet.

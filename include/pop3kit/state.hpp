@@ -47,11 +47,12 @@
 
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::store {
 
 /// Who the records belong to.
-struct AccountId {
+struct POP3KIT_EXPORT AccountId {
   std::string name;  ///< The config file's account name, or "" for a URL given alone.
   std::string user;
   std::string host;
@@ -64,7 +65,7 @@ struct AccountId {
 enum class MessageState : std::uint8_t { intent, delivered, deleted };
 
 /// What the store knows of one UID of an account.
-struct MessageRecord {
+struct POP3KIT_EXPORT MessageRecord {
   std::string uid;
   MessageState state = MessageState::intent;
   std::string destination;  ///< Destination::spec() it was (to be) delivered to.
@@ -74,13 +75,13 @@ struct MessageRecord {
 };
 
 /// A delivery confirmed durable.
-struct DeliveredMessage {
+struct POP3KIT_EXPORT DeliveredMessage {
   std::string uid;
   Stored stored;
 };
 
 /// Options of StateStore::open().
-struct StateOptions {
+struct POP3KIT_EXPORT StateOptions {
   /// How long a call waits for another process's write transaction on the
   /// same database (SQLite's busy timeout) before failing with
   /// errc::temporary_failure.
@@ -89,7 +90,7 @@ struct StateOptions {
 
 /// Held while an account is being fetched; released by the destructor (and
 /// by the kernel if the process dies).
-class AccountLock {
+class POP3KIT_EXPORT AccountLock {
  public:
   AccountLock() = default;
   ~AccountLock();
@@ -104,7 +105,7 @@ class AccountLock {
   int fd_ = -1;
 };
 
-class StateStore {
+class POP3KIT_EXPORT StateStore {
  public:
   /// $XDG_STATE_HOME/pop3kit/state.db when XDG_STATE_HOME is an absolute
   /// path, else $HOME/.local/state/pop3kit/state.db; "" when neither

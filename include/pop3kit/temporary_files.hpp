@@ -25,9 +25,11 @@
 #include <utility>
 #include <vector>
 
+#include "pop3kit/export.hpp"
+
 namespace pop3kit::store {
 
-class TemporaryFiles {
+class POP3KIT_EXPORT TemporaryFiles {
  public:
   TemporaryFiles() = default;
   TemporaryFiles(const TemporaryFiles&) = delete;
