@@ -1,25 +1,40 @@
-# Install rules: libraries, public headers, a CMake package exporting the
-# namespaced targets (pop3kit::proto, ::auth, ::net, ::session, ::client, the
-# umbrella pop3kit::pop3kit, ::store and ::netx: each one that exists), and a
-# pkg-config file.
+# Install rules: two libraries, the public headers, a CMake package and a
+# pkg-config file for each library.
+#
+#   libpop3kit       the C++ API (every layer: proto, auth, net, session,
+#                    client, store), pop3kit.pc
+#   libpop3kit-netx  the NetX Duo compatible C API, pop3kit-netx.pc
+#
+# Both are static, or shared with -DBUILD_SHARED_LIBS=ON: then
+# libpop3kit.so.0 (SONAME) exports only what the public headers mark
+# (POP3KIT_EXPORT, POP3KIT_NETX_API; scripts/check-exports checks it). The
+# layer libraries of the tree are not installed.
+#
+# The CMake package exports pop3kit::pop3kit (libpop3kit) and pop3kit::netx
+# (libpop3kit-netx). pop3kit::proto, ::auth, ::net, ::session, ::client and
+# ::store remain for programs written against the layer targets: each is an
+# INTERFACE target that links pop3kit::pop3kit.
 #
 #   find_package(pop3kit CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE pop3kit::pop3kit)
 #
-#   pkg-config --cflags --libs pop3kit
+#   c++ $(pkg-config --cflags pop3kit) app.cpp $(pkg-config --libs pop3kit)
+#   (add --static to the --libs for a static libpop3kit)
+#
+# The version in every file here is project(VERSION) of the top CMakeLists.txt.
 include(CMakePackageConfigHelpers)
 
 set(POP3KIT_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/pop3kit" CACHE STRING
     "Where pop3kitConfig.cmake is installed, relative to the prefix")
 mark_as_advanced(POP3KIT_CMAKE_DIR)
 
-# Every library target that exists goes into the export set.
-set(_pop3kit_install_targets)
-set(_pop3kit_layer_targets pop3kit_proto pop3kit_auth pop3kit_net pop3kit_session pop3kit_client)
-foreach(_t IN ITEMS ${_pop3kit_layer_targets} pop3kit_umbrella pop3kit_store pop3kit_netx)
-  if(TARGET ${_t})
-    list(APPEND _pop3kit_install_targets ${_t})
-  endif()
+# The layer names of the package, onto the one library.
+set(_pop3kit_install_targets pop3kit_lib pop3kit_netx_lib)
+foreach(_layer IN ITEMS proto auth net session client store)
+  add_library(pop3kit_export_${_layer} INTERFACE)
+  set_target_properties(pop3kit_export_${_layer} PROPERTIES EXPORT_NAME ${_layer})
+  target_link_libraries(pop3kit_export_${_layer} INTERFACE pop3kit_lib)
+  list(APPEND _pop3kit_install_targets pop3kit_export_${_layer})
 endforeach()
 
 install(TARGETS ${_pop3kit_install_targets}
@@ -93,22 +108,22 @@ foreach(_d IN ITEMS LIBDIR INCLUDEDIR)
     set(POP3KIT_PC_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
   endif()
 endforeach()
-# The umbrella's libraries for pkg-config, a library before those it uses.
-set(POP3KIT_PC_LIBS)
-foreach(_t IN LISTS _pop3kit_layer_targets)
-  if(TARGET ${_t})
-    get_target_property(_out ${_t} OUTPUT_NAME)
-    list(PREPEND POP3KIT_PC_LIBS "-l${_out}")
-  endif()
+# pop3kit.pc carries -std=c++20, as the headers need it. What a static
+# library needs besides goes into Requires.private and Libs.private, which
+# pkg-config adds for --static. pop3kit-netx.pc is for C programs, so it does
+# not require pop3kit (whose Cflags would bring -std=c++20 to a C compiler):
+# it names libpop3kit itself, after libpop3kit-netx, so that a linker finds
+# it for a library installed outside the system's directories too.
+foreach(_pc IN ITEMS pop3kit pop3kit-netx)
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/${_pc}.pc.in" "${PROJECT_BINARY_DIR}/${_pc}.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/${_pc}.pc"
+    DESTINATION ${_pop3kit_pc_dir}
+    COMPONENT pop3kit_development)
 endforeach()
-list(JOIN POP3KIT_PC_LIBS " " POP3KIT_PC_LIBS)
-configure_file("${CMAKE_CURRENT_LIST_DIR}/pop3kit.pc.in" "${PROJECT_BINARY_DIR}/pop3kit.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/pop3kit.pc"
-  DESTINATION ${_pop3kit_pc_dir}
-  COMPONENT pop3kit_development)
 
 unset(_pop3kit_install_targets)
 unset(_pop3kit_layer_targets)
-unset(_out)
+unset(_pc)
+unset(_layer)
 unset(_pop3kit_pc_dir)
 unset(_pop3kit_pc_parts)

@@ -29,10 +29,7 @@
 #include "fetch.hpp"
 #include "numbers.hpp"
 #include "output.hpp"
-
-#ifndef POP3KIT_VERSION
-#define POP3KIT_VERSION "unknown"
-#endif
+#include "pop3kit/version.hpp"
 
 namespace {
 
@@ -221,7 +218,7 @@ int run(int argc, char** argv) {
   Invocation inv;
   CLI::App app{kDescription, "pop3kit"};
   app.footer(std::string(kFooter) + exit_status_help());
-  app.set_version_flag("--version", POP3KIT_VERSION);
+  app.set_version_flag("--version", std::string(pop3kit::version()));
   app.require_subcommand(1);
   add_global_options(app, inv.global);
 

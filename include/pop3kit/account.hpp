@@ -42,6 +42,7 @@
 
 #include "pop3kit/client.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 #include "pop3kit/url.hpp"
@@ -69,7 +70,7 @@ enum class account_errc : int {
 };
 
 /// The category of account_errc; name() is "pop3kit.account".
-const std::error_category& account_category() noexcept;
+POP3KIT_EXPORT const std::error_category& account_category() noexcept;
 
 /// An error_code of account_category() (lets account_errc convert to std::error_code).
 inline std::error_code make_error_code(account_errc e) noexcept {
@@ -87,7 +88,7 @@ using SecretSource = std::function<Result<std::string>()>;
 /// How messages name the account's options, so that an error speaks the
 /// caller's language: a command-line flag ("--plaintext"), a configuration
 /// key. Defaults: the fields of Account.
-struct OptionNames {
+struct POP3KIT_EXPORT OptionNames {
   std::string plaintext = "allow_plaintext";  ///< Account::allow_plaintext.
   /// Account::allow_plaintext_password.
   std::string plaintext_password = "allow_plaintext_password";
@@ -103,7 +104,7 @@ struct OptionNames {
 };
 
 /// A mailbox and how to reach it safely.
-struct Account {
+struct POP3KIT_EXPORT Account {
   /// Server, user and login method (";auth="; see pop3kit/url.hpp). Without
   /// a user there is no login (the session can only ask CAPA).
   PopUrl url;
@@ -182,7 +183,7 @@ enum class LoginChoice : std::uint8_t {
 };
 
 /// How an account connects and logs in: plan_account()'s answer.
-struct AccountPlan {
+struct POP3KIT_EXPORT AccountPlan {
   Security security = Security::starttls;  ///< How the connection is protected.
   LoginChoice login = LoginChoice::none;   ///< How the login goes.
   std::string mechanism;                   ///< LoginChoice::sasl: the upper-case mechanism name.
@@ -194,14 +195,14 @@ struct AccountPlan {
 /// account_errc::conflicting_options and account_errc::unusable_configuration
 /// (see there), with a one-line message naming the options by
 /// Account::names.
-Result<AccountPlan> plan_account(const Account& account);
+POP3KIT_EXPORT Result<AccountPlan> plan_account(const Account& account);
 
 /// The ClientOptions open_account() uses: the plan's security, the
 /// account's TLS options, timeouts, address family and trace.
-ClientOptions client_options(const Account& account, const AccountPlan& plan);
+POP3KIT_EXPORT ClientOptions client_options(const Account& account, const AccountPlan& plan);
 
 /// A connected session, logged in when the plan said so.
-struct AccountSession {
+struct POP3KIT_EXPORT AccountSession {
   Client client;  ///< The session.
   /// What logged in: "USER", "APOP" or a SASL mechanism (after the automatic
   /// choice's fallback, the one without -PLUS: client.sasl_login() tells
@@ -231,12 +232,12 @@ struct AccountSession {
 /// that log in otherwise);
 /// after a successful login, the query's error unchanged (also in
 /// query->outcome()).
-Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
-                                    Query* query = nullptr);
+POP3KIT_EXPORT Result<AccountSession> open_account(const Account& account, const AccountPlan& plan,
+                                                   Query* query = nullptr);
 
 /// What people call a method in messages: "USER/PASS" for "USER", else the
 /// name as it is.
-std::string login_method_label(std::string_view method);
+POP3KIT_EXPORT std::string login_method_label(std::string_view method);
 
 }  // namespace pop3kit
 

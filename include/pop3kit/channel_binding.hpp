@@ -10,10 +10,12 @@
 
 #include <string>
 
+#include "pop3kit/export.hpp"
+
 namespace pop3kit {
 
 /// TLS channel binding (RFC 5929, RFC 9266) of one connection.
-struct ChannelBinding {
+struct POP3KIT_EXPORT ChannelBinding {
   std::string type{};  ///< "tls-exporter", "tls-unique" or "tls-server-end-point".
   std::string data{};  ///< Raw bytes (not base64); never empty.
 };

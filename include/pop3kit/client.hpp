@@ -38,6 +38,7 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/sasl.hpp"
 #include "pop3kit/session.hpp"
 #include "pop3kit/session_auth.hpp"
@@ -59,7 +60,7 @@ enum class Security : std::uint8_t {
 // pop3kit/session_auth.hpp.
 
 /// How a Client connects, checks, times out and pipelines.
-struct ClientOptions {
+struct POP3KIT_EXPORT ClientOptions {
   /// Connection protection for connect(host, port). Secure by default: STLS
   /// is required, and a server without it fails before any credential is
   /// sent. Plain TCP only when asked for here in so many words.
@@ -143,19 +144,19 @@ struct ClientOptions {
 // SaslLoginInfo is in pop3kit/session_auth.hpp.
 
 /// The server's greeting, kept after connect().
-struct GreetingInfo {
+struct POP3KIT_EXPORT GreetingInfo {
   std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
   std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
 };
 
 /// One LIST entry.
-struct MessageInfo {
+struct POP3KIT_EXPORT MessageInfo {
   std::uint64_t number = 0;  ///< Message number, from 1.
   std::uint64_t size = 0;    ///< Its size in octets, as the server counts it.
 };
 
 /// One UIDL entry.
-struct MessageUid {
+struct POP3KIT_EXPORT MessageUid {
   std::uint64_t number = 0;  ///< Message number, from 1.
   std::string uid;           ///< The unique id: 1 to 70 octets in 0x21-0x7E.
 };
@@ -179,7 +180,7 @@ using Sink = session::Sink;
 /// error (errc::unexpected_data) that closes the connection, found before the
 /// next command is written (a zero-timeout read when nothing is in flight),
 /// so it is never taken for the answer to a later command.
-class Client {
+class POP3KIT_EXPORT Client {
  public:
   /// A client not yet connected.
   explicit Client(ClientOptions options = {});

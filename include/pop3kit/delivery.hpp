@@ -44,12 +44,13 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/temporary_files.hpp"
 
 namespace pop3kit::store {
 
 /// Where one message will be delivered, decided before it is written.
-struct Reservation {
+struct POP3KIT_EXPORT Reservation {
   std::string uid;           ///< The message's UID (empty without UIDL).
   std::string name;          ///< Maildir: the unique base name (no ",S=" and no ":2,"
                              ///< info: those are added when the size is known and by
@@ -59,7 +60,7 @@ struct Reservation {
 };
 
 /// A message that end() completed.
-struct Stored {
+struct POP3KIT_EXPORT Stored {
   std::string location;    ///< Maildir: "new/NAME,S=SIZE"; mbox: the offset; MDA: "".
   std::uint64_t size = 0;  ///< Octets stored (after CRLF -> LF).
 };
@@ -76,7 +77,7 @@ enum class Durability : std::uint8_t {
 
 /// Where fetched messages go: a Maildir, an mbox or a command. See the file
 /// comment for the life of one message; made by parse_destination().
-class Destination {
+class POP3KIT_EXPORT Destination {
  public:
   virtual ~Destination() = default;
   Destination() = default;
@@ -142,7 +143,7 @@ class Destination {
 };
 
 /// Options of parse_destination().
-struct DestinationOptions {
+struct POP3KIT_EXPORT DestinationOptions {
   /// MDA: keep CRLF line ends on the command's input instead of LF.
   bool mda_crlf = false;
   /// MDA: how long one delivery may take. A command still running then is
@@ -168,7 +169,7 @@ struct DestinationOptions {
 /// message on its standard input; exit 0 means delivered). A relative PATH
 /// is made absolute; "~/" at its start is the home directory. Errors:
 /// errc::invalid_argument with a message naming the three forms.
-Result<std::unique_ptr<Destination>> parse_destination(std::string_view spec,
-                                                       const DestinationOptions& options = {});
+POP3KIT_EXPORT Result<std::unique_ptr<Destination>> parse_destination(
+    std::string_view spec, const DestinationOptions& options = {});
 
 }  // namespace pop3kit::store

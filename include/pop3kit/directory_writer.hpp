@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "pop3kit/client.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/temporary_files.hpp"
 
 namespace pop3kit::store {
@@ -44,15 +45,15 @@ namespace pop3kit::store {
 /// escaped as %XX, and a leading "." too, so that no name is hidden, "."
 /// or "..", no name is a DirectoryWriter's temporary name, and no two
 /// UIDs share a name.
-std::string uid_file_name(std::string_view uid);
+POP3KIT_EXPORT std::string uid_file_name(std::string_view uid);
 
 /// True for a name DirectoryWriter accepts as a final name: 1 to 255
 /// octets, no '/' and no NUL, and not beginning with '.' (the temporary
 /// names do). Every uid_file_name() and every decimal number is one.
-bool valid_file_name(std::string_view name) noexcept;
+POP3KIT_EXPORT bool valid_file_name(std::string_view name) noexcept;
 
 /// Options of a DirectoryWriter.
-struct DirectoryOptions {
+struct POP3KIT_EXPORT DirectoryOptions {
   /// How long open() waits for another writer's lock on the directory.
   std::chrono::milliseconds lock_wait{3000};
   /// Where the temporary files are recorded, so that a program ended by a
@@ -74,7 +75,7 @@ struct DirectoryOptions {
 /// error is recorded for its message (errc::sink_failed, "RETR N: storing
 /// the message failed: <reason>" or "RETR N: not stored: ..."), and the
 /// other messages go on, as with a message the server refused (failed()).
-class DirectoryWriter final : public MessageHandler {
+class POP3KIT_EXPORT DirectoryWriter final : public MessageHandler {
  public:
   /// `names`: the file name for each message number that will be
   /// retrieved; set_names() can give them later (after open()).

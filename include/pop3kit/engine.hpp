@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::proto {
 
@@ -91,9 +92,9 @@ enum class Command : std::uint8_t {
 };
 
 /// Upper-case keyword ("RETR"); "" for none. Same as command_info(c).name.
-const char* to_string(Command c) noexcept;
+POP3KIT_EXPORT const char* to_string(Command c) noexcept;
 /// Name of a state for messages ("AUTHORIZATION").
-const char* to_string(State s) noexcept;
+POP3KIT_EXPORT const char* to_string(State s) noexcept;
 
 /// How the answer to a command is framed (RFC 1939 §3).
 enum class Reply : std::uint8_t {
@@ -132,7 +133,7 @@ enum class Arguments : std::uint8_t {
 /// and framing of answers read them from the table; only what belongs to one
 /// command is code (PASS only after USER, STLS once and the injection check
 /// after its +OK, AUTH's challenges).
-struct CommandInfo {
+struct POP3KIT_EXPORT CommandInfo {
   const char* name = "";                  ///< Upper-case keyword ("RETR"); "" for none.
   Command command = Command::none;        ///< The command this row describes.
   Arguments arguments = Arguments::none;  ///< What follows the keyword.
@@ -165,10 +166,10 @@ struct CommandInfo {
 
 /// The command table's row for `c` (a row exists for every Command, `none`
 /// included). The reference stays valid for the life of the program.
-const CommandInfo& command_info(Command c) noexcept;
+POP3KIT_EXPORT const CommandInfo& command_info(Command c) noexcept;
 
 /// Explicit limits. Exceeding one is a protocol error, never a truncation.
-struct Limits {
+struct POP3KIT_EXPORT Limits {
   /// Longest status, greeting, LIST/UIDL or capability line, CRLF included
   /// (RFC 2449 §4: 512). Body lines of RETR/TOP are never limited.
   std::size_t max_line = 512;
@@ -190,7 +191,7 @@ struct Limits {
 };
 
 /// The server's first line.
-struct Greeting {
+struct POP3KIT_EXPORT Greeting {
   bool ok = false;                         ///< "+OK"; false for "-ERR" (the session is over).
   ResponseCode code = ResponseCode::none;  ///< The RFC 2449 response code, if any.
   std::string_view text;            ///< After "+OK " / "-ERR " (and after any response code).
@@ -198,7 +199,7 @@ struct Greeting {
 };
 
 /// The first line of a response to a command: +OK or -ERR.
-struct Status {
+struct POP3KIT_EXPORT Status {
   Command command = Command::none;         ///< The command this line answers.
   bool ok = false;                         ///< "+OK"; false for "-ERR".
   ResponseCode code = ResponseCode::none;  ///< The RFC 2449/3206 response code, if any.
@@ -206,45 +207,45 @@ struct Status {
 };
 
 /// STAT's answer (follows its Status).
-struct StatReply {
+struct POP3KIT_EXPORT StatReply {
   std::uint64_t count = 0;  ///< Messages in the maildrop.
   std::uint64_t size = 0;   ///< Their size in octets.
 };
 
 /// One LIST entry: a scan listing line, or LIST n's answer (follows its Status).
-struct ListEntry {
+struct POP3KIT_EXPORT ListEntry {
   std::uint64_t number = 0;  ///< Message number, from 1.
   std::uint64_t size = 0;    ///< Its size in octets, as the server counts it.
 };
 
 /// One UIDL entry (follows its Status for UIDL n). `uid` is 1..max_uid_length
 /// octets in 0x21-0x7E.
-struct UidlEntry {
+struct POP3KIT_EXPORT UidlEntry {
   std::uint64_t number = 0;  ///< Message number, from 1.
   std::string_view uid;      ///< The unique id; a view into the receive buffer.
 };
 
 /// One CAPA line: the tag ("SASL") and what follows it ("PLAIN LOGIN").
-struct Capability {
+struct POP3KIT_EXPORT Capability {
   std::string_view name;       ///< The tag ("SASL"), as sent.
   std::string_view arguments;  ///< The rest of the line ("PLAIN LOGIN"); may be empty.
 };
 
 /// A piece of a RETR/TOP body: dot-unstuffed, the message's own CRLFs kept,
 /// never empty. The terminating ".CRLF" is not part of any chunk.
-struct BodyChunk {
+struct POP3KIT_EXPORT BodyChunk {
   Command command = Command::none;  ///< RETR or TOP.
   std::string_view data;            ///< The bytes; a view into the receive buffer.
 };
 
 /// End of a multi-line response (after its entries or body chunks).
-struct End {
+struct POP3KIT_EXPORT End {
   Command command = Command::none;  ///< The command whose answer ended.
 };
 
 /// A SASL challenge during AUTH (RFC 5034 §4): the text after "+ ", still
 /// base64 (may be empty). Answer with sasl_response() or sasl_cancel().
-struct SaslChallenge {
+struct POP3KIT_EXPORT SaslChallenge {
   std::string_view data;  ///< The base64 text; a view into the receive buffer.
 };
 
@@ -253,7 +254,7 @@ struct SaslChallenge {
 struct NeedData {};
 
 /// The engine has failed for good; `message` says what was wrong.
-struct Failed {
+struct POP3KIT_EXPORT Failed {
   std::error_code code;      ///< A protocol error of pop3kit's category (errc).
   std::string_view message;  ///< Owned by the engine; valid while the engine lives.
 };
@@ -283,7 +284,7 @@ using TraceFn = std::function<void(TraceDirection, std::string_view)>;
 ///
 /// `from` is always the state before (the `to` of the previous change), never
 /// equal to `to`. A failure of the engine (Failed) changes no state.
-struct StateChange {
+struct POP3KIT_EXPORT StateChange {
   State from = State::greeting;     ///< The state before.
   State to = State::greeting;       ///< The state after.
   Command command = Command::none;  ///< The command whose queuing or answer made the change.
@@ -296,7 +297,7 @@ struct StateChange {
 using StateTraceFn = std::function<void(const StateChange&)>;
 
 /// The POP3 client protocol engine. Not thread-safe; one per session.
-class Engine {
+class POP3KIT_EXPORT Engine {
  public:
   /// An engine awaiting the greeting, with `limits`.
   explicit Engine(Limits limits = {});

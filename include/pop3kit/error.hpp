@@ -17,6 +17,8 @@
 #include <utility>
 #include <variant>
 
+#include "pop3kit/export.hpp"
+
 namespace pop3kit {
 
 /// Error values of pop3kit's category ("pop3kit").
@@ -78,7 +80,7 @@ enum class errc : int {
 };
 
 /// The category of pop3kit's error codes; name() is "pop3kit".
-const std::error_category& category() noexcept;
+POP3KIT_EXPORT const std::error_category& category() noexcept;
 
 /// An error_code of category() (lets errc convert to std::error_code).
 inline std::error_code make_error_code(errc e) noexcept {
@@ -86,19 +88,19 @@ inline std::error_code make_error_code(errc e) noexcept {
 }
 
 /// True for errors where the API was misused (1xx).
-bool is_caller_error(std::error_code ec) noexcept;
+POP3KIT_EXPORT bool is_caller_error(std::error_code ec) noexcept;
 /// True for errors where the peer broke the protocol (2xx).
-bool is_protocol_error(std::error_code ec) noexcept;
+POP3KIT_EXPORT bool is_protocol_error(std::error_code ec) noexcept;
 /// True for server errors (3xx): the server answered -ERR, to a command, to
 /// the greeting (greeting_refused) or to STLS (tls_unavailable, which also
 /// covers a server that does not offer STLS where TLS is required). The
 /// connection worked and the server spoke POP3; it refused what was asked.
 /// False for caller, protocol and transport errors, whose messages do not
 /// carry a server's answer. Classify by this, never by the message text.
-bool is_server_error(std::error_code ec) noexcept;
+POP3KIT_EXPORT bool is_server_error(std::error_code ec) noexcept;
 /// True for errors that say "try again later": temporary server answers,
 /// deadlines (timed_out, deadline_exceeded), dropped or failed connections.
-bool is_temporary(std::error_code ec) noexcept;
+POP3KIT_EXPORT bool is_temporary(std::error_code ec) noexcept;
 
 /// Extended response codes of RFC 2449 §8 / RFC 3206 / RFC 6856 that pop3kit
 /// understands. Sub-levels it does not know are ignored ("SYS/TEMP/X" is
@@ -115,12 +117,12 @@ enum class ResponseCode : std::uint8_t {
 };
 
 /// Upper-case name as it appears on the wire ("SYS/TEMP"), "" for none/other.
-const char* to_string(ResponseCode rc) noexcept;
+POP3KIT_EXPORT const char* to_string(ResponseCode rc) noexcept;
 
 /// A failure: the code, the server's response code if any, and one line of
 /// text for a person. `message` never contains control characters; server
 /// text in it has been sanitised.
-struct Error {
+struct POP3KIT_EXPORT Error {
   std::error_code code;  ///< What failed; classify by this (is_server_error(), ...).
   ResponseCode response_code = ResponseCode::none;  ///< The server's RFC 2449 code, if any.
   std::string message;  ///< One line for a person; server text sanitised.
@@ -136,7 +138,7 @@ struct Error {
 };
 
 /// is_server_error(error.code): the server answered -ERR.
-bool is_server_error(const Error& error) noexcept;
+POP3KIT_EXPORT bool is_server_error(const Error& error) noexcept;
 
 /// A value or an Error. Minimal stand-in for std::expected (C++23), which
 /// Clang 14's library does not have.

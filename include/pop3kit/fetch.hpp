@@ -38,12 +38,13 @@
 #include "pop3kit/client.hpp"
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/state.hpp"
 
 namespace pop3kit::store {
 
 /// What fetch_account() does with the maildrop.
-struct FetchOptions {
+struct POP3KIT_EXPORT FetchOptions {
   /// DELE each message once it is durable (default: keep it on the server).
   bool remove = false;
   /// Fetch messages the state says were fetched before, too.
@@ -58,26 +59,26 @@ struct FetchOptions {
 };
 
 /// Which account's records a fetch uses, and how it fetches.
-struct FetchPlan {
+struct POP3KIT_EXPORT FetchPlan {
   AccountId account;     ///< Whose records (StateStore) the fetch reads and writes.
   FetchOptions options;  ///< What it does.
 };
 
 /// One message fetch_account() looked at.
-struct MessageRef {
+struct POP3KIT_EXPORT MessageRef {
   std::uint64_t number = 0;  ///< Message number in this session.
   std::string uid;           ///< Empty when the server has no UIDL.
   std::uint64_t size = 0;    ///< LIST size.
 };
 
 /// A message that was not delivered (or not deleted), and why.
-struct MessageFailure {
+struct POP3KIT_EXPORT MessageFailure {
   MessageRef message;  ///< The message.
   Error error;         ///< Why.
 };
 
 /// What fetch_account() did.
-struct FetchReport {
+struct POP3KIT_EXPORT FetchReport {
   bool uidl = true;                      ///< False: the server has no UIDL (all messages are new).
   std::uint64_t listed = 0;              ///< Messages in the maildrop.
   std::uint64_t fresh = 0;               ///< Not fetched before (or all, with FetchOptions::all).
@@ -101,7 +102,7 @@ struct FetchReport {
 /// What fetch_account() tells a progress display. Called from one thread at
 /// a time (during the retrieval, the thread that writes the messages, not
 /// the caller's); must not throw.
-class Progress {
+class POP3KIT_EXPORT Progress {
  public:
   virtual ~Progress() = default;
   /// Before the first message: how many are to be fetched, and their LIST sizes.
@@ -115,7 +116,7 @@ class Progress {
 };
 
 /// A Progress that shows nothing.
-class NoProgress final : public Progress {
+class POP3KIT_EXPORT NoProgress final : public Progress {
  public:
   void start(std::uint64_t, std::uint64_t) override {}
   void received(std::uint64_t) override {}
@@ -128,8 +129,8 @@ class NoProgress final : public Progress {
 /// (Destination::recover) and marked delivered or forgotten. Needs no
 /// connection. Returns how many were found delivered. Errors: the state
 /// store's and the destination's.
-Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& state,
-                                      Destination& destination);
+POP3KIT_EXPORT Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& state,
+                                                     Destination& destination);
 
 /// Fetches the maildrop of a logged-in `client` (TRANSACTION state) into
 /// `destination`, per `plan`, and ends the session with QUIT.
@@ -147,8 +148,9 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
 /// `listing`: the session's LIST+UIDL when the caller already has it (it
 /// can follow the login at once: a listing Query given to Client::login());
 /// nullptr to ask here.
-FetchReport fetch_account(Client& client, const FetchPlan& plan, Destination& destination,
-                          StateStore& state, Progress& progress,
-                          const std::vector<MessageEntry>* listing = nullptr);
+POP3KIT_EXPORT FetchReport fetch_account(Client& client, const FetchPlan& plan,
+                                         Destination& destination, StateStore& state,
+                                         Progress& progress,
+                                         const std::vector<MessageEntry>* listing = nullptr);
 
 }  // namespace pop3kit::store

@@ -69,11 +69,12 @@
 
 #include "pop3kit/channel_binding.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::auth {
 
 /// What the mechanisms may need. Only the fields a mechanism uses are read.
-struct SaslCredentials {
+struct POP3KIT_EXPORT SaslCredentials {
   std::string authcid{};   ///< User name (authentication identity).
   std::string password{};  ///< For PLAIN, LOGIN, CRAM-MD5, SCRAM-*.
   std::string authzid{};   ///< Optional authorisation identity (PLAIN, EXTERNAL, SCRAM a=,
@@ -99,7 +100,7 @@ enum class SaslSecret : std::uint8_t {
 /// What is known of a mechanism from its name alone, before any credential
 /// is read: what a login plan needs (which secret to ask for, whether the
 /// connection must be encrypted).
-struct SaslMechanismInfo {
+struct POP3KIT_EXPORT SaslMechanismInfo {
   std::string_view name;  ///< Upper case, as registered.
   SaslSecret secret;      ///< Which secret it needs.
   /// The secret crosses the wire in a form an eavesdropper can replay: the
@@ -121,7 +122,7 @@ inline constexpr std::uint32_t kScramWarnIterations = 4096;
 
 /// One authentication exchange. Not copyable; not thread-safe; one object per
 /// AUTH attempt (a spent or failed object cannot be restarted).
-class SaslMechanism {
+class POP3KIT_EXPORT SaslMechanism {
  public:
   SaslMechanism() = default;
   SaslMechanism(const SaslMechanism&) = delete;
@@ -154,7 +155,7 @@ class SaslMechanism {
 };
 
 /// Options of a SASL mechanism (make_sasl_mechanism()).
-struct SaslOptions {
+struct POP3KIT_EXPORT SaslOptions {
   /// Channel binding data of the current TLS connection, if any. Required for
   /// the "-PLUS" mechanisms. With it, plain SCRAM sends the "y" flag (RFC 5802
   /// §6: the client could bind but believes the server cannot), so choose the
@@ -173,25 +174,24 @@ struct SaslOptions {
 /// OAUTHBEARER, EXTERNAL. Errors: errc::unsupported (unknown name, "-PLUS"
 /// without options.channel_binding, unknown binding type), errc::invalid_argument
 /// (credentials unusable by that mechanism; message says which field).
-Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(std::string_view name,
-                                                           const SaslCredentials& credentials,
-                                                           const SaslOptions& options = {});
+POP3KIT_EXPORT Result<std::unique_ptr<SaslMechanism>> make_sasl_mechanism(
+    std::string_view name, const SaslCredentials& credentials, const SaslOptions& options = {});
 
 /// The names make_sasl_mechanism accepts, upper case, roughly strongest first
 /// (choosing among the server's mechanisms is the caller's policy).
-const std::vector<std::string_view>& sasl_mechanism_names();
+POP3KIT_EXPORT const std::vector<std::string_view>& sasl_mechanism_names();
 
 /// What is known of the mechanism `name` (case-insensitive), or nullptr when
 /// make_sasl_mechanism does not know it. The pointer stays valid for the
 /// life of the program.
-const SaslMechanismInfo* sasl_mechanism_info(std::string_view name) noexcept;
+POP3KIT_EXPORT const SaslMechanismInfo* sasl_mechanism_info(std::string_view name) noexcept;
 
 /// Standard base64 (RFC 4648 §4) with '=' padding, no line breaks.
-std::string base64_encode(std::string_view data);
+POP3KIT_EXPORT std::string base64_encode(std::string_view data);
 
 /// Strict base64 decoding: only A-Z a-z 0-9 + /, length a multiple of 4, at
 /// most two '=' and only at the end, unused bits zero. Anything else
 /// (whitespace, line breaks, missing padding) -> nullopt. "" -> "".
-std::optional<std::string> base64_decode(std::string_view text);
+POP3KIT_EXPORT std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace pop3kit::auth

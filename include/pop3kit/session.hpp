@@ -53,11 +53,12 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit {
 
 /// CAPA's answer (RFC 2449 §5). Names compare case-insensitively.
-struct Capabilities {
+struct POP3KIT_EXPORT Capabilities {
   /// One capability line.
   struct Entry {
     std::string name;       ///< As sent ("SASL").
@@ -89,13 +90,13 @@ struct Capabilities {
 };
 
 /// STAT's answer.
-struct MailboxStat {
+struct POP3KIT_EXPORT MailboxStat {
   std::uint64_t count = 0;  ///< Messages in the maildrop (not counting those marked deleted).
   std::uint64_t size = 0;   ///< Their size in octets.
 };
 
 /// LIST and UIDL merged: one entry per message.
-struct MessageEntry {
+struct POP3KIT_EXPORT MessageEntry {
   std::uint64_t number = 0;  ///< Message number, from 1.
   std::uint64_t size = 0;    ///< Its size in octets (LIST).
   std::string uid;           ///< Empty when the server has no UIDL.
@@ -108,7 +109,7 @@ enum class LoginMethod : std::uint8_t {
 };
 
 /// Options of Client::login() and session::Login.
-struct LoginOptions {
+struct POP3KIT_EXPORT LoginOptions {
   LoginMethod method = LoginMethod::user_pass;  ///< USER/PASS or APOP.
   /// With LoginMethod::apop: if the greeting has no timestamp or the server
   /// refuses APOP, try USER/PASS on the same connection. Off by default: APOP
@@ -152,7 +153,7 @@ enum class Want : std::uint8_t {
 
 /// What the driver knows of the session when an operation starts. Views
 /// and pointers must outlive the operation.
-struct Facts {
+struct POP3KIT_EXPORT Facts {
   /// The greeting's APOP timestamp ("<...@...>"), or empty.
   std::string_view apop_timestamp;
   /// The last CAPA's answer; empty when CAPA was not asked (or refused).
@@ -175,7 +176,7 @@ struct Facts {
 };
 
 /// One session operation. Not copyable; one run each.
-class Operation {
+class POP3KIT_EXPORT Operation {
  public:
   Operation() = default;
   virtual ~Operation() = default;
@@ -277,11 +278,11 @@ class Operation {
 /// errc::permanent_failure for [SYS/PERM], else errc::server_error; the
 /// message is `what` and the sanitised server text. With `capabilities`, a
 /// refused TOP or UIDL the capabilities leave out says so.
-Error server_error(const proto::Status& status, std::string_view what,
-                   const Capabilities* capabilities = nullptr);
+POP3KIT_EXPORT Error server_error(const proto::Status& status, std::string_view what,
+                                  const Capabilities* capabilities = nullptr);
 /// The error for a command the engine refused to queue (a caller error,
 /// nothing sent): "cannot send USER: not allowed in the TRANSACTION state".
-Error refused(std::error_code ec, proto::Command command, proto::State state);
+POP3KIT_EXPORT Error refused(std::error_code ec, proto::Command command, proto::State state);
 
 /// Checks a LIST or UIDL scan listing entry by entry, before the entry is
 /// stored: the message number is 1..highest (when STAT told the highest), it
@@ -289,7 +290,7 @@ Error refused(std::error_code ec, proto::Command command, proto::State state);
 /// server that repeats "1 100" for ever is stopped at its second line; one
 /// that lists new numbers for ever at the limit. Errors are protocol errors:
 /// errc::bad_message_number, errc::listing_too_long.
-class ListingCheck {
+class POP3KIT_EXPORT ListingCheck {
  public:
   /// `what` names the listing in messages ("LIST"; a static string);
   /// `highest` is the highest message number, when known; `max_entries`
@@ -323,7 +324,7 @@ class ListingCheck {
 /// a time, with the same results.
 ///
 /// Stat: STAT; refused: the server's error.
-class Query final : public Operation {
+class POP3KIT_EXPORT Query final : public Operation {
  public:
   /// What the query asks.
   enum class Kind : std::uint8_t {
@@ -387,7 +388,7 @@ class Query final : public Operation {
 ///
 /// outcome(): the CAPA's error when it cost the connection (or the engine
 /// refused to queue it), else success; the query's own is its outcome().
-class AfterLogin final : public Operation {
+class POP3KIT_EXPORT AfterLogin final : public Operation {
  public:
   /// `query` (optional) must outlive the operation; it is prepared here.
   AfterLogin(const Facts& facts, bool together, Query* query = nullptr);
@@ -422,7 +423,7 @@ enum class ApopFallback : std::uint8_t {
 
 /// The user and the password (or the secret APOP digests). Views: they must
 /// outlive the Login.
-struct Credentials {
+struct POP3KIT_EXPORT Credentials {
   std::string_view user;      ///< The user name.
   std::string_view password;  ///< The password (APOP: the secret it digests).
 };
@@ -450,7 +451,7 @@ struct Credentials {
 /// outcome(): the login's (and the CAPA's after it, when it cost the
 /// connection). The query's own is query->outcome(); the query runs only
 /// after a successful login.
-class Login final : public Operation {
+class POP3KIT_EXPORT Login final : public Operation {
  public:
   /// `query` (optional) must outlive the Login; it is prepared here.
   Login(Credentials credentials, LoginOptions options, const Facts& facts, Query* query = nullptr,
@@ -499,7 +500,7 @@ class Login final : public Operation {
 /// with QUIT's outcome; any byte is errc::unexpected_data. A -ERR to QUIT
 /// is the server's error ("some deleted messages not removed"). The driver
 /// closes the connection in every case.
-class Quit final : public Operation {
+class POP3KIT_EXPORT Quit final : public Operation {
  public:
   Quit() = default;
 

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/sasl.hpp"
 #include "pop3kit/session.hpp"
 
@@ -47,12 +48,13 @@ enum class ChannelBindingChoice : std::uint8_t {
 };
 
 /// "auto", "tls-exporter", "tls-unique", "tls-server-end-point", "none".
-std::string_view to_string(ChannelBindingChoice choice) noexcept;
+POP3KIT_EXPORT std::string_view to_string(ChannelBindingChoice choice) noexcept;
 /// The inverse of to_string(); nullopt for anything else.
-std::optional<ChannelBindingChoice> parse_channel_binding(std::string_view text) noexcept;
+POP3KIT_EXPORT std::optional<ChannelBindingChoice> parse_channel_binding(
+    std::string_view text) noexcept;
 
 /// The last SASL exchange of a session (Client::sasl_login(), SaslLogin::info()).
-struct SaslLoginInfo {
+struct POP3KIT_EXPORT SaslLoginInfo {
   /// The mechanism of the last AUTH sent (after a fallback, the one without
   /// -PLUS); empty before any.
   std::string mechanism;
@@ -94,7 +96,7 @@ namespace session {
 ///   driver's transport and handshake errors;
 /// - once TLS is up, only what costs the connection: a -ERR to the CAPA
 ///   over TLS is success, with no capabilities_after().
-class StartTls final : public Operation {
+class POP3KIT_EXPORT StartTls final : public Operation {
  public:
   /// Its outcome is errc::wrong_state ("not sent") until it has run.
   StartTls();
@@ -134,8 +136,9 @@ class StartTls final : public Operation {
 /// message saying why (no -PLUS method while a binding type was named, no
 /// method that keeps the password off an unencrypted connection, or none
 /// pop3kit can use).
-Result<std::string> choose_mechanism(const Capabilities& capabilities, bool tls_active,
-                                     bool allow_plaintext_password, ChannelBindingChoice choice);
+POP3KIT_EXPORT Result<std::string> choose_mechanism(const Capabilities& capabilities,
+                                                    bool tls_active, bool allow_plaintext_password,
+                                                    ChannelBindingChoice choice);
 
 /// The channel binding data a SaslLogin of `mechanism` needs from its
 /// driver: nullopt for none; else the type to compute, empty for the
@@ -146,13 +149,12 @@ Result<std::string> choose_mechanism(const Capabilities& capabilities, bool tls_
 /// capabilities list its -PLUS variant, so it can tell the server it could
 /// have bound (GS2 "y"), and a man in the middle who removed -PLUS is
 /// caught.
-std::optional<std::string_view> channel_binding_wanted(std::string_view mechanism,
-                                                       const Capabilities* capabilities,
-                                                       bool tls_active,
-                                                       ChannelBindingChoice choice) noexcept;
+POP3KIT_EXPORT std::optional<std::string_view> channel_binding_wanted(
+    std::string_view mechanism, const Capabilities* capabilities, bool tls_active,
+    ChannelBindingChoice choice) noexcept;
 
 /// How a SaslLogin runs.
-struct SaslLoginOptions {
+struct POP3KIT_EXPORT SaslLoginOptions {
   /// Which channel binding -PLUS mechanisms use (see ChannelBindingChoice).
   ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
   /// The mechanism's options; `sasl.channel_binding` is the driver's data
@@ -194,7 +196,7 @@ struct SaslLoginOptions {
 /// errc::unsupported for an unknown name or -PLUS without binding data);
 /// the engine's refusal (errc::wrong_state outside AUTHORIZATION).
 /// Transport and protocol errors close the connection.
-class SaslLogin final : public Operation {
+class POP3KIT_EXPORT SaslLogin final : public Operation {
  public:
   /// `credentials` and `facts` (with what it points to) must outlive the
   /// operation.

@@ -43,6 +43,7 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/session.hpp"
 
 namespace pop3kit {
@@ -55,7 +56,7 @@ namespace pop3kit {
 /// data or end) stops delivery of that message only: the client drains its
 /// remaining data, calls failed() with errc::sink_failed, and goes on with
 /// the next one. Chunks are valid only during the call.
-class MessageHandler {
+class POP3KIT_EXPORT MessageHandler {
  public:
   virtual ~MessageHandler() = default;
   /// Message `number` starts; data() follows. An error refuses the message.
@@ -83,8 +84,9 @@ constexpr std::uint64_t saturated_sum(std::uint64_t a, std::uint64_t b) noexcept
 /// a number), found before anything is sent: the session not in the
 /// TRANSACTION state (errc::wrong_state, as refused() words it), then a
 /// number 0 (errc::invalid_argument, "cannot send RETR: message number 0").
-std::optional<Error> check_numbers(const proto::Engine& engine, proto::Command command,
-                                   std::span<const std::uint64_t> numbers);
+POP3KIT_EXPORT std::optional<Error> check_numbers(const proto::Engine& engine,
+                                                  proto::Command command,
+                                                  std::span<const std::uint64_t> numbers);
 
 /// RETR, TOP or DELE for each of a list of message numbers, pipelined
 /// under the windows of Facts (see the top of this header).
@@ -111,7 +113,7 @@ std::optional<Error> check_numbers(const proto::Engine& engine, proto::Command c
 ///
 /// Lifetimes: `numbers`, `sizes` and `handler` must outlive the Batch, and
 /// so must what `facts` points to (Facts::capabilities).
-class Batch final : public Operation {
+class POP3KIT_EXPORT Batch final : public Operation {
  public:
   /// RETR each message to `handler`; `sizes` as said above.
   Batch(const Facts& facts, std::span<const std::uint64_t> numbers, MessageHandler& handler,

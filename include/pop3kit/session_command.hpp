@@ -40,6 +40,7 @@
 
 #include "pop3kit/engine.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/session.hpp"
 
 namespace pop3kit::session {
@@ -50,7 +51,7 @@ namespace pop3kit::session {
 using Sink = std::function<std::error_code(std::string_view chunk)>;
 
 /// One command: its keyword and arguments.
-struct Request {
+struct POP3KIT_EXPORT Request {
   /// A command without a message number: STAT, NOOP, CAPA, the LIST and
   /// UIDL listings, ... (implicit, so that `{proto::Command::noop}` reads
   /// as the command it is).
@@ -95,7 +96,7 @@ struct Request {
 ///   the message failed: " and the sink's error message. octets() counts
 ///   what the sink accepted.
 /// - Engine failures and a lost connection close it, as for any operation.
-class Exchange final : public Operation {
+class POP3KIT_EXPORT Exchange final : public Operation {
  public:
   /// How much of the answer the operation reads.
   enum class Part : std::uint8_t {
@@ -167,7 +168,7 @@ class Exchange final : public Operation {
 /// errc::bad_greeting; both close the connection. What came with the
 /// greeting is left in the engine: a driver that refuses unasked data
 /// checks it afterwards.
-class AwaitGreeting final : public Operation {
+class POP3KIT_EXPORT AwaitGreeting final : public Operation {
  public:
   /// Its outcome is errc::connection_closed until the greeting arrives.
   AwaitGreeting();

@@ -28,12 +28,13 @@
 #include <thread>
 
 #include "pop3kit/client.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::store {
 
 /// Runs `target`'s calls on a thread of its own, through a queue bounded in
 /// bytes (see the file comment).
-class Spooler final : public MessageHandler {
+class POP3KIT_EXPORT Spooler final : public MessageHandler {
  public:
   /// Starts the spooler's thread; `target` must outlive the spooler.
   explicit Spooler(MessageHandler& target);

@@ -50,11 +50,12 @@
 
 #include "pop3kit/delivery.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::store {
 
 /// Who the records belong to.
-struct AccountId {
+struct POP3KIT_EXPORT AccountId {
   std::string name;        ///< The config file's account name, or "" for a URL given alone.
   std::string user;        ///< The login name.
   std::string host;        ///< The server's host name, as given.
@@ -72,7 +73,7 @@ enum class MessageState : std::uint8_t {
 };
 
 /// What the store knows of one UID of an account.
-struct MessageRecord {
+struct POP3KIT_EXPORT MessageRecord {
   std::string uid;                            ///< The message's UID.
   MessageState state = MessageState::intent;  ///< Where it is in its life.
   std::string destination;                    ///< Destination::spec() it was (to be) delivered to.
@@ -82,13 +83,13 @@ struct MessageRecord {
 };
 
 /// A delivery confirmed durable.
-struct DeliveredMessage {
+struct POP3KIT_EXPORT DeliveredMessage {
   std::string uid;  ///< The message's UID.
   Stored stored;    ///< Where it is and its size (Destination::end()).
 };
 
 /// Options of StateStore::open().
-struct StateOptions {
+struct POP3KIT_EXPORT StateOptions {
   /// How long a call waits for another process's write transaction on the
   /// same database (SQLite's busy timeout) before failing with
   /// errc::temporary_failure.
@@ -97,7 +98,7 @@ struct StateOptions {
 
 /// Held while an account is being fetched; released by the destructor (and
 /// by the kernel if the process dies).
-class AccountLock {
+class POP3KIT_EXPORT AccountLock {
  public:
   AccountLock() = default;
   ~AccountLock();
@@ -117,7 +118,7 @@ class AccountLock {
 
 /// The state database: see the file comment for its records, transactions
 /// and errors.
-class StateStore {
+class POP3KIT_EXPORT StateStore {
  public:
   /// $XDG_STATE_HOME/pop3kit/state.db when XDG_STATE_HOME is an absolute
   /// path, else $HOME/.local/state/pop3kit/state.db; "" when neither

@@ -28,10 +28,12 @@
 #include <utility>
 #include <vector>
 
+#include "pop3kit/export.hpp"
+
 namespace pop3kit::store {
 
 /// The record of temporary files (see the file comment). Thread-safe.
-class TemporaryFiles {
+class POP3KIT_EXPORT TemporaryFiles {
  public:
   TemporaryFiles() = default;
   TemporaryFiles(const TemporaryFiles&) = delete;

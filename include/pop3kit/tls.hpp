@@ -23,6 +23,7 @@
 
 #include "pop3kit/channel_binding.hpp"
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/transport.hpp"
 
 namespace pop3kit::net {
@@ -34,7 +35,7 @@ enum class TlsVersion : std::uint8_t {
 };
 
 /// Certificate checks and client certificate of a TLS connection.
-struct TlsOptions {
+struct POP3KIT_EXPORT TlsOptions {
   /// Trust these authorities instead of the system store (PEM file / hashed directory).
   std::string ca_file;
   std::string ca_dir;  ///< See ca_file: a directory of hashed certificates.
@@ -52,7 +53,7 @@ struct TlsOptions {
 };
 
 /// What the server's certificate says, for messages and `pop3kit capa`.
-struct CertificateInfo {
+struct POP3KIT_EXPORT CertificateInfo {
   std::string subject;      ///< The subject's distinguished name, one line.
   std::string issuer;       ///< The issuer's distinguished name, one line.
   std::string not_before;   ///< "2026-11-26 03:51:36 UTC"
@@ -66,7 +67,7 @@ struct CertificateInfo {
 using ChannelBinding = pop3kit::ChannelBinding;
 
 /// A TLS session over a TCP connection.
-class TlsTransport final : public Transport {
+class POP3KIT_EXPORT TlsTransport final : public Transport {
  public:
   /// Performs the handshake as a client of `host` (SNI, host name check) within
   /// `timeout`. Errors: errc::certificate_invalid with the reason in words

@@ -35,6 +35,7 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 #include "pop3kit/tls.hpp"
 
 // OpenSSL's handle types, declared as <openssl/types.h> declares them, so
@@ -56,7 +57,7 @@ namespace pop3kit::net::tls {
 /// CA file or directory, or the client certificate or key, cannot be used
 /// (the message gives OpenSSL's reason); errc::tls_failed when the system
 /// trust store cannot be loaded.
-Result<void> configure_context(SSL_CTX* ctx, const TlsOptions& options);
+POP3KIT_EXPORT Result<void> configure_context(SSL_CTX* ctx, const TlsOptions& options);
 
 /// Sets on one connection what depends on the server's name: SNI for a host
 /// name (never for an address, RFC 6066 §3), and the name or address that
@@ -64,7 +65,7 @@ Result<void> configure_context(SSL_CTX* ctx, const TlsOptions& options);
 /// "*" only as the whole left-most label). An IPv6 zone ID ("fe80::1%eth0")
 /// names a local interface: the address is matched without it. Errors:
 /// errc::invalid_argument when OpenSSL refuses `host` as a name to match.
-Result<void> configure_connection(SSL* ssl, std::string_view host);
+POP3KIT_EXPORT Result<void> configure_connection(SSL* ssl, std::string_view host);
 
 // --- After the handshake --------------------------------------------------
 
@@ -81,22 +82,23 @@ Result<void> configure_connection(SSL* ssl, std::string_view host);
 ///    name mismatch with what the certificate names instead).
 /// Each message ends with " (certificate subject: ...; SHA-256 ...)".
 /// `host` and `options` are those given before the handshake.
-Result<CertificateInfo> check_peer(SSL* ssl, std::string_view host, const TlsOptions& options);
+POP3KIT_EXPORT Result<CertificateInfo> check_peer(SSL* ssl, std::string_view host,
+                                                  const TlsOptions& options);
 
 /// `cert` described: subject and issuer (RFC 2253, sanitised), validity
 /// dates, SHA-256 of the certificate and of its SubjectPublicKeyInfo. All
 /// empty for a null `cert`.
-CertificateInfo describe(const X509* cert);
+POP3KIT_EXPORT CertificateInfo describe(const X509* cert);
 
 /// Whether the extended master secret (RFC 7627) was negotiated: always true
 /// with TLS 1.3, whose key schedule includes the handshake.
-bool extended_master_secret(SSL* ssl);
+POP3KIT_EXPORT bool extended_master_secret(SSL* ssl);
 
 /// The channel-binding type this connection binds with by default:
 /// "tls-exporter" with TLS 1.3; with TLS 1.2 "tls-unique" under the extended
 /// master secret (RFC 5802 makes it the type every SCRAM -PLUS server has),
 /// else "tls-server-end-point".
-std::string default_channel_binding_type(SSL* ssl);
+POP3KIT_EXPORT std::string default_channel_binding_type(SSL* ssl);
 
 /// The channel-binding data of `type` for this connection, the same on the
 /// client's and the server's end (`ssl` may be either):
@@ -115,6 +117,6 @@ std::string default_channel_binding_type(SSL* ssl);
 /// Errors: errc::unsupported for an unknown type or one this connection
 /// cannot give (the message says why); errc::tls_failed when OpenSSL fails
 /// (as it does before the handshake has completed).
-Result<ChannelBinding> channel_binding(SSL* ssl, std::string_view type);
+POP3KIT_EXPORT Result<ChannelBinding> channel_binding(SSL* ssl, std::string_view type);
 
 }  // namespace pop3kit::net::tls

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit::net {
 
@@ -31,7 +32,7 @@ class TlsTransport;
 struct TlsOptions;
 
 /// A connected byte stream. Implementations are not thread-safe.
-class Transport {
+class POP3KIT_EXPORT Transport {
  public:
   virtual ~Transport() = default;
 
@@ -76,13 +77,14 @@ class Transport {
 };
 
 /// Writes all of `data` (several write_some calls, each with `timeout`).
-Result<void> write_all(Transport& t, std::string_view data, std::chrono::milliseconds timeout);
+POP3KIT_EXPORT Result<void> write_all(Transport& t, std::string_view data,
+                                      std::chrono::milliseconds timeout);
 
 /// Address families connect_tcp() may use.
 enum class Family : std::uint8_t { any, ipv4, ipv6 };
 
 /// Plain TCP over a connected socket.
-class TcpTransport final : public Transport {
+class POP3KIT_EXPORT TcpTransport final : public Transport {
  public:
   /// Takes ownership of a connected socket.
   TcpTransport(int fd, std::string peer) noexcept;
@@ -118,7 +120,7 @@ class TcpTransport final : public Transport {
 /// resolver's reason), errc::connect_failed (message lists the last address
 /// and its reason), errc::timed_out when the last address tried timed out or
 /// `total` ran out, errc::invalid_argument for an empty host.
-Result<std::unique_ptr<TcpTransport>> connect_tcp(
+POP3KIT_EXPORT Result<std::unique_ptr<TcpTransport>> connect_tcp(
     std::string_view host, std::uint16_t port, std::chrono::milliseconds timeout,
     Family family = Family::any,
     std::chrono::milliseconds total = std::chrono::milliseconds::zero());

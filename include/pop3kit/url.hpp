@@ -28,12 +28,13 @@
 #include <string_view>
 
 #include "pop3kit/error.hpp"
+#include "pop3kit/export.hpp"
 
 namespace pop3kit {
 
 /// A parsed POP URL (RFC 2384): pop://[user[;AUTH=mech]@]host[:port], or
 /// pops:// for implicit TLS.
-struct PopUrl {
+struct POP3KIT_EXPORT PopUrl {
   std::string user;  ///< Decoded; may be empty (no login part).
   std::string auth;  ///< "" (same as "*"), "+APOP", "*", or a mechanism (upper case).
   /// Without brackets for IPv6 literals; a zone ID decoded after a plain
@@ -49,18 +50,18 @@ struct PopUrl {
 /// in the user, a password (":" in the user part; the message never repeats
 /// it), an empty user before "@" or ";", an empty or malformed auth type, an
 /// unknown ";" parameter, more than one "@", a path, query or fragment.
-Result<PopUrl> parse_pop_url(std::string_view url);
+POP3KIT_EXPORT Result<PopUrl> parse_pop_url(std::string_view url);
 
 /// "host:port" as written in a URL, for messages and URLs alike: IPv6
 /// literals in brackets with the zone ID escaped again ("[fe80::1%25eth0]:110"),
 /// every octet of a host name or zone that the URL syntax would not take as
 /// %XX (so a hostile host cannot put control characters on a terminal).
-std::string format_host_port(const PopUrl& url);
+POP3KIT_EXPORT std::string format_host_port(const PopUrl& url);
 
 /// The URL that parse_pop_url() reads back as `url`: "pop://" or "pops://",
 /// the user and auth type %-escaped where needed, the host as
 /// format_host_port() writes it, the port only when it is not the scheme's
 /// default. The auth type is left out when there is no user.
-std::string format_pop_url(const PopUrl& url);
+POP3KIT_EXPORT std::string format_pop_url(const PopUrl& url);
 
 }  // namespace pop3kit

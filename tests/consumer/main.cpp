@@ -1,10 +1,13 @@
 // Uses an installed pop3kit: the engine on a scripted greeting, and the URL
-// parser from the client library. Exit status 0 means it all worked.
+// parser from the client library. Exit status 0 means it all worked; the last
+// line names the library's version (pop3kit::version()).
 #include <pop3kit/client.hpp>
 #include <pop3kit/engine.hpp>
 #include <pop3kit/url.hpp>
+#include <pop3kit/version.hpp>
 
 #include <cstdio>
+#include <string_view>
 #include <variant>
 
 int main() {
@@ -32,6 +35,11 @@ int main() {
     std::fputs("consumer: new client claims to be connected\n", stderr);
     return 1;
   }
-  std::puts("consumer: ok");
+  const std::string_view version = pop3kit::version();
+  if (version.empty()) {
+    std::fputs("consumer: no version\n", stderr);
+    return 1;
+  }
+  std::printf("consumer: ok, pop3kit %.*s\n", static_cast<int>(version.size()), version.data());
   return 0;
 }

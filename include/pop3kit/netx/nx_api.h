@@ -27,6 +27,15 @@
 
 #include <pthread.h>
 
+/* POP3KIT_NETX_API marks the calls the library exports. It is compiled with
+   -fvisibility=hidden, so a shared libpop3kit-netx exports these calls and
+   nothing else. */
+#if defined(__GNUC__) || defined(__clang__)
+#define POP3KIT_NETX_API __attribute__((visibility("default")))
+#else
+#define POP3KIT_NETX_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -201,7 +210,7 @@ typedef struct NX_IP_STRUCT {
 /* ---- Calls ----------------------------------------------------------------- */
 
 /* Does nothing; present so NetX start-up code compiles. */
-VOID nx_system_initialize(VOID);
+POP3KIT_NETX_API VOID nx_system_initialize(VOID);
 
 /* Carves memory_ptr[0..memory_size) into packets of payload_size bytes; each
    packet also takes a header (sizeof(NX_PACKET), aligned), the spare byte and
@@ -216,11 +225,12 @@ VOID nx_system_initialize(VOID);
                     or a packet's size or the memory's end does not fit in the
                     address space (e.g. payload_size or memory_size ULONG_MAX):
                     sizes are never wrapped. */
-UINT nx_packet_pool_create(NX_PACKET_POOL* pool_ptr, CHAR* name, ULONG payload_size,
-                           VOID* memory_ptr, ULONG memory_size);
+POP3KIT_NETX_API UINT nx_packet_pool_create(NX_PACKET_POOL* pool_ptr, CHAR* name,
+                                            ULONG payload_size, VOID* memory_ptr,
+                                            ULONG memory_size);
 /* Ends a pool; packets still allocated from it can no longer be released
    (NX_PTR_ERROR). NX_PTR_ERROR for a pool not created or already deleted. */
-UINT nx_packet_pool_delete(NX_PACKET_POOL* pool_ptr);
+POP3KIT_NETX_API UINT nx_packet_pool_delete(NX_PACKET_POOL* pool_ptr);
 
 /* Takes a packet from the pool, waiting up to wait_option ticks for one to be
    released (NX_NO_WAIT, NX_WAIT_FOREVER or ticks). packet_type bytes are
@@ -228,29 +238,31 @@ UINT nx_packet_pool_delete(NX_PACKET_POOL* pool_ptr);
    created (or deleted), NX_NO_PACKET when none became free in time,
    NX_INVALID_PARAMETERS when packet_type exceeds the payload size. A wait
    longer than a century is a century. */
-UINT nx_packet_allocate(NX_PACKET_POOL* pool_ptr, NX_PACKET** packet_ptr, ULONG packet_type,
-                        ULONG wait_option);
+POP3KIT_NETX_API UINT nx_packet_allocate(NX_PACKET_POOL* pool_ptr, NX_PACKET** packet_ptr,
+                                         ULONG packet_type, ULONG wait_option);
 /* Returns a packet (and its chain) to its pool. NX_PTR_ERROR for NULL, a
    packet of no pool, or a packet already released. */
-UINT nx_packet_release(NX_PACKET* packet_ptr);
+POP3KIT_NETX_API UINT nx_packet_release(NX_PACKET* packet_ptr);
 /* Copies the data of a packet (and its chain) to buffer_start, which must
    hold the chain's total length. NX_PTR_ERROR for a NULL argument,
    NX_INVALID_PACKET (nothing copied) for a packet whose data pointers are
    reversed or a chain whose total length does not fit in a ULONG. */
-UINT nx_packet_data_retrieve(NX_PACKET* packet_ptr, VOID* buffer_start, ULONG* bytes_copied);
+POP3KIT_NETX_API UINT nx_packet_data_retrieve(NX_PACKET* packet_ptr, VOID* buffer_start,
+                                              ULONG* bytes_copied);
 
 /* Records an IP instance. driver and memory may be NULL: the host's sockets
    are used. NX_PTR_ERROR for a NULL ip_ptr, a default_pool that is NULL or
    not created, or an ip_ptr already created (and not deleted). */
-UINT nx_ip_create(NX_IP* ip_ptr, CHAR* name, ULONG ip_address, ULONG network_mask,
-                  NX_PACKET_POOL* default_pool, VOID (*ip_link_driver)(NX_IP_DRIVER*),
-                  VOID* memory_ptr, ULONG memory_size, UINT priority);
+POP3KIT_NETX_API UINT nx_ip_create(NX_IP* ip_ptr, CHAR* name, ULONG ip_address, ULONG network_mask,
+                                   NX_PACKET_POOL* default_pool,
+                                   VOID (*ip_link_driver)(NX_IP_DRIVER*), VOID* memory_ptr,
+                                   ULONG memory_size, UINT priority);
 /* These return NX_PTR_ERROR for an ip_ptr not created (or deleted); the
    enables return NX_ALREADY_ENABLED the second time. */
-UINT nx_ip_delete(NX_IP* ip_ptr);
-UINT nx_tcp_enable(NX_IP* ip_ptr);
-UINT nx_arp_enable(NX_IP* ip_ptr, VOID* arp_cache_memory, ULONG arp_cache_size);
-UINT nx_icmp_enable(NX_IP* ip_ptr);
+POP3KIT_NETX_API UINT nx_ip_delete(NX_IP* ip_ptr);
+POP3KIT_NETX_API UINT nx_tcp_enable(NX_IP* ip_ptr);
+POP3KIT_NETX_API UINT nx_arp_enable(NX_IP* ip_ptr, VOID* arp_cache_memory, ULONG arp_cache_size);
+POP3KIT_NETX_API UINT nx_icmp_enable(NX_IP* ip_ptr);
 
 #ifdef __cplusplus
 }

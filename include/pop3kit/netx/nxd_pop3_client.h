@@ -191,33 +191,40 @@ typedef struct NX_POP3_CLIENT_STRUCT {
 /* ---- Services --------------------------------------------------------------- */
 
 /* Connects to server_ip_address (IPv4, host order):server_port and logs in. */
-UINT nx_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
-                           NX_PACKET_POOL* packet_pool_ptr, ULONG server_ip_address,
-                           ULONG server_port, CHAR* client_name, CHAR* client_password);
+POP3KIT_NETX_API UINT nx_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication,
+                                            NX_IP* ip_ptr, NX_PACKET_POOL* packet_pool_ptr,
+                                            ULONG server_ip_address, ULONG server_port,
+                                            CHAR* client_name, CHAR* client_password);
 /* The same for an IPv4 or IPv6 address. */
-UINT nxd_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication, NX_IP* ip_ptr,
-                            NX_PACKET_POOL* packet_pool_ptr, NXD_ADDRESS* server_duo_address,
-                            ULONG server_port, CHAR* client_name, CHAR* client_password);
+POP3KIT_NETX_API UINT nxd_pop3_client_create(NX_POP3_CLIENT* client_ptr, UINT APOP_authentication,
+                                             NX_IP* ip_ptr, NX_PACKET_POOL* packet_pool_ptr,
+                                             NXD_ADDRESS* server_duo_address, ULONG server_port,
+                                             CHAR* client_name, CHAR* client_password);
 /* STAT: number of items and total size of the maildrop. */
-UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr, UINT* number_mail_items,
-                                   ULONG* maildrop_total_size);
+POP3KIT_NETX_API UINT nx_pop3_client_mail_items_get(NX_POP3_CLIENT* client_ptr,
+                                                    UINT* number_mail_items,
+                                                    ULONG* maildrop_total_size);
 /* LIST mail_item: the item's size. */
-UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, ULONG* size);
+POP3KIT_NETX_API UINT nx_pop3_client_mail_item_size_get(NX_POP3_CLIENT* client_ptr, UINT mail_item,
+                                                        ULONG* size);
 /* RETR mail_item: reads the status line only; then call message_get. */
-UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT* client_ptr, UINT mail_item, ULONG* item_size);
+POP3KIT_NETX_API UINT nx_pop3_client_mail_item_get(NX_POP3_CLIENT* client_ptr, UINT mail_item,
+                                                   ULONG* item_size);
 /* The next packet of the message being retrieved. */
-UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr, NX_PACKET** recv_packet_ptr,
-                                          ULONG* bytes_retrieved, UINT* final_packet);
+POP3KIT_NETX_API UINT nx_pop3_client_mail_item_message_get(NX_POP3_CLIENT* client_ptr,
+                                                           NX_PACKET** recv_packet_ptr,
+                                                           ULONG* bytes_retrieved,
+                                                           UINT* final_packet);
 /* DELE mail_index. */
-UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT* client_ptr, UINT mail_index);
+POP3KIT_NETX_API UINT nx_pop3_client_mail_item_delete(NX_POP3_CLIENT* client_ptr, UINT mail_index);
 /* NOOP. */
-UINT nx_pop3_client_noop(NX_POP3_CLIENT* client_ptr);
+POP3KIT_NETX_API UINT nx_pop3_client_noop(NX_POP3_CLIENT* client_ptr);
 /* RSET: unmarks the items marked for deletion. */
-UINT nx_pop3_client_rset(NX_POP3_CLIENT* client_ptr);
+POP3KIT_NETX_API UINT nx_pop3_client_rset(NX_POP3_CLIENT* client_ptr);
 /* QUIT: the server removes the deleted items; the connection is closed. */
-UINT nx_pop3_client_quit(NX_POP3_CLIENT* client_ptr);
+POP3KIT_NETX_API UINT nx_pop3_client_quit(NX_POP3_CLIENT* client_ptr);
 /* Closes the connection if open (without QUIT) and frees the client. */
-UINT nx_pop3_client_delete(NX_POP3_CLIENT* client_ptr);
+POP3KIT_NETX_API UINT nx_pop3_client_delete(NX_POP3_CLIENT* client_ptr);
 
 #ifdef __cplusplus
 }
