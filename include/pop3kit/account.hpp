@@ -1,29 +1,34 @@
-// pop3kit — an account: from a POP URL and its options to a logged-in session.
-//
-// Two steps, so that a mistake costs neither a connection nor a login attempt
-// the server would count against the account:
-//
-//   1. plan_account() decides everything the account alone can decide: the
-//      connection's security, the login method (or the rule that will pick
-//      it from CAPA), and which secret the login needs. It refuses options
-//      that contradict each other and setups that are unsafe or unsupported.
-//      It reads no secret and touches no network.
-//   2. open_account() asks the secret sources for what the plan needs, then
-//      connects (TLS or STLS as planned), asks CAPA, chooses the method, logs
-//      in, and, when asked, lists the mailbox or asks STAT — in the same
-//      write as the login when the method is USER/PASS or APOP and the server
-//      pipelines.
-//
-//   pop3kit::Account a;
-//   a.url = *pop3kit::parse_pop_url("pops://alice@mail.example.org");
-//   a.password = [] { return pop3kit::Result<std::string>(read_password()); };
-//   auto plan = pop3kit::plan_account(a);            // check plan.ok()
-//   pop3kit::Query listing(pop3kit::Query::Kind::listing);
-//   auto session = pop3kit::open_account(a, *plan, &listing);
-//   // session->client is logged in; listing.entries() holds LIST and UIDL.
-//
-// The `pop3kit` command is a thin layer over these two calls: a program that
-// embeds pop3kit gets the same decisions and the same messages.
+/// pop3kit — an account: from a POP URL and its options to a logged-in session.
+///
+/// Two steps, so that a mistake costs neither a connection nor a login attempt
+/// the server would count against the account:
+///
+///   1. plan_account() decides everything the account alone can decide: the
+///      connection's security, the login method (or the rule that will pick
+///      it from CAPA), and which secret the login needs. It refuses options
+///      that contradict each other and setups that are unsafe or unsupported.
+///      It reads no secret and touches no network.
+///   2. open_account() asks the secret sources for what the plan needs, then
+///      connects (TLS or STLS as planned), asks CAPA, chooses the method, logs
+///      in, and, when asked, lists the mailbox or asks STAT — in the same
+///      write as the login when the method is USER/PASS or APOP and the server
+///      pipelines.
+///
+/// @code
+///     pop3kit::Account a;
+///     a.url = *pop3kit::parse_pop_url("pops://alice@mail.example.org");
+///     a.password = [] { return pop3kit::Result<std::string>(read_password()); };
+///     auto plan = pop3kit::plan_account(a);            // check plan.ok()
+///     pop3kit::Query listing(pop3kit::Query::Kind::listing);
+///     auto session = pop3kit::open_account(a, *plan, &listing);
+///     // session->client is logged in; listing.entries() holds LIST and UIDL.
+/// @endcode
+///
+/// The `pop3kit` command is a thin layer over these two calls: a program that
+/// embeds pop3kit gets the same decisions and the same messages.
+///
+/// @file
+/// @ingroup client
 #pragma once
 
 #include <chrono>
@@ -67,6 +72,7 @@ enum class account_errc : int {
 /// The category of account_errc; name() is "pop3kit.account".
 POP3KIT_EXPORT const std::error_category& account_category() noexcept;
 
+/// An error_code of account_category() (lets account_errc convert to std::error_code).
 inline std::error_code make_error_code(account_errc e) noexcept {
   return {static_cast<int>(e), account_category()};
 }
@@ -83,15 +89,16 @@ using SecretSource = std::function<Result<std::string>()>;
 /// caller's language: a command-line flag ("--plaintext"), a configuration
 /// key. Defaults: the fields of Account.
 struct POP3KIT_EXPORT OptionNames {
-  std::string plaintext = "allow_plaintext";
+  std::string plaintext = "allow_plaintext";  ///< Account::allow_plaintext.
+  /// Account::allow_plaintext_password.
   std::string plaintext_password = "allow_plaintext_password";
-  std::string ca_file = "tls.ca_file";
-  std::string ca_dir = "tls.ca_dir";
-  std::string client_cert = "tls.client_cert_file";
-  std::string client_key = "tls.client_key_file";
-  std::string pin = "tls.pins";
-  std::string pin_only = "tls.pins_replace_ca";
-  std::string tls_min = "tls.min_version";
+  std::string ca_file = "tls.ca_file";               ///< net::TlsOptions::ca_file.
+  std::string ca_dir = "tls.ca_dir";                 ///< net::TlsOptions::ca_dir.
+  std::string client_cert = "tls.client_cert_file";  ///< net::TlsOptions::client_cert_file.
+  std::string client_key = "tls.client_key_file";    ///< net::TlsOptions::client_key_file.
+  std::string pin = "tls.pins";                      ///< net::TlsOptions::pins.
+  std::string pin_only = "tls.pins_replace_ca";      ///< net::TlsOptions::pins_replace_ca.
+  std::string tls_min = "tls.min_version";           ///< net::TlsOptions::min_version.
   /// Messages write "NAME=VALUE", VALUE as to_string(ChannelBindingChoice).
   std::string channel_binding = "channel_binding";
 };
@@ -117,8 +124,9 @@ struct POP3KIT_EXPORT Account {
   /// Each operation in all, plus deadline_per_mib for each MiB it receives
   /// (see ClientOptions::operation_deadline).
   std::chrono::milliseconds operation_deadline{ClientOptions{}.operation_deadline};
+  /// The time added to operation_deadline for each MiB received.
   std::chrono::milliseconds deadline_per_mib{ClientOptions{}.deadline_per_mib};
-  net::Family family = net::Family::any;
+  net::Family family = net::Family::any;  ///< Address families to try.
   /// Channel binding of the "-PLUS" mechanisms (ClientOptions::channel_binding).
   /// automatic: the automatic choice takes -PLUS when offered and, refused,
   /// the same SCRAM once without binding (Client::authenticate_chosen()); a
@@ -141,7 +149,7 @@ struct POP3KIT_EXPORT Account {
   /// APOP, PLAIN, LOGIN, CRAM-MD5 and SCRAM; the token XOAUTH2 and
   /// OAUTHBEARER.
   SecretSource password;
-  SecretSource token;
+  SecretSource token;  ///< The OAuth token (XOAUTH2, OAUTHBEARER).
   /// Whether a token is to be had at planning time: the automatic choice
   /// (no ";auth=", or ";auth=*") then logs in with OAUTHBEARER or XOAUTH2
   /// and the token instead of the password. A method named in the URL does
@@ -174,12 +182,13 @@ enum class LoginChoice : std::uint8_t {
   sasl,       ///< ";auth=MECH": that SASL mechanism or failure, never a substitute.
 };
 
+/// How an account connects and logs in: plan_account()'s answer.
 struct POP3KIT_EXPORT AccountPlan {
-  Security security = Security::starttls;
-  LoginChoice login = LoginChoice::none;
-  std::string mechanism;        ///< LoginChoice::sasl: the upper-case mechanism name.
-  bool needs_password = false;  ///< open_account() will call Account::password.
-  bool needs_token = false;     ///< open_account() will call Account::token.
+  Security security = Security::starttls;  ///< How the connection is protected.
+  LoginChoice login = LoginChoice::none;   ///< How the login goes.
+  std::string mechanism;                   ///< LoginChoice::sasl: the upper-case mechanism name.
+  bool needs_password = false;             ///< open_account() will call Account::password.
+  bool needs_token = false;                ///< open_account() will call Account::token.
 };
 
 /// Decides how to connect and log in, from the account alone. Errors:
@@ -194,7 +203,7 @@ POP3KIT_EXPORT ClientOptions client_options(const Account& account, const Accoun
 
 /// A connected session, logged in when the plan said so.
 struct POP3KIT_EXPORT AccountSession {
-  Client client;
+  Client client;  ///< The session.
   /// What logged in: "USER", "APOP" or a SASL mechanism (after the automatic
   /// choice's fallback, the one without -PLUS: client.sasl_login() tells
   /// what was refused); empty without login.

@@ -1,7 +1,10 @@
-// pop3kit — APOP (RFC 1939 §7).
-//
-// APOP is broken against an active attacker (MD5 collisions, CVE-2007-1558):
-// use it only when the user asks for it by name, preferably over TLS.
+/// pop3kit — APOP (RFC 1939 §7).
+///
+/// APOP is broken against an active attacker (MD5 collisions, CVE-2007-1558):
+/// use it only when the user asks for it by name, preferably over TLS.
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <string>

@@ -1,8 +1,11 @@
-// pop3kit — TLS channel binding data, as the TLS layer gives it and the SASL
-// -PLUS mechanisms take it.
-//
-// A header of its own at the bottom of the layers: the transports (net) make
-// it and the mechanisms (auth) use it, and neither layer includes the other.
+/// pop3kit — TLS channel binding data, as the TLS layer gives it and the SASL
+/// -PLUS mechanisms take it.
+///
+/// A header of its own at the bottom of the layers: the transports (net) make
+/// it and the mechanisms (auth) use it, and neither layer includes the other.
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <string>

@@ -1,24 +1,27 @@
-// pop3kit — the blocking POP3 client.
-//
-// Client is a thin driver around proto::Engine and a net::Transport: each call
-// queues commands on the engine, writes them, and reads until the answers are
-// complete, with a deadline on every read and write. Messages stream to a Sink
-// in chunks, so memory stays bounded whatever the message size.
-//
-// Errors: every call returns Result<...>. A server -ERR becomes an Error whose
-// code classifies it (errc::auth_failed, errc::temporary_failure,
-// errc::permanent_failure, errc::server_error), whose response_code is the
-// server's RFC 2449 code, and whose message contains the sanitised server
-// text. Protocol and transport errors close the connection; after one, every
-// call fails with errc::not_connected. A -ERR leaves the session usable.
-//
-// Descriptors 0, 1 and 2: a program must have them open (on /dev/null if
-// nothing else) before it connects. A process started with one of them
-// closed gets that number for its next socket or file, and whatever it then
-// prints to stdout or stderr goes to the server as commands, or into a
-// file. connect_tcp() moves a socket it gets as 0-2 above 2
-// (pop3kit/transport.hpp), but the library cannot guard the program's other
-// files; the pop3kit command opens /dev/null on the missing ones at start.
+/// pop3kit — the blocking POP3 client.
+///
+/// Client is a thin driver around proto::Engine and a net::Transport: each call
+/// queues commands on the engine, writes them, and reads until the answers are
+/// complete, with a deadline on every read and write. Messages stream to a Sink
+/// in chunks, so memory stays bounded whatever the message size.
+///
+/// Errors: every call returns Result<...>. A server -ERR becomes an Error whose
+/// code classifies it (errc::auth_failed, errc::temporary_failure,
+/// errc::permanent_failure, errc::server_error), whose response_code is the
+/// server's RFC 2449 code, and whose message contains the sanitised server
+/// text. Protocol and transport errors close the connection; after one, every
+/// call fails with errc::not_connected. A -ERR leaves the session usable.
+///
+/// Descriptors 0, 1 and 2: a program must have them open (on /dev/null if
+/// nothing else) before it connects. A process started with one of them
+/// closed gets that number for its next socket or file, and whatever it then
+/// prints to stdout or stderr goes to the server as commands, or into a
+/// file. connect_tcp() moves a socket it gets as 0-2 above 2
+/// (pop3kit/transport.hpp), but the library cannot guard the program's other
+/// files; the pop3kit command opens /dev/null on the missing ones at start.
+///
+/// @file
+/// @ingroup client
 #pragma once
 
 #include <chrono>
@@ -56,6 +59,7 @@ enum class Security : std::uint8_t {
 // ChannelBindingChoice, to_string() and parse_channel_binding() are in
 // pop3kit/session_auth.hpp.
 
+/// How a Client connects, checks, times out and pipelines.
 struct POP3KIT_EXPORT ClientOptions {
   /// Connection protection for connect(host, port). Secure by default: STLS
   /// is required, and a server without it fails before any credential is
@@ -145,14 +149,16 @@ struct POP3KIT_EXPORT GreetingInfo {
   std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
 };
 
+/// One LIST entry.
 struct POP3KIT_EXPORT MessageInfo {
-  std::uint64_t number = 0;
-  std::uint64_t size = 0;
+  std::uint64_t number = 0;  ///< Message number, from 1.
+  std::uint64_t size = 0;    ///< Its size in octets, as the server counts it.
 };
 
+/// One UIDL entry.
 struct POP3KIT_EXPORT MessageUid {
-  std::uint64_t number = 0;
-  std::string uid;
+  std::uint64_t number = 0;  ///< Message number, from 1.
+  std::string uid;           ///< The unique id: 1 to 70 octets in 0x21-0x7E.
 };
 
 /// What login() asks once logged in: the listing (LIST with UIDL) or STAT
@@ -176,9 +182,13 @@ using Sink = session::Sink;
 /// so it is never taken for the answer to a later command.
 class POP3KIT_EXPORT Client {
  public:
+  /// A client not yet connected.
   explicit Client(ClientOptions options = {});
+  /// Drops the connection without QUIT, as close() does.
   ~Client();
+  /// Moves the session; the moved-from client is not connected.
   Client(Client&&) noexcept;
+  /// Closes this client's connection and takes `other`'s session.
   Client& operator=(Client&&) noexcept;
 
   /// Connects over TCP and reads the greeting. Errors: the transport's
@@ -318,9 +328,12 @@ class POP3KIT_EXPORT Client {
   /// and errc::listing_too_long (see ClientOptions::max_listing), both
   /// protocol errors that close the connection.
   Result<std::vector<MessageInfo>> list();
+  /// LIST n: one message's size. The server's -ERR for a message that does
+  /// not exist is an Error that leaves the session usable.
   Result<MessageInfo> list(std::uint64_t number);
   /// UIDL, with the checks and errors of list().
   Result<std::vector<MessageUid>> uidl();
+  /// UIDL n: one message's unique id, errors as list(number).
   Result<MessageUid> uidl(std::uint64_t number);
 
   /// RETR: streams message `number` to `sink`; returns the octets delivered.
@@ -330,6 +343,7 @@ class POP3KIT_EXPORT Client {
 
   /// Marks a message deleted. Nothing is removed until quit() succeeds.
   Result<void> dele(std::uint64_t number);
+  /// NOOP: the server is still there.
   Result<void> noop();
   /// Unmarks every message marked deleted in this session.
   Result<void> rset();
@@ -376,7 +390,11 @@ class POP3KIT_EXPORT Client {
   /// Drops the connection without QUIT: nothing marked deleted is removed.
   void close() noexcept;
 
+  /// True while a connection is open (after connect(), before quit(),
+  /// close() or an error that closed it).
   bool connected() const noexcept { return transport_ != nullptr; }
+  /// The session's state as the engine sees it (proto::State::closed
+  /// without a connection).
   proto::State state() const noexcept;
 
  private:

@@ -1,36 +1,39 @@
-// pop3kit — delivery: where fetched messages go (Maildir, mbox, a command).
-//
-// A Destination stores messages as the server sent them, dot-unstuffed (the
-// engine did that), with CRLF line ends turned into LF, which is what
-// Maildir and mbox readers expect (a lone CR is kept). Nothing is added: no
-// trace header, so a delivered message is byte for byte the server's message
-// with LF line ends. The state store (pop3kit/state.hpp) records which UID
-// went where.
-//
-// The life of one message, driven by fetch_account() (pop3kit/fetch.hpp):
-//
-//   reserve(uid)   -> Reservation: the name the message will get, decided
-//                     BEFORE anything is written, so that the state store can
-//                     record the intent to deliver it under that name
-//   begin(res)     -> starts writing it (Maildir: tmp/NAME, created with
-//                     O_EXCL|O_NOFOLLOW; mbox: appends at the end; MDA: starts
-//                     the command)
-//   write(chunk)*  -> the message's bytes as the server sent them (CRLF)
-//   end()          -> complete; for Maildir and mbox NOT yet durable
-//   abort()        -> the message failed: what was written is removed
-//   commit()       -> every message ended since the last commit is made
-//                     durable and visible together (one group of disk
-//                     flushes for a whole batch, not one per message)
-//
-// After a crash, recover(res) looks at the destination and says whether a
-// message whose intent was recorded but whose delivery was not confirmed is
-// there (Maildir: in new/ or cur/, where a reader may have moved it and
-// added flags), and removes any partial trace of it (Maildir: its tmp/ file;
-// mbox: truncates back to where the batch started).
-//
-// A Destination is used by one thread at a time. Errors are pop3kit Errors
-// (errc::sink_failed, with the path and the system's reason in the message);
-// an error from begin/write/end leaves no partial message visible to readers.
+/// pop3kit — delivery: where fetched messages go (Maildir, mbox, a command).
+///
+/// A Destination stores messages as the server sent them, dot-unstuffed (the
+/// engine did that), with CRLF line ends turned into LF, which is what
+/// Maildir and mbox readers expect (a lone CR is kept). Nothing is added: no
+/// trace header, so a delivered message is byte for byte the server's message
+/// with LF line ends. The state store (pop3kit/state.hpp) records which UID
+/// went where.
+///
+/// The life of one message, driven by fetch_account() (pop3kit/fetch.hpp):
+///
+///     reserve(uid)   -> Reservation: the name the message will get, decided
+///                       BEFORE anything is written, so that the state store can
+///                       record the intent to deliver it under that name
+///     begin(res)     -> starts writing it (Maildir: tmp/NAME, created with
+///                       O_EXCL|O_NOFOLLOW; mbox: appends at the end; MDA: starts
+///                       the command)
+///     write(chunk)*  -> the message's bytes as the server sent them (CRLF)
+///     end()          -> complete; for Maildir and mbox NOT yet durable
+///     abort()        -> the message failed: what was written is removed
+///     commit()       -> every message ended since the last commit is made
+///                       durable and visible together (one group of disk
+///                       flushes for a whole batch, not one per message)
+///
+/// After a crash, recover(res) looks at the destination and says whether a
+/// message whose intent was recorded but whose delivery was not confirmed is
+/// there (Maildir: in new/ or cur/, where a reader may have moved it and
+/// added flags), and removes any partial trace of it (Maildir: its tmp/ file;
+/// mbox: truncates back to where the batch started).
+///
+/// A Destination is used by one thread at a time. Errors are pop3kit Errors
+/// (errc::sink_failed, with the path and the system's reason in the message);
+/// an error from begin/write/end leaves no partial message visible to readers.
+///
+/// @file
+/// @ingroup fetch
 #pragma once
 
 #include <chrono>
@@ -72,6 +75,8 @@ enum class Durability : std::uint8_t {
                 ///< (at least once).
 };
 
+/// Where fetched messages go: a Maildir, an mbox or a command. See the file
+/// comment for the life of one message; made by parse_destination().
 class POP3KIT_EXPORT Destination {
  public:
   virtual ~Destination() = default;
@@ -82,6 +87,7 @@ class POP3KIT_EXPORT Destination {
   /// "maildir:/abs/path", "mbox:/abs/path" or "mda:COMMAND": what
   /// parse_destination() reads back (paths made absolute).
   virtual const std::string& spec() const noexcept = 0;
+  /// What commit() covers and a delivery is worth after a crash.
   virtual Durability durability() const noexcept = 0;
 
   /// Makes the destination ready: creates a missing Maildir (with cur/,
@@ -91,11 +97,17 @@ class POP3KIT_EXPORT Destination {
   /// connecting so a bad destination costs no login.
   virtual Result<void> open() = 0;
 
+  /// The name message `uid` will get, decided before anything is written.
   virtual Result<Reservation> reserve(std::string_view uid) = 0;
+  /// Starts writing the reserved message.
   virtual Result<void> begin(const Reservation& reservation) = 0;
+  /// The message's next bytes as the server sent them (CRLF line ends).
   virtual Result<void> write(std::string_view chunk) = 0;
+  /// The message is complete; for Maildir and mbox not yet durable.
   virtual Result<Stored> end() = 0;
+  /// The message failed: what was written of it is removed.
   virtual void abort() noexcept = 0;
+  /// Makes every message ended since the last commit durable and visible.
   virtual Result<void> commit() = 0;
 
   /// The work of a commit that may run on another thread (see seal()).

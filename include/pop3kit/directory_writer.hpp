@@ -1,26 +1,29 @@
-// pop3kit — one file per message in a directory (`pop3kit retr -o DIR`).
-//
-// Not a mail store: the files hold each message as the server sent it
-// (CRLF line ends), named by the caller (uid_file_name() for UIDs); nothing
-// is fsync'd, and nothing records what was fetched. For mail delivery see
-// pop3kit/delivery.hpp and pop3kit/fetch.hpp.
-//
-// The directory may be shared with other programs and other users' files:
-// - Nothing outside DIR is written: DIR itself is opened without following
-//   a symbolic link, and every file is made relative to that descriptor.
-// - A file is only ever created new (O_EXCL | O_NOFOLLOW): a symbolic link or
-//   any file planted under a temporary name is never followed or reused.
-// - No existing file is ever replaced. A message whose name is taken (a file
-//   that was there before, a second UID that maps to the same name on a
-//   case-insensitive file system) is NOT stored and counts as a failure:
-//   "RETR N: not stored: a file named 'NAME' is already in the directory".
-//   pop3kit does not pick another name, so that a name always means one UID
-//   and a rerun into the same directory never makes copies.
-// - Temporary names begin with '.', which no final name may (see
-//   valid_file_name(); uid_file_name() escapes a leading '.'), so a
-//   temporary file and a message file can never have the same name.
-// - Two writers into one DIR do not run at the same time: open() takes an
-//   exclusive flock(2) on DIR and holds it until the writer is destroyed.
+/// pop3kit — one file per message in a directory (`pop3kit retr -o DIR`).
+///
+/// Not a mail store: the files hold each message as the server sent it
+/// (CRLF line ends), named by the caller (uid_file_name() for UIDs); nothing
+/// is fsync'd, and nothing records what was fetched. For mail delivery see
+/// pop3kit/delivery.hpp and pop3kit/fetch.hpp.
+///
+/// The directory may be shared with other programs and other users' files:
+/// - Nothing outside DIR is written: DIR itself is opened without following
+///   a symbolic link, and every file is made relative to that descriptor.
+/// - A file is only ever created new (O_EXCL | O_NOFOLLOW): a symbolic link or
+///   any file planted under a temporary name is never followed or reused.
+/// - No existing file is ever replaced. A message whose name is taken (a file
+///   that was there before, a second UID that maps to the same name on a
+///   case-insensitive file system) is NOT stored and counts as a failure:
+///   "RETR N: not stored: a file named 'NAME' is already in the directory".
+///   pop3kit does not pick another name, so that a name always means one UID
+///   and a rerun into the same directory never makes copies.
+/// - Temporary names begin with '.', which no final name may (see
+///   valid_file_name(); uid_file_name() escapes a leading '.'), so a
+///   temporary file and a message file can never have the same name.
+/// - Two writers into one DIR do not run at the same time: open() takes an
+///   exclusive flock(2) on DIR and holds it until the writer is destroyed.
+///
+/// @file
+/// @ingroup fetch
 #pragma once
 
 #include <chrono>
@@ -49,6 +52,7 @@ POP3KIT_EXPORT std::string uid_file_name(std::string_view uid);
 /// names do). Every uid_file_name() and every decimal number is one.
 POP3KIT_EXPORT bool valid_file_name(std::string_view name) noexcept;
 
+/// Options of a DirectoryWriter.
 struct POP3KIT_EXPORT DirectoryOptions {
   /// How long open() waits for another writer's lock on the directory.
   std::chrono::milliseconds lock_wait{3000};
@@ -110,6 +114,7 @@ class POP3KIT_EXPORT DirectoryWriter final : public MessageHandler {
 
   /// Messages stored under their final name, and their octets.
   std::uint64_t stored() const { return stored_; }
+  /// Octets of the messages stored().
   std::uint64_t octets() const { return octets_; }
   /// Messages not stored: refused by the server, cut off, not written, or
   /// whose name was taken.

@@ -1,48 +1,51 @@
-// pop3kit — the sans-I/O POP3 protocol engine (RFC 1939, RFC 2449).
-//
-// The engine turns commands into bytes and bytes into events. It owns no
-// socket, reads no clock, touches no file and never throws (except
-// std::bad_alloc). A driver (the blocking Client, a test, the NetX adapter)
-// runs the loop:
-//
-//     engine.retr(1);                                 // queue a command
-//     write(engine.pending_output());                 // send it
-//     engine.consume_output(n_written);
-//     for (;;) {
-//       auto ev = engine.next_event();
-//       if (std::holds_alternative<NeedData>(ev)) {   // read more
-//         auto space = engine.receive_space();
-//         n = read(space);  n == 0 ? engine.receive_eof() : engine.commit_received(n);
-//         continue;
-//       }
-//       ...                                           // handle the event
-//     }
-//
-// Input may be split anywhere (one byte at a time works). Several commands may
-// be outstanding at once (pipelining); their responses come back in order and
-// each event names the command it belongs to.
-//
-// Lifetimes: every std::string_view inside an event points into the engine's
-// receive buffer and stays valid until the next call to feed(),
-// receive_space(), commit_received() or receive_eof(). next_event() itself
-// does not move buffered bytes, so the views of several consecutive events
-// stay valid together until the driver adds input.
-//
-// Errors: a caller error (bad argument, wrong state) is returned by the
-// command function, nothing is queued and the engine is unchanged. A protocol
-// error (the peer broke the protocol) is sticky: next_event() returns the same
-// Failed event for ever after, and no further command is accepted.
-//
-// Unsolicited data: bytes that arrive while no command is outstanding, or
-// that are left over after the last response, are a protocol error
-// (errc::unexpected_data) at the next next_event(), even if a command was
-// queued in between: they are never taken for the answer to a later command.
-// Bytes that came with the greeting are reported only by a next_event() made
-// before the first command is queued (a driver may feed a greeting and the
-// answers together, as tests do). Bytes that arrive while a command is
-// queued but not yet sent cannot be told from its answer by the engine; a
-// driver checks for input before it writes while awaiting_response() is
-// false (the blocking Client does).
+/// pop3kit — the sans-I/O POP3 protocol engine (RFC 1939, RFC 2449).
+///
+/// The engine turns commands into bytes and bytes into events. It owns no
+/// socket, reads no clock, touches no file and never throws (except
+/// std::bad_alloc). A driver (the blocking Client, a test, the NetX adapter)
+/// runs the loop:
+///
+///     engine.retr(1);                                 // queue a command
+///     write(engine.pending_output());                 // send it
+///     engine.consume_output(n_written);
+///     for (;;) {
+///       auto ev = engine.next_event();
+///       if (std::holds_alternative<NeedData>(ev)) {   // read more
+///         auto space = engine.receive_space();
+///         n = read(space);  n == 0 ? engine.receive_eof() : engine.commit_received(n);
+///         continue;
+///       }
+///       ...                                           // handle the event
+///     }
+///
+/// Input may be split anywhere (one byte at a time works). Several commands may
+/// be outstanding at once (pipelining); their responses come back in order and
+/// each event names the command it belongs to.
+///
+/// Lifetimes: every std::string_view inside an event points into the engine's
+/// receive buffer and stays valid until the next call to feed(),
+/// receive_space(), commit_received() or receive_eof(). next_event() itself
+/// does not move buffered bytes, so the views of several consecutive events
+/// stay valid together until the driver adds input.
+///
+/// Errors: a caller error (bad argument, wrong state) is returned by the
+/// command function, nothing is queued and the engine is unchanged. A protocol
+/// error (the peer broke the protocol) is sticky: next_event() returns the same
+/// Failed event for ever after, and no further command is accepted.
+///
+/// Unsolicited data: bytes that arrive while no command is outstanding, or
+/// that are left over after the last response, are a protocol error
+/// (errc::unexpected_data) at the next next_event(), even if a command was
+/// queued in between: they are never taken for the answer to a later command.
+/// Bytes that came with the greeting are reported only by a next_event() made
+/// before the first command is queued (a driver may feed a greeting and the
+/// answers together, as tests do). Bytes that arrive while a command is
+/// queued but not yet sent cannot be told from its answer by the engine; a
+/// driver checks for input before it writes while awaiting_response() is
+/// false (the blocking Client does).
+///
+/// @file
+/// @ingroup engine
 #pragma once
 
 #include <cstddef>
@@ -131,11 +134,11 @@ enum class Arguments : std::uint8_t {
 /// command is code (PASS only after USER, STLS once and the injection check
 /// after its +OK, AUTH's challenges).
 struct POP3KIT_EXPORT CommandInfo {
-  const char* name = "";  ///< Upper-case keyword ("RETR"); "" for none.
-  Command command = Command::none;
-  Arguments arguments = Arguments::none;
-  Reply reply = Reply::single_line;
-  Content content = Content::none;
+  const char* name = "";                  ///< Upper-case keyword ("RETR"); "" for none.
+  Command command = Command::none;        ///< The command this row describes.
+  Arguments arguments = Arguments::none;  ///< What follows the keyword.
+  Reply reply = Reply::single_line;       ///< How the answer is framed.
+  Content content = Content::none;        ///< What a +OK answer carries.
   /// The states (RFC 1939 §3) the command may be queued in: bit
   /// (1 << State) for each. See allowed_in().
   std::uint8_t states = 0;
@@ -150,6 +153,7 @@ struct POP3KIT_EXPORT CommandInfo {
   /// the session (QUIT).
   bool ends_session = false;
 
+  /// Whether the command may be queued in state `s` (see `states`).
   constexpr bool allowed_in(State s) const noexcept {
     return ((states >> static_cast<unsigned>(s)) & 1U) != 0;
   }
@@ -188,73 +192,74 @@ struct POP3KIT_EXPORT Limits {
 
 /// The server's first line.
 struct POP3KIT_EXPORT Greeting {
-  bool ok = false;
-  ResponseCode code = ResponseCode::none;
+  bool ok = false;                         ///< "+OK"; false for "-ERR" (the session is over).
+  ResponseCode code = ResponseCode::none;  ///< The RFC 2449 response code, if any.
   std::string_view text;            ///< After "+OK " / "-ERR " (and after any response code).
   std::string_view apop_timestamp;  ///< "<...@...>" when present and valid, else empty.
 };
 
 /// The first line of a response to a command: +OK or -ERR.
 struct POP3KIT_EXPORT Status {
-  Command command = Command::none;
-  bool ok = false;
-  ResponseCode code = ResponseCode::none;
+  Command command = Command::none;         ///< The command this line answers.
+  bool ok = false;                         ///< "+OK"; false for "-ERR".
+  ResponseCode code = ResponseCode::none;  ///< The RFC 2449/3206 response code, if any.
   std::string_view text;  ///< After the indicator and any response code; may be empty.
 };
 
 /// STAT's answer (follows its Status).
 struct POP3KIT_EXPORT StatReply {
-  std::uint64_t count = 0;
-  std::uint64_t size = 0;
+  std::uint64_t count = 0;  ///< Messages in the maildrop.
+  std::uint64_t size = 0;   ///< Their size in octets.
 };
 
 /// One LIST entry: a scan listing line, or LIST n's answer (follows its Status).
 struct POP3KIT_EXPORT ListEntry {
-  std::uint64_t number = 0;
-  std::uint64_t size = 0;
+  std::uint64_t number = 0;  ///< Message number, from 1.
+  std::uint64_t size = 0;    ///< Its size in octets, as the server counts it.
 };
 
 /// One UIDL entry (follows its Status for UIDL n). `uid` is 1..max_uid_length
 /// octets in 0x21-0x7E.
 struct POP3KIT_EXPORT UidlEntry {
-  std::uint64_t number = 0;
-  std::string_view uid;
+  std::uint64_t number = 0;  ///< Message number, from 1.
+  std::string_view uid;      ///< The unique id; a view into the receive buffer.
 };
 
 /// One CAPA line: the tag ("SASL") and what follows it ("PLAIN LOGIN").
 struct POP3KIT_EXPORT Capability {
-  std::string_view name;
-  std::string_view arguments;
+  std::string_view name;       ///< The tag ("SASL"), as sent.
+  std::string_view arguments;  ///< The rest of the line ("PLAIN LOGIN"); may be empty.
 };
 
 /// A piece of a RETR/TOP body: dot-unstuffed, the message's own CRLFs kept,
 /// never empty. The terminating ".CRLF" is not part of any chunk.
 struct POP3KIT_EXPORT BodyChunk {
-  Command command = Command::none;
-  std::string_view data;
+  Command command = Command::none;  ///< RETR or TOP.
+  std::string_view data;            ///< The bytes; a view into the receive buffer.
 };
 
 /// End of a multi-line response (after its entries or body chunks).
 struct POP3KIT_EXPORT End {
-  Command command = Command::none;
+  Command command = Command::none;  ///< The command whose answer ended.
+};
+
+/// A SASL challenge during AUTH (RFC 5034 §4): the text after "+ ", still
+/// base64 (may be empty). Answer with sasl_response() or sasl_cancel().
+struct POP3KIT_EXPORT SaslChallenge {
+  std::string_view data;  ///< The base64 text; a view into the receive buffer.
 };
 
 /// The engine needs more input before it can produce an event (or nothing is
 /// outstanding).
-/// A SASL challenge during AUTH (RFC 5034 §4): the text after "+ ", still
-/// base64 (may be empty). Answer with sasl_response() or sasl_cancel().
-struct POP3KIT_EXPORT SaslChallenge {
-  std::string_view data;
-};
-
 struct NeedData {};
 
 /// The engine has failed for good; `message` says what was wrong.
 struct POP3KIT_EXPORT Failed {
-  std::error_code code;
+  std::error_code code;      ///< A protocol error of pop3kit's category (errc).
   std::string_view message;  ///< Owned by the engine; valid while the engine lives.
 };
 
+/// What next_event() returns: one of the events above.
 using Event = std::variant<NeedData, Greeting, Status, StatReply, ListEntry, UidlEntry, Capability,
                            BodyChunk, End, Failed, SaslChallenge>;
 
@@ -269,19 +274,19 @@ using TraceFn = std::function<void(TraceDirection, std::string_view)>;
 /// One change of Engine::state(), as given to a StateTraceFn. Every change the
 /// engine makes, with its `command` and `why`:
 ///
-///   GREETING -> AUTHORIZATION        greeting +OK           none, "greeting +OK"
-///   GREETING -> CLOSED               greeting -ERR          none, "greeting -ERR"
-///   AUTHORIZATION -> TRANSACTION     +OK to PASS/APOP/AUTH  that command, "+OK"
-///   TRANSACTION -> UPDATE            QUIT queued            QUIT, "queued"
-///   AUTHORIZATION, UPDATE -> CLOSED  QUIT answered          QUIT, "+OK" or "-ERR"
-///   any other -> CLOSED              end of input with      none, "connection closed"
-///                                    nothing outstanding
+///     GREETING -> AUTHORIZATION        greeting +OK           none, "greeting +OK"
+///     GREETING -> CLOSED               greeting -ERR          none, "greeting -ERR"
+///     AUTHORIZATION -> TRANSACTION     +OK to PASS/APOP/AUTH  that command, "+OK"
+///     TRANSACTION -> UPDATE            QUIT queued            QUIT, "queued"
+///     AUTHORIZATION, UPDATE -> CLOSED  QUIT answered          QUIT, "+OK" or "-ERR"
+///     any other -> CLOSED              end of input with      none, "connection closed"
+///                                      nothing outstanding
 ///
 /// `from` is always the state before (the `to` of the previous change), never
 /// equal to `to`. A failure of the engine (Failed) changes no state.
 struct POP3KIT_EXPORT StateChange {
-  State from = State::greeting;
-  State to = State::greeting;
+  State from = State::greeting;     ///< The state before.
+  State to = State::greeting;       ///< The state after.
   Command command = Command::none;  ///< The command whose queuing or answer made the change.
   std::string_view why;             ///< A static string, as listed above.
 };
@@ -294,6 +299,7 @@ using StateTraceFn = std::function<void(const StateChange&)>;
 /// The POP3 client protocol engine. Not thread-safe; one per session.
 class POP3KIT_EXPORT Engine {
  public:
+  /// An engine awaiting the greeting, with `limits`.
   explicit Engine(Limits limits = {});
 
   // ---- Input --------------------------------------------------------------
@@ -317,33 +323,49 @@ class POP3KIT_EXPORT Engine {
   /// The next event. See the file comment for lifetimes.
   Event next_event();
 
-  // ---- Commands -----------------------------------------------------------
-  // Each queues one command and returns {} or a caller error
-  // (errc::invalid_argument, errc::command_too_long, errc::wrong_state,
-  // errc::engine_failed). Message numbers start at 1. Commands may be queued
-  // while earlier ones are outstanding; the state check uses the state the
-  // session will be in if every outstanding command succeeds. Nothing may be
-  // queued behind a command that completes the login (PASS, APOP, AUTH) or
-  // STLS until it is answered (errc::wrong_state): a server may hand the
-  // connection to another process at that point and lose what was buffered
-  // (Courier does), which RFC 2449's PIPELINING does not rule out.
+  /// @name Commands
+  /// Each queues one command and returns {} or a caller error
+  /// (errc::invalid_argument, errc::command_too_long, errc::wrong_state,
+  /// errc::engine_failed). Message numbers start at 1. Commands may be queued
+  /// while earlier ones are outstanding; the state check uses the state the
+  /// session will be in if every outstanding command succeeds. Nothing may be
+  /// queued behind a command that completes the login (PASS, APOP, AUTH) or
+  /// STLS until it is answered (errc::wrong_state): a server may hand the
+  /// connection to another process at that point and lose what was buffered
+  /// (Courier does), which RFC 2449's PIPELINING does not rule out.
+  ///@{
 
+  /// USER name (RFC 1939 §7).
   std::error_code user(std::string_view name);
   /// The password is everything after "PASS " (spaces allowed).
   std::error_code pass(std::string_view password);
   /// `digest` is the 32 hex digit MD5 digest (see pop3kit/apop.hpp).
   std::error_code apop(std::string_view name, std::string_view digest);
+  /// STAT: a Status, then a StatReply.
   std::error_code stat();
+  /// LIST: a Status, ListEntry events, End.
   std::error_code list();
+  /// LIST n: a Status, then one ListEntry.
   std::error_code list(std::uint64_t number);
+  /// RETR n: a Status, BodyChunk events, End.
   std::error_code retr(std::uint64_t number);
+  /// TOP n lines: a Status, BodyChunk events (headers, blank line, `lines`
+  /// body lines), End.
   std::error_code top(std::uint64_t number, std::uint64_t lines);
+  /// DELE n: marks message `number` deleted.
   std::error_code dele(std::uint64_t number);
+  /// NOOP.
   std::error_code noop();
+  /// RSET: unmarks the messages marked deleted.
   std::error_code rset();
+  /// QUIT. In TRANSACTION the state becomes UPDATE at once; the answer ends
+  /// the session.
   std::error_code quit();
+  /// UIDL: a Status, UidlEntry events, End.
   std::error_code uidl();
+  /// UIDL n: a Status, then one UidlEntry.
   std::error_code uidl(std::uint64_t number);
+  /// CAPA (RFC 2449): a Status, Capability events, End.
   std::error_code capa();
   /// UTF8 (RFC 6856). The engine does not know the capabilities: the caller
   /// sends it only when CAPA listed UTF8 (Client::utf8() checks).
@@ -369,6 +391,9 @@ class POP3KIT_EXPORT Engine {
   /// Tells the engine TLS now protects the connection (after STLS, or from
   /// the start with implicit TLS): STLS is refused from then on.
   void set_tls_active() noexcept { tls_active_ = true; }
+  ///@}
+
+  /// True once set_tls_active() was called.
   bool tls_active() const noexcept { return tls_active_; }
 
   // ---- Output -------------------------------------------------------------
@@ -380,6 +405,7 @@ class POP3KIT_EXPORT Engine {
 
   // ---- Inspection ---------------------------------------------------------
 
+  /// The session's state (RFC 1939 §3); see StateChange for every change.
   State state() const noexcept;
   /// Commands sent (or queued) whose response has not fully arrived.
   std::size_t outstanding() const noexcept { return queue_.size(); }
@@ -396,11 +422,17 @@ class POP3KIT_EXPORT Engine {
   bool awaiting_response() const noexcept;
   /// Received octets not yet parsed.
   std::size_t buffered() const noexcept { return wpos_ - rpos_; }
+  /// True once a protocol error failed the engine (for good).
   bool failed() const noexcept { return static_cast<bool>(error_); }
+  /// The protocol error that failed the engine; {} while it has not failed.
   std::error_code error() const noexcept { return error_; }
+  /// What was wrong, for a person; empty while the engine has not failed.
   const std::string& error_message() const noexcept { return error_message_; }
+  /// The limits in force (receive_buffer as raised, see Limits).
   const Limits& limits() const noexcept { return limits_; }
 
+  /// Reports each command sent and each status, list or capability line
+  /// received to `fn` (see TraceFn); an empty `fn` stops the trace.
   void set_trace(TraceFn fn) { trace_ = std::move(fn); }
   /// Reports each change of state() to `fn` (see StateChange), from inside the
   /// call that makes it. Unset, it costs one test per change (a handful per

@@ -1,10 +1,13 @@
-// pop3kit — error currency shared by every layer.
-//
-// Every fallible call in pop3kit reports failure as a value, never by throwing
-// (the sans-I/O engine never throws; the client and transports only throw
-// std::bad_alloc). A failure is a std::error_code in pop3kit's category plus,
-// where there is one, the RFC 2449/3206 response code and a human-readable
-// message that already includes the server's (sanitised) text.
+/// pop3kit — error currency shared by every layer.
+///
+/// Every fallible call in pop3kit reports failure as a value, never by throwing
+/// (the sans-I/O engine never throws; the client and transports only throw
+/// std::bad_alloc). A failure is a std::error_code in pop3kit's category plus,
+/// where there is one, the RFC 2449/3206 response code and a human-readable
+/// message that already includes the server's (sanitised) text.
+///
+/// @file
+/// @ingroup engine
 #pragma once
 
 #include <cstdint>
@@ -79,6 +82,7 @@ enum class errc : int {
 /// The category of pop3kit's error codes; name() is "pop3kit".
 POP3KIT_EXPORT const std::error_category& category() noexcept;
 
+/// An error_code of category() (lets errc convert to std::error_code).
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), category()};
 }
@@ -119,13 +123,16 @@ POP3KIT_EXPORT const char* to_string(ResponseCode rc) noexcept;
 /// text for a person. `message` never contains control characters; server
 /// text in it has been sanitised.
 struct POP3KIT_EXPORT Error {
-  std::error_code code;
-  ResponseCode response_code = ResponseCode::none;
-  std::string message;
+  std::error_code code;  ///< What failed; classify by this (is_server_error(), ...).
+  ResponseCode response_code = ResponseCode::none;  ///< The server's RFC 2449 code, if any.
+  std::string message;  ///< One line for a person; server text sanitised.
 
+  /// No error (an empty code).
   Error() = default;
+  /// An error with `c`, the message `msg` and the server's response code `rc`.
   Error(std::error_code c, std::string msg, ResponseCode rc = ResponseCode::none)
       : code(c), response_code(rc), message(std::move(msg)) {}
+  /// An error of pop3kit's category.
   Error(errc c, std::string msg, ResponseCode rc = ResponseCode::none)
       : Error(make_error_code(c), std::move(msg), rc) {}
 };
@@ -138,12 +145,17 @@ POP3KIT_EXPORT bool is_server_error(const Error& error) noexcept;
 template <class T>
 class [[nodiscard]] Result {
  public:
+  /// A success holding `value`.
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  /// A failure holding `error`.
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
+  /// True when it holds a value.
   bool ok() const noexcept { return v_.index() == 0; }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
 
+  ///@{
   /// The value; precondition ok().
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }
@@ -152,10 +164,13 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  ///@}
 
+  ///@{
   /// The error; precondition !ok().
   const Error& error() const& { return std::get<1>(v_); }
   Error&& error() && { return std::get<1>(std::move(v_)); }
+  ///@}
 
  private:
   std::variant<T, Error> v_;
@@ -165,13 +180,20 @@ class [[nodiscard]] Result {
 template <>
 class [[nodiscard]] Result<void> {
  public:
+  /// A success.
   Result() = default;
+  /// A failure holding `error`.
   Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT: implicit by design
 
+  /// True on success.
   bool ok() const noexcept { return !failed_; }
+  /// ok().
   explicit operator bool() const noexcept { return ok(); }
+  ///@{
+  /// The error; precondition !ok().
   const Error& error() const& { return error_; }
   Error&& error() && { return std::move(error_); }
+  ///@}
 
  private:
   Error error_;

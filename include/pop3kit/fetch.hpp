@@ -1,29 +1,32 @@
-// pop3kit — fetching a mailbox: retrieve, deliver, make durable, commit, DELE, QUIT.
-//
-// fetch_account() is what `pop3kit fetch` runs for each account, and what a
-// program that embeds pop3kit calls to get the same promises:
-//
-//  - a message is DELE'd only after it is durable at its destination and
-//    the state store has recorded it as delivered;
-//  - a message counts as deleted only after the server answered QUIT with
-//    +OK (RFC 1939 §6); if the session ends any other way, the state says
-//    "delivered, not deleted" and the next run with delete on sends its DELE
-//    without fetching it again;
-//  - when the server has UIDL, a crash at any instant neither loses nor
-//    duplicates a message with a Maildir or mbox destination (intents are
-//    recorded before writing and resolved against the destination on the
-//    next start); MDA destinations and servers without UIDL are at least
-//    once.
-//
-// Work goes in batches bounded by bytes and by message count (the sizes
-// come from LIST): per batch, one transaction records the intents, the
-// messages are retrieved pipelined into the destination, one commit makes
-// the whole batch durable, and one transaction marks it delivered; DELE
-// follows for everything delivered. So a large run pays a few disk flushes
-// per batch, not one per message. Three threads share the work: the
-// caller's reads the socket, a spooler's (pop3kit/spooler.hpp) writes the
-// messages, and a committer's makes batch k durable while batch k+1 is
-// written; only the last batch's commit is paid after the last message.
+/// pop3kit — fetching a mailbox: retrieve, deliver, make durable, commit, DELE, QUIT.
+///
+/// fetch_account() is what `pop3kit fetch` runs for each account, and what a
+/// program that embeds pop3kit calls to get the same promises:
+///
+///  - a message is DELE'd only after it is durable at its destination and
+///    the state store has recorded it as delivered;
+///  - a message counts as deleted only after the server answered QUIT with
+///    +OK (RFC 1939 §6); if the session ends any other way, the state says
+///    "delivered, not deleted" and the next run with delete on sends its DELE
+///    without fetching it again;
+///  - when the server has UIDL, a crash at any instant neither loses nor
+///    duplicates a message with a Maildir or mbox destination (intents are
+///    recorded before writing and resolved against the destination on the
+///    next start); MDA destinations and servers without UIDL are at least
+///    once.
+///
+/// Work goes in batches bounded by bytes and by message count (the sizes
+/// come from LIST): per batch, one transaction records the intents, the
+/// messages are retrieved pipelined into the destination, one commit makes
+/// the whole batch durable, and one transaction marks it delivered; DELE
+/// follows for everything delivered. So a large run pays a few disk flushes
+/// per batch, not one per message. Three threads share the work: the
+/// caller's reads the socket, a spooler's (pop3kit/spooler.hpp) writes the
+/// messages, and a committer's makes batch k durable while batch k+1 is
+/// written; only the last batch's commit is paid after the last message.
+///
+/// @file
+/// @ingroup fetch
 #pragma once
 
 #include <chrono>
@@ -40,6 +43,7 @@
 
 namespace pop3kit::store {
 
+/// What fetch_account() does with the maildrop.
 struct POP3KIT_EXPORT FetchOptions {
   /// DELE each message once it is durable (default: keep it on the server).
   bool remove = false;
@@ -51,26 +55,29 @@ struct POP3KIT_EXPORT FetchOptions {
   bool dry_run = false;
   /// Batch bounds: a batch closes at whichever is reached first.
   std::uint64_t batch_bytes = 4 * 1024 * 1024;
-  std::size_t batch_messages = 250;
+  std::size_t batch_messages = 250;  ///< See batch_bytes.
 };
 
+/// Which account's records a fetch uses, and how it fetches.
 struct POP3KIT_EXPORT FetchPlan {
-  AccountId account;
-  FetchOptions options;
+  AccountId account;     ///< Whose records (StateStore) the fetch reads and writes.
+  FetchOptions options;  ///< What it does.
 };
 
 /// One message fetch_account() looked at.
 struct POP3KIT_EXPORT MessageRef {
-  std::uint64_t number = 0;
-  std::string uid;         ///< Empty when the server has no UIDL.
-  std::uint64_t size = 0;  ///< LIST size.
+  std::uint64_t number = 0;  ///< Message number in this session.
+  std::string uid;           ///< Empty when the server has no UIDL.
+  std::uint64_t size = 0;    ///< LIST size.
 };
 
+/// A message that was not delivered (or not deleted), and why.
 struct POP3KIT_EXPORT MessageFailure {
-  MessageRef message;
-  Error error;
+  MessageRef message;  ///< The message.
+  Error error;         ///< Why.
 };
 
+/// What fetch_account() did.
 struct POP3KIT_EXPORT FetchReport {
   bool uidl = true;                      ///< False: the server has no UIDL (all messages are new).
   std::uint64_t listed = 0;              ///< Messages in the maildrop.
@@ -88,6 +95,7 @@ struct POP3KIT_EXPORT FetchReport {
   /// connection, a protocol error, a state store that cannot be written):
   /// the counts above say how far the run got.
   std::optional<Error> error;
+  /// No session error and no failed message.
   bool ok() const noexcept { return !error && failures.empty(); }
 };
 
@@ -103,6 +111,7 @@ class POP3KIT_EXPORT Progress {
   virtual void received(std::uint64_t octets) = 0;
   /// A message was stored (not yet durable), or failed.
   virtual void message_done(const MessageRef& message, bool ok) = 0;
+  /// A warning for the user, one line (the same as FetchReport::warnings).
   virtual void warning(const std::string& text) = 0;
 };
 

@@ -1,59 +1,62 @@
-// pop3kit — client side of SASL (RFC 4422) for POP3 AUTH (RFC 5034).
-//
-// Sans-I/O: a SaslMechanism turns decoded server challenges into raw client
-// responses; it never touches the network. The Client drives it:
-//
-//   auto m = make_sasl_mechanism("SCRAM-SHA-256", creds);  // check m.ok()
-//   send "AUTH SCRAM-SHA-256 " + base64_encode(*(*m)->initial_response())
-//                                      // or "AUTH NAME" alone, see below
-//   on "+ B64":  ch = base64_decode(B64)   -> nullopt: send "*" (cancel)
-//                r  = (*m)->step(*ch)      -> Error:   send "*" (cancel)
-//                send base64_encode(*r)    (an empty response is an empty line)
-//   on "+OK":    (*m)->finish()            -> Error:   the server was NOT
-//                                             authenticated; QUIT, do not use
-//   on "-ERR":   login refused; the mechanism object is spent.
-//
-// Initial responses: client_first() mechanisms have one. When the server does
-// not take initial responses (no SASL capability) or "AUTH NAME IR" would
-// exceed 255 octets (RFC 5034 §4), send "AUTH NAME" alone; the server answers
-// with an empty challenge, and step("") as the FIRST step returns the initial
-// response (the same bytes initial_response() returns), so either the saved
-// initial_response() or that step() may be sent. An initial response that is
-// the empty string goes on the AUTH line as "=".
-//
-// Secrets: make_sasl_mechanism copies what it needs from SaslCredentials (the
-// credentials may be destroyed right after the call); the copies are wiped
-// with OPENSSL_cleanse when no longer needed and at destruction. Responses that
-// carry a password or token (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) are returned
-// to the caller, who should wipe them after sending.
-//
-// Errors (Error::code in pop3kit's category):
-//  - errc::unsupported:       unknown mechanism name; a "-PLUS" mechanism
-//                             without channel binding data; an unknown
-//                             channel binding type; OpenSSL refused a
-//                             primitive (e.g. MD5 under a FIPS provider,
-//                             RAND_bytes without entropy).
-//  - errc::invalid_argument:  credentials the mechanism cannot encode (empty
-//                             user name or password where required, NUL or
-//                             control characters, a malformed test nonce).
-//  - errc::malformed_response: a challenge that breaks the mechanism's syntax
-//                             (SCRAM attributes out of order, bad base64, a
-//                             nonce that does not extend ours, a bad iteration
-//                             count, an unknown mandatory "m=" extension), or
-//                             one challenge too many.
-//  - errc::auth_failed:       the server reported an error inside the exchange
-//                             (SCRAM "e="), or it failed to prove it knows the
-//                             password (SCRAM server signature missing or
-//                             wrong): treat as an impostor, not as a bad
-//                             password.
-//  - errc::wrong_state:       initial_response() on a mechanism without one,
-//                             step() after the exchange ended or failed.
-// After step() returned an Error the mechanism stays failed: every later
-// step() and finish() fails too.
-//
-// Not implemented: SASLprep (RFC 4013) normalisation of SCRAM user names and
-// passwords (they are used as given, which is exact for ASCII), security
-// layers (none of these mechanisms has one).
+/// pop3kit — client side of SASL (RFC 4422) for POP3 AUTH (RFC 5034).
+///
+/// Sans-I/O: a SaslMechanism turns decoded server challenges into raw client
+/// responses; it never touches the network. The Client drives it:
+///
+///     auto m = make_sasl_mechanism("SCRAM-SHA-256", creds);  // check m.ok()
+///     send "AUTH SCRAM-SHA-256 " + base64_encode(*(*m)->initial_response())
+///                                        // or "AUTH NAME" alone, see below
+///     on "+ B64":  ch = base64_decode(B64)   -> nullopt: send "*" (cancel)
+///                  r  = (*m)->step(*ch)      -> Error:   send "*" (cancel)
+///                  send base64_encode(*r)    (an empty response is an empty line)
+///     on "+OK":    (*m)->finish()            -> Error:   the server was NOT
+///                                               authenticated; QUIT, do not use
+///     on "-ERR":   login refused; the mechanism object is spent.
+///
+/// Initial responses: client_first() mechanisms have one. When the server does
+/// not take initial responses (no SASL capability) or "AUTH NAME IR" would
+/// exceed 255 octets (RFC 5034 §4), send "AUTH NAME" alone; the server answers
+/// with an empty challenge, and step("") as the FIRST step returns the initial
+/// response (the same bytes initial_response() returns), so either the saved
+/// initial_response() or that step() may be sent. An initial response that is
+/// the empty string goes on the AUTH line as "=".
+///
+/// Secrets: make_sasl_mechanism copies what it needs from SaslCredentials (the
+/// credentials may be destroyed right after the call); the copies are wiped
+/// with OPENSSL_cleanse when no longer needed and at destruction. Responses that
+/// carry a password or token (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) are returned
+/// to the caller, who should wipe them after sending.
+///
+/// Errors (Error::code in pop3kit's category):
+///  - errc::unsupported:       unknown mechanism name; a "-PLUS" mechanism
+///                             without channel binding data; an unknown
+///                             channel binding type; OpenSSL refused a
+///                             primitive (e.g. MD5 under a FIPS provider,
+///                             RAND_bytes without entropy).
+///  - errc::invalid_argument:  credentials the mechanism cannot encode (empty
+///                             user name or password where required, NUL or
+///                             control characters, a malformed test nonce).
+///  - errc::malformed_response: a challenge that breaks the mechanism's syntax
+///                             (SCRAM attributes out of order, bad base64, a
+///                             nonce that does not extend ours, a bad iteration
+///                             count, an unknown mandatory "m=" extension), or
+///                             one challenge too many.
+///  - errc::auth_failed:       the server reported an error inside the exchange
+///                             (SCRAM "e="), or it failed to prove it knows the
+///                             password (SCRAM server signature missing or
+///                             wrong): treat as an impostor, not as a bad
+///                             password.
+///  - errc::wrong_state:       initial_response() on a mechanism without one,
+///                             step() after the exchange ended or failed.
+/// After step() returned an Error the mechanism stays failed: every later
+/// step() and finish() fails too.
+///
+/// Not implemented: SASLprep (RFC 4013) normalisation of SCRAM user names and
+/// passwords (they are used as given, which is exact for ASCII), security
+/// layers (none of these mechanisms has one).
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <cstdint>
@@ -89,7 +92,7 @@ struct POP3KIT_EXPORT SaslCredentials {
 
 /// What a mechanism logs in with.
 enum class SaslSecret : std::uint8_t {
-  password,            ///< PLAIN, LOGIN, CRAM-MD5, SCRAM-*.
+  password,            ///< PLAIN, LOGIN, CRAM-MD5, `SCRAM-*`.
   token,               ///< An OAuth 2 bearer token: XOAUTH2, OAUTHBEARER.
   client_certificate,  ///< EXTERNAL: the TLS client certificate; nothing secret is sent.
 };
@@ -99,7 +102,7 @@ enum class SaslSecret : std::uint8_t {
 /// connection must be encrypted).
 struct POP3KIT_EXPORT SaslMechanismInfo {
   std::string_view name;  ///< Upper case, as registered.
-  SaslSecret secret;
+  SaslSecret secret;      ///< Which secret it needs.
   /// The secret crosses the wire in a form an eavesdropper can replay: the
   /// password itself (PLAIN, LOGIN) or a bearer token (XOAUTH2, OAUTHBEARER:
   /// it opens the mailbox as well as a password until it expires). Such a
@@ -151,6 +154,7 @@ class POP3KIT_EXPORT SaslMechanism {
   virtual const std::vector<std::string>& warnings() const noexcept;
 };
 
+/// Options of a SASL mechanism (make_sasl_mechanism()).
 struct POP3KIT_EXPORT SaslOptions {
   /// Channel binding data of the current TLS connection, if any. Required for
   /// the "-PLUS" mechanisms. With it, plain SCRAM sends the "y" flag (RFC 5802

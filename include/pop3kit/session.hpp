@@ -1,42 +1,45 @@
-// pop3kit — the sans-I/O session layer: the policy above the engine.
-//
-// The engine (pop3kit/engine.hpp) turns commands into bytes and bytes into
-// events; it knows nothing of logging in or of what follows a login. That
-// policy lives here, once, for every driver (the blocking Client, the NetX
-// API, an async client): the APOP→USER/PASS fallback, USER and PASS without
-// a round trip between them under PIPELINING, the CAPA asked again after login, the follow-ups
-// sent together once the login is answered, the checks of a listing, QUIT
-// and the close after it. Like the engine, an operation owns no socket,
-// reads no clock and touches no file.
-//
-// A driver runs an operation over the session's engine:
-//
-//     session::Login login(credentials, options, facts);
-//     for (;;) {
-//       switch (login.resume(engine)) {
-//         case session::Want::write:      // write all of engine.pending_output()
-//           ...; engine.consume_output(n); break;
-//         case session::Want::write_ready:  // write what the transport takes now
-//           ...; engine.consume_output(n); break;  // (Batch asks; see below)
-//         case session::Want::read:       // read once: commit_received(n), or receive_eof()
-//           ...; break;                   // a failed read: login.transport_failed(error)
-//         case session::Want::start_tls:  // TLS handshake, engine.set_tls_active()
-//           ...; break;                     // a failed handshake: transport_failed(error)
-//         case session::Want::done:
-//           if (login.closes_connection()) close();
-//           return login.outcome();
-//       }
-//     }
-//
-// resume() takes the engine's events itself (next_event()) and answers what
-// it needs next. It never blocks. Input may arrive in any split; the
-// operation sees the same events and sends the same bytes whatever the split
-// (tests/session runs every operation at every split).
-//
-// Errors are values: outcome() is the operation's Result. A server's -ERR
-// leaves the session usable; a protocol error, a failed transport, or an
-// answer out of step ends it: closes_connection() is then true and the driver
-// closes the connection before it reports the outcome.
+/// pop3kit — the sans-I/O session layer: the policy above the engine.
+///
+/// The engine (pop3kit/engine.hpp) turns commands into bytes and bytes into
+/// events; it knows nothing of logging in or of what follows a login. That
+/// policy lives here, once, for every driver (the blocking Client, the NetX
+/// API, an async client): the APOP→USER/PASS fallback, USER and PASS without
+/// a round trip between them under PIPELINING, the CAPA asked again after login, the follow-ups
+/// sent together once the login is answered, the checks of a listing, QUIT
+/// and the close after it. Like the engine, an operation owns no socket,
+/// reads no clock and touches no file.
+///
+/// A driver runs an operation over the session's engine:
+///
+///     session::Login login(credentials, options, facts);
+///     for (;;) {
+///       switch (login.resume(engine)) {
+///         case session::Want::write:      // write all of engine.pending_output()
+///           ...; engine.consume_output(n); break;
+///         case session::Want::write_ready:  // write what the transport takes now
+///           ...; engine.consume_output(n); break;  // (Batch asks; see below)
+///         case session::Want::read:       // read once: commit_received(n), or receive_eof()
+///           ...; break;                   // a failed read: login.transport_failed(error)
+///         case session::Want::start_tls:  // TLS handshake, engine.set_tls_active()
+///           ...; break;                     // a failed handshake: transport_failed(error)
+///         case session::Want::done:
+///           if (login.closes_connection()) close();
+///           return login.outcome();
+///       }
+///     }
+///
+/// resume() takes the engine's events itself (next_event()) and answers what
+/// it needs next. It never blocks. Input may arrive in any split; the
+/// operation sees the same events and sends the same bytes whatever the split
+/// (tests/session runs every operation at every split).
+///
+/// Errors are values: outcome() is the operation's Result. A server's -ERR
+/// leaves the session usable; a protocol error, a failed transport, or an
+/// answer out of step ends it: closes_connection() is then true and the driver
+/// closes the connection before it reports the outcome.
+///
+/// @file
+/// @ingroup session
 #pragma once
 
 #include <cstddef>
@@ -56,12 +59,14 @@ namespace pop3kit {
 
 /// CAPA's answer (RFC 2449 §5). Names compare case-insensitively.
 struct POP3KIT_EXPORT Capabilities {
+  /// One capability line.
   struct Entry {
     std::string name;       ///< As sent ("SASL").
     std::string arguments;  ///< Rest of the line ("PLAIN LOGIN"), may be empty.
   };
-  std::vector<Entry> entries;
+  std::vector<Entry> entries;  ///< The lines, in the server's order.
 
+  /// Whether `name` is listed.
   bool has(std::string_view name) const noexcept;
   /// Arguments of `name`, or nullopt when absent.
   std::optional<std::string_view> arguments(std::string_view name) const noexcept;
@@ -84,16 +89,17 @@ struct POP3KIT_EXPORT Capabilities {
   bool offers_sasl(std::string_view mechanism) const;
 };
 
+/// STAT's answer.
 struct POP3KIT_EXPORT MailboxStat {
-  std::uint64_t count = 0;
-  std::uint64_t size = 0;
+  std::uint64_t count = 0;  ///< Messages in the maildrop (not counting those marked deleted).
+  std::uint64_t size = 0;   ///< Their size in octets.
 };
 
 /// LIST and UIDL merged: one entry per message.
 struct POP3KIT_EXPORT MessageEntry {
-  std::uint64_t number = 0;
-  std::uint64_t size = 0;
-  std::string uid;  ///< Empty when the server has no UIDL.
+  std::uint64_t number = 0;  ///< Message number, from 1.
+  std::uint64_t size = 0;    ///< Its size in octets (LIST).
+  std::string uid;           ///< Empty when the server has no UIDL.
 };
 
 /// How to log in.
@@ -102,8 +108,9 @@ enum class LoginMethod : std::uint8_t {
   apop,       ///< APOP with the greeting's timestamp (RFC 1939 §7).
 };
 
+/// Options of Client::login() and session::Login.
 struct POP3KIT_EXPORT LoginOptions {
-  LoginMethod method = LoginMethod::user_pass;
+  LoginMethod method = LoginMethod::user_pass;  ///< USER/PASS or APOP.
   /// With LoginMethod::apop: if the greeting has no timestamp or the server
   /// refuses APOP, try USER/PASS on the same connection. Off by default: APOP
   /// was asked for so that the password does not cross the wire.
@@ -187,6 +194,7 @@ class POP3KIT_EXPORT Operation {
   /// and the operation ends with its own outcome.
   void transport_failed(Error error);
 
+  /// True once the operation has ended (resume() answers Want::done).
   bool done() const noexcept { return done_; }
   /// True while Want::read only waits for the server to close the
   /// connection (after QUIT): a driver waits briefly, and may report a
@@ -221,6 +229,7 @@ class POP3KIT_EXPORT Operation {
     outcome_ = Result<void>();
     done_ = true;
   }
+  /// Ends with `error`.
   void finish(Error error) {
     outcome_ = std::move(error);
     done_ = true;
@@ -231,6 +240,7 @@ class POP3KIT_EXPORT Operation {
     closing_ = false;
     finish(on_lost(std::move(error)));
   }
+  /// From now on the end of the connection is expected (see closing()).
   void set_closing() noexcept { closing_ = true; }
   /// From now on pending output is asked for with Want::write_ready, once
   /// after each event, and the answers are taken while the rest waits.
@@ -282,6 +292,9 @@ POP3KIT_EXPORT Error refused(std::error_code ec, proto::Command command, proto::
 /// errc::bad_message_number, errc::listing_too_long.
 class POP3KIT_EXPORT ListingCheck {
  public:
+  /// `what` names the listing in messages ("LIST"; a static string);
+  /// `highest` is the highest message number, when known; `max_entries`
+  /// the most entries accepted.
   ListingCheck(const char* what, std::optional<std::uint64_t> highest, std::size_t max_entries)
       : what_(what), highest_(highest), max_entries_(max_entries) {}
   /// The next entry's number: an error or nothing.
@@ -313,11 +326,16 @@ class POP3KIT_EXPORT ListingCheck {
 /// Stat: STAT; refused: the server's error.
 class POP3KIT_EXPORT Query final : public Operation {
  public:
-  enum class Kind : std::uint8_t { listing, stat };
+  /// What the query asks.
+  enum class Kind : std::uint8_t {
+    listing,  ///< LIST and UIDL, merged into MessageEntry rows.
+    stat,     ///< STAT.
+  };
 
   /// Its outcome is errc::wrong_state ("not sent") until it has run.
   explicit Query(Kind kind);
 
+  /// What it asks.
   Kind kind() const noexcept { return kind_; }
   /// Kind::listing, once done without error: one entry per message, in LIST's order.
   std::vector<MessageEntry>& entries() noexcept { return entries_; }
@@ -406,8 +424,8 @@ enum class ApopFallback : std::uint8_t {
 /// The user and the password (or the secret APOP digests). Views: they must
 /// outlive the Login.
 struct POP3KIT_EXPORT Credentials {
-  std::string_view user;
-  std::string_view password;
+  std::string_view user;      ///< The user name.
+  std::string_view password;  ///< The password (APOP: the secret it digests).
 };
 
 /// USER/PASS or APOP (RFC 1939 §7), then the CAPA asked again and a Query.

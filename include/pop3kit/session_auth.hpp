@@ -1,13 +1,16 @@
-// pop3kit — the session operations that protect and authenticate a
-// session: STLS (RFC 2595) and SASL logins (RFC 5034), and the automatic
-// choice of a login method.
-//
-// Like the rest of the session layer (pop3kit/session.hpp) they own no
-// socket: StartTls asks its driver to start TLS (Want::start_tls), and a
-// SaslLogin takes the TLS channel's binding data from its driver, which
-// computes it (net::TlsTransport::channel_binding()) of the type
-// channel_binding_wanted() names. Certificate checks stay in the driver's
-// transport.
+/// pop3kit — the session operations that protect and authenticate a
+/// session: STLS (RFC 2595) and SASL logins (RFC 5034), and the automatic
+/// choice of a login method.
+///
+/// Like the rest of the session layer (pop3kit/session.hpp) they own no
+/// socket: StartTls asks its driver to start TLS (Want::start_tls), and a
+/// SaslLogin takes the TLS channel's binding data from its driver, which
+/// computes it (net::TlsTransport::channel_binding()) of the type
+/// channel_binding_wanted() names. Certificate checks stay in the driver's
+/// transport.
+///
+/// @file
+/// @ingroup session
 #pragma once
 
 #include <cstdint>
@@ -152,6 +155,7 @@ POP3KIT_EXPORT std::optional<std::string_view> channel_binding_wanted(
 
 /// How a SaslLogin runs.
 struct POP3KIT_EXPORT SaslLoginOptions {
+  /// Which channel binding -PLUS mechanisms use (see ChannelBindingChoice).
   ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
   /// The mechanism's options; `sasl.channel_binding` is the driver's data
   /// of the type channel_binding_wanted() names (unset when it names none).

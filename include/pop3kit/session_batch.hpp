@@ -1,34 +1,37 @@
-// pop3kit — pipelined batches of RETR, TOP and DELE: the session layer's
-// Batch operation, and the MessageHandler that receives what it retrieves.
-//
-// A Batch sends one command per message number, in order, keeping as many
-// in flight as the windows allow, and matches the answers to the numbers in
-// the same order. It is a session::Operation (pop3kit/session.hpp): a
-// driver runs it like any other, and must handle Want::write_ready, which a
-// Batch asks for instead of Want::write:
-//
-//     std::vector<std::uint64_t> numbers = {1, 2, 3};
-//     session::Batch batch(facts, numbers, handler, sizes);   // RETR
-//     ... run it: resume(), Want::write_ready, Want::read, ... until done
-//     if (batch.closes_connection()) close();
-//     return batch.outcome();
-//
-// The windows (Facts): the commands' octets in flight (sent or queued, not
-// yet answered) stay under Facts::pipeline_window, and the octets their
-// answers are expected to take under Facts::pipeline_octets. A command is
-// queued while both sums are below their bounds, so the last one queued may
-// take a sum over (one command always goes, whatever the windows). Once the
-// windows are full, they are topped up when an eighth of each is free (so
-// commands leave in groups, not one per answer), or after every answer
-// where an eighth of a window cannot hold the next command. Without
-// pipelining (Facts::pipelining() false) one command at a time, with the
-// same results.
-//
-// Errors: the outcome is an error only when the session cannot go on (a
-// protocol error, a failed transport, an answer of the wrong shape: the
-// connection is then closed, closes_connection()) or for a caller error
-// found before anything is sent. A -ERR for one message is that message's
-// (MessageHandler::failed(), or its DELE result) and the rest go on.
+/// pop3kit — pipelined batches of RETR, TOP and DELE: the session layer's
+/// Batch operation, and the MessageHandler that receives what it retrieves.
+///
+/// A Batch sends one command per message number, in order, keeping as many
+/// in flight as the windows allow, and matches the answers to the numbers in
+/// the same order. It is a session::Operation (pop3kit/session.hpp): a
+/// driver runs it like any other, and must handle Want::write_ready, which a
+/// Batch asks for instead of Want::write:
+///
+///     std::vector<std::uint64_t> numbers = {1, 2, 3};
+///     session::Batch batch(facts, numbers, handler, sizes);   // RETR
+///     ... run it: resume(), Want::write_ready, Want::read, ... until done
+///     if (batch.closes_connection()) close();
+///     return batch.outcome();
+///
+/// The windows (Facts): the commands' octets in flight (sent or queued, not
+/// yet answered) stay under Facts::pipeline_window, and the octets their
+/// answers are expected to take under Facts::pipeline_octets. A command is
+/// queued while both sums are below their bounds, so the last one queued may
+/// take a sum over (one command always goes, whatever the windows). Once the
+/// windows are full, they are topped up when an eighth of each is free (so
+/// commands leave in groups, not one per answer), or after every answer
+/// where an eighth of a window cannot hold the next command. Without
+/// pipelining (Facts::pipelining() false) one command at a time, with the
+/// same results.
+///
+/// Errors: the outcome is an error only when the session cannot go on (a
+/// protocol error, a failed transport, an answer of the wrong shape: the
+/// connection is then closed, closes_connection()) or for a caller error
+/// found before anything is sent. A -ERR for one message is that message's
+/// (MessageHandler::failed(), or its DELE result) and the rest go on.
+///
+/// @file
+/// @ingroup session
 #pragma once
 
 #include <cstddef>
@@ -59,10 +62,14 @@ namespace pop3kit {
 class POP3KIT_EXPORT MessageHandler {
  public:
   virtual ~MessageHandler() = default;
+  /// Message `number` starts; data() follows. An error refuses the message.
   virtual std::error_code begin(std::uint64_t number) = 0;
+  /// The next chunk of message `number`, valid only during the call.
   virtual std::error_code data(std::uint64_t number, std::string_view chunk) = 0;
   /// The whole message arrived (`octets` delivered by data()).
   virtual std::error_code end(std::uint64_t number, std::uint64_t octets) = 0;
+  /// Message `number` failed with `error`: refused by the server, or
+  /// errc::sink_failed after a handler error. Nothing more comes for it.
   virtual void failed(std::uint64_t number, const Error& error) = 0;
 };
 
@@ -120,6 +127,7 @@ class POP3KIT_EXPORT Batch final : public Operation {
   /// DELE each message; results() holds the answers.
   Batch(const Facts& facts, std::span<const std::uint64_t> numbers);
 
+  /// RETR, TOP or DELE.
   proto::Command command() const noexcept { return command_; }
   /// DELE: one result per number answered so far, in the order of the
   /// numbers (all of them once done without error).

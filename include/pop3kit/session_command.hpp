@@ -1,30 +1,33 @@
-// pop3kit — one command and its answer, as a session operation.
-//
-// Every driver sends single commands (STAT, LIST n, RETR n, DELE n, NOOP,
-// ...) and reads their answers the same way: queue the command, check that
-// the status line answers it, turn a -ERR into the server's error, and read
-// what a +OK carries. session::Exchange does that once, for every command
-// whose answer is one status line and what follows it; the shape of the
-// answer is the engine's (proto::command_info(c).content), so one operation
-// serves the whole table:
-//
-//     content        commands                    what the operation keeps
-//     none           DELE n, NOOP, RSET, UTF8,   the +OK text: text()
-//                    QUIT (lock-step)
-//     stat           STAT                        mailbox()
-//     list, uidl     LIST n, UIDL n              entry()
-//                    LIST, UIDL (listings)       entries(), checked by ListingCheck
-//     capabilities   CAPA                        capabilities()
-//     body           RETR n, TOP n lines         streamed to a Sink; octets()
-//
-// A driver runs it like any operation (see pop3kit/session.hpp):
-//
-//     session::Exchange dele({proto::Command::dele, 3}, facts);
-//     run(dele);  // write, read, ... until Want::done; then dele.outcome()
-//
-// Login, STLS, AUTH and the pipelined batches have their own operations;
-// QUIT and the close after it is session::Quit. AwaitGreeting reads the
-// greeting that opens a session.
+/// pop3kit — one command and its answer, as a session operation.
+///
+/// Every driver sends single commands (STAT, LIST n, RETR n, DELE n, NOOP,
+/// ...) and reads their answers the same way: queue the command, check that
+/// the status line answers it, turn a -ERR into the server's error, and read
+/// what a +OK carries. session::Exchange does that once, for every command
+/// whose answer is one status line and what follows it; the shape of the
+/// answer is the engine's (proto::command_info(c).content), so one operation
+/// serves the whole table:
+///
+///     content        commands                    what the operation keeps
+///     none           DELE n, NOOP, RSET, UTF8,   the +OK text: text()
+///                    QUIT (lock-step)
+///     stat           STAT                        mailbox()
+///     list, uidl     LIST n, UIDL n              entry()
+///                    LIST, UIDL (listings)       entries(), checked by ListingCheck
+///     capabilities   CAPA                        capabilities()
+///     body           RETR n, TOP n lines         streamed to a Sink; octets()
+///
+/// A driver runs it like any operation (see pop3kit/session.hpp):
+///
+///     session::Exchange dele({proto::Command::dele, 3}, facts);
+///     run(dele);  // write, read, ... until Want::done; then dele.outcome()
+///
+/// Login, STLS, AUTH and the pipelined batches have their own operations;
+/// QUIT and the close after it is session::Quit. AwaitGreeting reads the
+/// greeting that opens a session.
+///
+/// @file
+/// @ingroup session
 #pragma once
 
 #include <cstdint>
@@ -57,7 +60,7 @@ struct POP3KIT_EXPORT Request {
   Request(proto::Command c, std::uint64_t message, std::uint64_t top_lines = 0) noexcept
       : command(c), number(message), lines(top_lines) {}
 
-  proto::Command command = proto::Command::noop;
+  proto::Command command = proto::Command::noop;  ///< The command to send.
   /// The message number: needed by RETR, TOP and DELE; LIST and UIDL with
   /// one ask about that message alone, without one for the listing.
   std::optional<std::uint64_t> number;
@@ -115,6 +118,7 @@ class POP3KIT_EXPORT Exchange final : public Operation {
   Exchange(Request request, const Facts& facts, const Sink* sink = nullptr,
            Part part = Part::whole);
 
+  /// The request it runs.
   const Request& request() const noexcept { return request_; }
   /// The text after "+OK" (and any response code), once answered +OK.
   const std::string& text() const noexcept { return text_; }

@@ -1,20 +1,23 @@
-// pop3kit — a MessageHandler that hands a bulk retrieval to a thread of its
-// own.
-//
-// fetch_account() delivers inside the pipelined retrieval: files are
-// created and written, and each batch is made durable (syncfs, renames,
-// directory fsyncs, SQLite commits); `retr -o` writes a file per message.
-// Done on the thread that reads the socket, all of that stalls the
-// reading; wrapped in a Spooler, the reading thread only
-// gathers each message's chunks into blocks and queues them, and the
-// delivery runs on the spooler's thread, so the disk and the network work
-// at the same time. The queue is bounded in bytes: memory stays bounded
-// whatever the message sizes, and a slow disk slows the reading down.
-//
-// The target handler sees the calls a Client would make, in the same
-// order, on the spooler's thread only; an error it returns from begin(),
-// data() or end() is handled as the Client handles one (the rest of the
-// message is dropped and failed() follows with errc::sink_failed).
+/// pop3kit — a MessageHandler that hands a bulk retrieval to a thread of its
+/// own.
+///
+/// fetch_account() delivers inside the pipelined retrieval: files are
+/// created and written, and each batch is made durable (syncfs, renames,
+/// directory fsyncs, SQLite commits); `retr -o` writes a file per message.
+/// Done on the thread that reads the socket, all of that stalls the
+/// reading; wrapped in a Spooler, the reading thread only
+/// gathers each message's chunks into blocks and queues them, and the
+/// delivery runs on the spooler's thread, so the disk and the network work
+/// at the same time. The queue is bounded in bytes: memory stays bounded
+/// whatever the message sizes, and a slow disk slows the reading down.
+///
+/// The target handler sees the calls a Client would make, in the same
+/// order, on the spooler's thread only; an error it returns from begin(),
+/// data() or end() is handled as the Client handles one (the rest of the
+/// message is dropped and failed() follows with errc::sink_failed).
+///
+/// @file
+/// @ingroup fetch
 #pragma once
 
 #include <condition_variable>
@@ -29,8 +32,11 @@
 
 namespace pop3kit::store {
 
+/// Runs `target`'s calls on a thread of its own, through a queue bounded in
+/// bytes (see the file comment).
 class POP3KIT_EXPORT Spooler final : public MessageHandler {
  public:
+  /// Starts the spooler's thread; `target` must outlive the spooler.
   explicit Spooler(MessageHandler& target);
   /// finish(), if not done yet.
   ~Spooler() override;

@@ -1,39 +1,42 @@
-// pop3kit — the record of what was fetched, in SQLite.
-//
-// One database (default $XDG_STATE_HOME/pop3kit/state.db, else
-// ~/.local/state/pop3kit/state.db), in WAL mode with synchronous=FULL: a
-// committed call survives a crash and a power cut. Nothing here is a
-// home-made journal: SQLite does the atomic commits, the recovery and the
-// locking, and a person can ask it "did I get that message?":
-//
-//   sqlite3 ~/.local/state/pop3kit/state.db "SELECT * FROM messages WHERE uid = '...'"
-//
-// Records are keyed by account (AccountId::key()) and UID. A message moves
-// through three states:
-//
-//   intent     recorded before it is written: the destination and the name
-//              it will get (Reservation). A crash leaves it here; the next
-//              run looks at the destination (Destination::recover) and
-//              either confirms it or forgets it.
-//   delivered  durable at its destination. Never fetched again (unless
-//              asked with --all); with --delete, DELE'd on the next session.
-//   deleted    the server answered +OK to the QUIT that followed its DELE.
-//
-// Every call that changes records is one transaction: a batch of messages
-// costs one commit (one disk flush), not one per message.
-//
-// Two fetchers of one account exclude each other with lock(): an flock(2)
-// on a file beside the database (released by the kernel when a holder
-// dies, so a crash never leaves a stale lock), which records the holder's
-// pid, host and start time so that the one waiting can name it.
-//
-// A StateStore may be used from several threads: its calls are serialised.
-//
-// Errors (pop3kit Errors): errc::sink_failed for a database that cannot be
-// opened, created, read or written (the message names the path and
-// SQLite's reason: "database disk image is malformed", "attempt to write a
-// readonly database", ...); errc::temporary_failure when the database or
-// the account lock stays busy past the wait.
+/// pop3kit — the record of what was fetched, in SQLite.
+///
+/// One database (default $XDG_STATE_HOME/pop3kit/state.db, else
+/// ~/.local/state/pop3kit/state.db), in WAL mode with synchronous=FULL: a
+/// committed call survives a crash and a power cut. Nothing here is a
+/// home-made journal: SQLite does the atomic commits, the recovery and the
+/// locking, and a person can ask it "did I get that message?":
+///
+///   sqlite3 ~/.local/state/pop3kit/state.db "SELECT * FROM messages WHERE uid = '...'"
+///
+/// Records are keyed by account (AccountId::key()) and UID. A message moves
+/// through three states:
+///
+///   intent     recorded before it is written: the destination and the name
+///              it will get (Reservation). A crash leaves it here; the next
+///              run looks at the destination (Destination::recover) and
+///              either confirms it or forgets it.
+///   delivered  durable at its destination. Never fetched again (unless
+///              asked with --all); with --delete, DELE'd on the next session.
+///   deleted    the server answered +OK to the QUIT that followed its DELE.
+///
+/// Every call that changes records is one transaction: a batch of messages
+/// costs one commit (one disk flush), not one per message.
+///
+/// Two fetchers of one account exclude each other with lock(): an flock(2)
+/// on a file beside the database (released by the kernel when a holder
+/// dies, so a crash never leaves a stale lock), which records the holder's
+/// pid, host and start time so that the one waiting can name it.
+///
+/// A StateStore may be used from several threads: its calls are serialised.
+///
+/// Errors (pop3kit Errors): errc::sink_failed for a database that cannot be
+/// opened, created, read or written (the message names the path and
+/// SQLite's reason: "database disk image is malformed", "attempt to write a
+/// readonly database", ...); errc::temporary_failure when the database or
+/// the account lock stays busy past the wait.
+///
+/// @file
+/// @ingroup fetch
 #pragma once
 
 #include <chrono>
@@ -53,31 +56,36 @@ namespace pop3kit::store {
 
 /// Who the records belong to.
 struct POP3KIT_EXPORT AccountId {
-  std::string name;  ///< The config file's account name, or "" for a URL given alone.
-  std::string user;
-  std::string host;
-  std::uint16_t port = 0;
+  std::string name;        ///< The config file's account name, or "" for a URL given alone.
+  std::string user;        ///< The login name.
+  std::string host;        ///< The server's host name, as given.
+  std::uint16_t port = 0;  ///< The server's port.
   /// "NAME|user@host:port" (the name part empty for a URL alone): the key
   /// of the account's records.
   std::string key() const;
 };
 
-enum class MessageState : std::uint8_t { intent, delivered, deleted };
+/// Where a message is in its life (see the file comment).
+enum class MessageState : std::uint8_t {
+  intent,     ///< Recorded before it is written.
+  delivered,  ///< Durable at its destination.
+  deleted,    ///< Removed by the server (QUIT answered +OK after its DELE).
+};
 
 /// What the store knows of one UID of an account.
 struct POP3KIT_EXPORT MessageRecord {
-  std::string uid;
-  MessageState state = MessageState::intent;
-  std::string destination;  ///< Destination::spec() it was (to be) delivered to.
-  Reservation reservation;  ///< The name it was reserved under (uid included).
-  std::string location;     ///< Stored::location once delivered.
-  std::uint64_t size = 0;   ///< Stored::size once delivered.
+  std::string uid;                            ///< The message's UID.
+  MessageState state = MessageState::intent;  ///< Where it is in its life.
+  std::string destination;                    ///< Destination::spec() it was (to be) delivered to.
+  Reservation reservation;                    ///< The name it was reserved under (uid included).
+  std::string location;                       ///< Stored::location once delivered.
+  std::uint64_t size = 0;                     ///< Stored::size once delivered.
 };
 
 /// A delivery confirmed durable.
 struct POP3KIT_EXPORT DeliveredMessage {
-  std::string uid;
-  Stored stored;
+  std::string uid;  ///< The message's UID.
+  Stored stored;    ///< Where it is and its size (Destination::end()).
 };
 
 /// Options of StateStore::open().
@@ -94,10 +102,13 @@ class POP3KIT_EXPORT AccountLock {
  public:
   AccountLock() = default;
   ~AccountLock();
+  /// Takes `other`'s lock; `other` then holds none.
   AccountLock(AccountLock&& other) noexcept;
+  /// Releases this lock, if held, and takes `other`'s.
   AccountLock& operator=(AccountLock&& other) noexcept;
   AccountLock(const AccountLock&) = delete;
   AccountLock& operator=(const AccountLock&) = delete;
+  /// True while the lock is held (not default-constructed or moved from).
   bool held() const noexcept { return fd_ >= 0; }
 
  private:
@@ -105,6 +116,8 @@ class POP3KIT_EXPORT AccountLock {
   int fd_ = -1;
 };
 
+/// The state database: see the file comment for its records, transactions
+/// and errors.
 class POP3KIT_EXPORT StateStore {
  public:
   /// $XDG_STATE_HOME/pop3kit/state.db when XDG_STATE_HOME is an absolute
@@ -120,10 +133,15 @@ class POP3KIT_EXPORT StateStore {
   /// and says to move it away: it is never overwritten or "repaired".
   static Result<StateStore> open(const std::string& path, const StateOptions& options = {});
 
+  /// Moves the open database; the moved-from store may only be destroyed
+  /// or assigned to.
   StateStore(StateStore&&) noexcept;
+  /// Closes this database and takes the other's.
   StateStore& operator=(StateStore&&) noexcept;
+  /// Closes the database.
   ~StateStore();
 
+  /// The database file, as given to open().
   const std::string& path() const noexcept { return path_; }
 
   /// Takes the account's lock (an flock(2) on PATH.locks/HASH.lock, HASH
@@ -140,6 +158,12 @@ class POP3KIT_EXPORT StateStore {
   /// Records in state intent (interrupted deliveries).
   Result<std::vector<MessageRecord>> pending(const AccountId& account);
 
+  /// How record_intents() makes its transaction durable.
+  enum class IntentFlush : std::uint8_t {
+    now,        ///< Durable before the call returns.
+    by_caller,  ///< Committed without a flush; the caller flushes the file system.
+  };
+
   /// Records the intent to deliver each reserved message to `destination`
   /// (replacing an earlier record of the same UID: --all fetches again; the
   /// replaced record is kept aside until the intent is resolved). UIDs must
@@ -153,7 +177,6 @@ class POP3KIT_EXPORT StateStore {
   /// power cut, by flushing the file system that holds the database (a
   /// Maildir on the same file system flushes it with syncfs(2) before it
   /// moves any message into new/; see Destination::flush_covers()).
-  enum class IntentFlush : std::uint8_t { now, by_caller };
   Result<void> record_intents(const AccountId& account, std::string_view destination,
                               std::span<const Reservation> reservations,
                               IntentFlush flush = IntentFlush::now);

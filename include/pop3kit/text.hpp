@@ -1,4 +1,7 @@
-// pop3kit — making untrusted text safe to show.
+/// pop3kit — making untrusted text safe to show.
+///
+/// @file
+/// @ingroup engine
 #pragma once
 
 #include <chrono>
@@ -26,6 +29,7 @@ POP3KIT_EXPORT bool iequals(std::string_view a, std::string_view b) noexcept;
 constexpr char ascii_upper(char c) noexcept {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
 }
+/// ascii_upper() of each octet of `text`.
 POP3KIT_EXPORT std::string ascii_upper(std::string_view text);
 
 /// A duration for messages, in seconds without trailing zeros: "2 s",

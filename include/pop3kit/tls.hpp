@@ -1,14 +1,17 @@
-// pop3kit — TLS over a TCP connection (OpenSSL 3).
-//
-// Used for implicit TLS (pops://, port 995) and after STLS. Verification is
-// strict by default: the chain must lead to a trusted authority and the
-// certificate must name the host (subjectAltName; a "*" only as the whole
-// left-most label). Pinning by SHA-256 fingerprint adds a check, or replaces
-// the other checks when `pins_replace_ca` says so. TLS 1.2 is the minimum.
-// These checks, the channel binding and the certificate description are
-// functions on an OpenSSL connection (pop3kit/tls_policy.hpp) that any other
-// driver of OpenSSL can apply too; TlsTransport runs them around its
-// handshake over a socket.
+/// pop3kit — TLS over a TCP connection (OpenSSL 3).
+///
+/// Used for implicit TLS (pops://, port 995) and after STLS. Verification is
+/// strict by default: the chain must lead to a trusted authority and the
+/// certificate must name the host (subjectAltName; a "*" only as the whole
+/// left-most label). Pinning by SHA-256 fingerprint adds a check, or replaces
+/// the other checks when `pins_replace_ca` says so. TLS 1.2 is the minimum.
+/// These checks, the channel binding and the certificate description are
+/// functions on an OpenSSL connection (pop3kit/tls_policy.hpp) that any other
+/// driver of OpenSSL can apply too; TlsTransport runs them around its
+/// handshake over a socket.
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <chrono>
@@ -25,15 +28,20 @@
 
 namespace pop3kit::net {
 
-enum class TlsVersion : std::uint8_t { tls1_2, tls1_3 };
+/// Lowest TLS version accepted.
+enum class TlsVersion : std::uint8_t {
+  tls1_2,  ///< TLS 1.2 (RFC 5246).
+  tls1_3,  ///< TLS 1.3 (RFC 8446).
+};
 
+/// Certificate checks and client certificate of a TLS connection.
 struct POP3KIT_EXPORT TlsOptions {
   /// Trust these authorities instead of the system store (PEM file / hashed directory).
   std::string ca_file;
-  std::string ca_dir;
+  std::string ca_dir;  ///< See ca_file: a directory of hashed certificates.
   /// Client certificate and key (PEM), for servers that ask (SASL EXTERNAL).
   std::string client_cert_file;
-  std::string client_key_file;
+  std::string client_key_file;  ///< The key of client_cert_file (PEM).
   /// SHA-256 fingerprints, hex (colons allowed, any case): "cert:HEX" pins
   /// the certificate, "spki:HEX" its public key; a bare HEX is "cert:".
   std::vector<std::string> pins;
@@ -41,15 +49,15 @@ struct POP3KIT_EXPORT TlsOptions {
   /// authority, name and date checks (it names this very certificate or key;
   /// for self-signed servers). Otherwise pins are checked on top of them.
   bool pins_replace_ca = false;
-  TlsVersion min_version = TlsVersion::tls1_2;
+  TlsVersion min_version = TlsVersion::tls1_2;  ///< Lowest version accepted.
 };
 
 /// What the server's certificate says, for messages and `pop3kit capa`.
 struct POP3KIT_EXPORT CertificateInfo {
-  std::string subject;
-  std::string issuer;
-  std::string not_before;  ///< "2026-11-26 03:51:36 UTC"
-  std::string not_after;
+  std::string subject;      ///< The subject's distinguished name, one line.
+  std::string issuer;       ///< The issuer's distinguished name, one line.
+  std::string not_before;   ///< "2026-11-26 03:51:36 UTC"
+  std::string not_after;    ///< Same form as not_before.
   std::string sha256;       ///< Of the DER certificate, "AB:CD:..."
   std::string spki_sha256;  ///< Of the DER SubjectPublicKeyInfo (RFC 7469), "AB:CD:..."
 };
@@ -83,10 +91,13 @@ class POP3KIT_EXPORT TlsTransport final : public Transport {
   void close() noexcept override;
   std::string peer() const override;
 
+  /// The server's certificate, as checked by the handshake.
   const CertificateInfo& certificate() const noexcept;
   /// "TLSv1.3", and the cipher suite name.
   std::string version() const;
+  /// The cipher suite's name ("TLS_AES_256_GCM_SHA384").
   std::string cipher() const;
+  /// Channel-binding data and its type name.
   using ChannelBinding = net::ChannelBinding;
   /// The data of the type this connection binds with by default
   /// (default_channel_binding_type()). Errors as channel_binding(type).

@@ -1,31 +1,34 @@
-// pop3kit — the TLS policy on an OpenSSL connection, whatever carries it.
-//
-// These functions are what net::TlsTransport does around its handshake,
-// taken apart so that any driver of an OpenSSL `SSL*` applies the same
-// rules: a blocking socket, memory BIOs, or an asio::ssl::stream (whose
-// native_handle() is the SSL*, and whose context's native_handle() the
-// SSL_CTX*). They touch no socket and read no clock; the certificate
-// functions read only what the handshake left in the SSL object.
-//
-// A client connection goes through them in this order:
-//
-//   SSL_CTX* ctx = ...;                          // TLS_client_method()
-//   tls::configure_context(ctx, options);        // once per context
-//   SSL* ssl = SSL_new(ctx);
-//   tls::configure_connection(ssl, host);        // SNI, the name to match
-//   ... the handshake, driven by the caller ...
-//   auto info = tls::check_peer(ssl, host, options);   // chain, name, pins
-//   if (!info) -> close without sending a byte
-//   auto cb = tls::channel_binding(ssl, tls::default_channel_binding_type(ssl));
-//
-// The handshake completes whatever the server's chain looks like (the
-// context accepts it, and OpenSSL records its verdict): check_peer() judges
-// it afterwards, so that the error can describe the certificate and a pin
-// can stand in for an authority. Nothing may be sent or believed before
-// check_peer() has succeeded.
-//
-// None of these functions keeps a pointer to its arguments. Each clears
-// OpenSSL's error queue of what it read.
+/// pop3kit — the TLS policy on an OpenSSL connection, whatever carries it.
+///
+/// These functions are what net::TlsTransport does around its handshake,
+/// taken apart so that any driver of an OpenSSL `SSL*` applies the same
+/// rules: a blocking socket, memory BIOs, or an asio::ssl::stream (whose
+/// native_handle() is the SSL*, and whose context's native_handle() the
+/// SSL_CTX*). They touch no socket and read no clock; the certificate
+/// functions read only what the handshake left in the SSL object.
+///
+/// A client connection goes through them in this order:
+///
+///   SSL_CTX* ctx = ...;                          // TLS_client_method()
+///   tls::configure_context(ctx, options);        // once per context
+///   SSL* ssl = SSL_new(ctx);
+///   tls::configure_connection(ssl, host);        // SNI, the name to match
+///   ... the handshake, driven by the caller ...
+///   auto info = tls::check_peer(ssl, host, options);   // chain, name, pins
+///   if (!info) -> close without sending a byte
+///   auto cb = tls::channel_binding(ssl, tls::default_channel_binding_type(ssl));
+///
+/// The handshake completes whatever the server's chain looks like (the
+/// context accepts it, and OpenSSL records its verdict): check_peer() judges
+/// it afterwards, so that the error can describe the certificate and a pin
+/// can stand in for an authority. Nothing may be sent or believed before
+/// check_peer() has succeeded.
+///
+/// None of these functions keeps a pointer to its arguments. Each clears
+/// OpenSSL's error queue of what it read.
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <string>

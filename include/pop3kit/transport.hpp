@@ -1,15 +1,18 @@
-// pop3kit — transports: the byte pipes under the Client.
-//
-// A Transport moves bytes with deadlines and nothing else: it knows no POP3.
-// TCP is here; TLS wraps a TcpTransport's socket and implements the same
-// interface, so the Client and the engine do not change when TLS is added.
-// A connection that can carry TLS says so (can_start_tls()) and hands itself
-// over to it (start_tls()): STLS needs no knowledge of the concrete class.
-//
-// A program must have descriptors 0, 1 and 2 open before it connects (see
-// pop3kit/client.hpp): what it prints there must never reach a socket.
-// connect_tcp() is defensive too: a socket it gets as 0, 1 or 2 is moved to
-// the lowest free number above 2 (close-on-exec) before it is used.
+/// pop3kit — transports: the byte pipes under the Client.
+///
+/// A Transport moves bytes with deadlines and nothing else: it knows no POP3.
+/// TCP is here; TLS wraps a TcpTransport's socket and implements the same
+/// interface, so the Client and the engine do not change when TLS is added.
+/// A connection that can carry TLS says so (can_start_tls()) and hands itself
+/// over to it (start_tls()): STLS needs no knowledge of the concrete class.
+///
+/// A program must have descriptors 0, 1 and 2 open before it connects (see
+/// pop3kit/client.hpp): what it prints there must never reach a socket.
+/// connect_tcp() is defensive too: a socket it gets as 0, 1 or 2 is moved to
+/// the lowest free number above 2 (close-on-exec) before it is used.
+///
+/// @file
+/// @ingroup transport
 #pragma once
 
 #include <chrono>

@@ -1,23 +1,26 @@
-// pop3kit — POP URLs (RFC 2384).
-//
-//   pop://user;auth=TYPE@host:port
-//
-// TYPE is "+APOP", "*" (any method the client judges safe) or a SASL
-// mechanism name; without ";auth=" it is "*" (RFC 2384 §3). The `pop3kit`
-// command also takes "USER" for USER/PASS by name. "pop3://" is a
-// synonym of "pop://"; "pops://" and "pop3s://" mean implicit TLS (RFC 8314,
-// default port 995); the scheme, ";AUTH=" and TYPE are case-insensitive.
-// The port defaults to 110; IPv6 literals go in brackets ("pop://[::1]:110").
-// A link-local server needs its interface: an IPv6 literal may carry a zone
-// ID after an escaped "%" (RFC 6874): "pop://[fe80::1%25eth0]". The zone is
-// 1 or more letters, digits, "-", ".", "_", "~" or %XX escapes (an escape
-// that decodes to a space, a control character or a non-ASCII octet is
-// refused); a bare "%" without "25", an empty zone, or a zone on a host
-// name or IPv4 address is refused.
-// User names may carry %XX escapes (";", "@", ":", "%" and spaces must be
-// escaped); an escaped control character (CR, LF, NUL, ...) is refused, as it
-// would break the POP3 command. A lone "/" after the host is accepted.
-// A password in the URL is refused: passwords never go on a command line.
+/// pop3kit — POP URLs (RFC 2384).
+///
+///     pop://user;auth=TYPE@host:port
+///
+/// TYPE is "+APOP", "*" (any method the client judges safe) or a SASL
+/// mechanism name; without ";auth=" it is "*" (RFC 2384 §3). The `pop3kit`
+/// command also takes "USER" for USER/PASS by name. "pop3://" is a
+/// synonym of "pop://"; "pops://" and "pop3s://" mean implicit TLS (RFC 8314,
+/// default port 995); the scheme, ";AUTH=" and TYPE are case-insensitive.
+/// The port defaults to 110; IPv6 literals go in brackets ("pop://[::1]:110").
+/// A link-local server needs its interface: an IPv6 literal may carry a zone
+/// ID after an escaped "%" (RFC 6874): "pop://[fe80::1%25eth0]". The zone is
+/// 1 or more letters, digits, "-", ".", "_", "~" or %XX escapes (an escape
+/// that decodes to a space, a control character or a non-ASCII octet is
+/// refused); a bare "%" without "25", an empty zone, or a zone on a host
+/// name or IPv4 address is refused.
+/// User names may carry %XX escapes (";", "@", ":", "%" and spaces must be
+/// escaped); an escaped control character (CR, LF, NUL, ...) is refused, as it
+/// would break the POP3 command. A lone "/" after the host is accepted.
+/// A password in the URL is refused: passwords never go on a command line.
+///
+/// @file
+/// @ingroup client
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,8 @@
 
 namespace pop3kit {
 
+/// A parsed POP URL (RFC 2384): pop://[user[;AUTH=mech]@]host[:port], or
+/// pops:// for implicit TLS.
 struct POP3KIT_EXPORT PopUrl {
   std::string user;  ///< Decoded; may be empty (no login part).
   std::string auth;  ///< "" (same as "*"), "+APOP", "*", or a mechanism (upper case).

@@ -14,9 +14,11 @@ namespace pop3kit {
 /// returned view refers to static storage and never dangles.
 POP3KIT_EXPORT std::string_view version() noexcept;
 
+///@{
 /// The three parts of version(), as numbers.
 POP3KIT_EXPORT int version_major() noexcept;
 POP3KIT_EXPORT int version_minor() noexcept;
 POP3KIT_EXPORT int version_patch() noexcept;
+///@}
 
 }  // namespace pop3kit
