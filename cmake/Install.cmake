@@ -1,6 +1,6 @@
 # Install rules: libraries, public headers, a CMake package exporting the
 # namespaced targets (pop3kit::proto, ::auth, ::net, ::session, ::client, the
-# umbrella pop3kit::pop3kit, ::store and ::netx: each one that exists), and a
+# umbrella pop3kit::pop3kit, ::store, ::netx and ::async: each one that exists), and a
 # pkg-config file.
 #
 #   find_package(pop3kit CONFIG REQUIRED)
@@ -16,7 +16,8 @@ mark_as_advanced(POP3KIT_CMAKE_DIR)
 # Every library target that exists goes into the export set.
 set(_pop3kit_install_targets)
 set(_pop3kit_layer_targets pop3kit_proto pop3kit_auth pop3kit_net pop3kit_session pop3kit_client)
-foreach(_t IN ITEMS ${_pop3kit_layer_targets} pop3kit_umbrella pop3kit_store pop3kit_netx)
+foreach(_t IN ITEMS ${_pop3kit_layer_targets} pop3kit_umbrella pop3kit_store pop3kit_netx
+                  pop3kit_async)
   if(TARGET ${_t})
     list(APPEND _pop3kit_install_targets ${_t})
   endif()
