@@ -11,18 +11,6 @@ namespace {
 
 using proto::Command;
 
-// Opens the call's operation and closes it when the call ends.
-class Scope {
- public:
-  Scope(Client::Impl& d, std::string what) : d_(d) { d_.open_operation(std::move(what)); }
-  ~Scope() { d_.close_operation(); }
-  Scope(const Scope&) = delete;
-  Scope& operator=(const Scope&) = delete;
-
- private:
-  Client::Impl& d_;
-};
-
 }  // namespace
 
 Client::Client(asio::any_io_executor executor, ClientOptions options)

@@ -32,7 +32,8 @@ struct Race : std::enable_shared_from_this<Race> {
     bool timed_out = false;
   };
 
-  Race(asio::any_io_executor ex, std::vector<tcp::endpoint> eps, milliseconds d, milliseconds t)
+  Race(const asio::any_io_executor& ex, std::vector<tcp::endpoint> eps, milliseconds d,
+       milliseconds t)
       : executor(ex), endpoints(std::move(eps)), delay(d), timeout(t), next(ex), finished(ex) {
     finished.expires_at(asio::steady_timer::time_point::max());
   }
@@ -251,9 +252,9 @@ asio::awaitable<Result<void>> Client::connect(std::string host, std::uint16_t po
   Impl& d = *impl_;
   d.close();
   const std::string shown = sanitize(host, 100);
-  d.open_operation("connecting to " +
-                   (host.find(':') == std::string::npos ? shown : "[" + shown + "]") + ":" +
-                   std::to_string(port));
+  const Scope scope(d, "connecting to " +
+                           (host.find(':') == std::string::npos ? shown : "[" + shown + "]") + ":" +
+                           std::to_string(port));
   tcp::resolver resolver(d.executor);
   auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port),
                                                        tcp::resolver::numeric_service, kTuple);
@@ -289,12 +290,10 @@ asio::awaitable<Result<void>> Client::connect(std::string host, std::uint16_t po
     if (auto r = co_await d.handshake(host); !r) co_return r;
     auto r = co_await d.greet();
     if (r) d.engine->set_tls_active();
-    d.close_operation();
     co_return r;
   }
   auto r = co_await d.greet();
   if (r && d.options.security == Security::starttls) r = co_await d.starttls(host);
-  d.close_operation();
   co_return r;
 }
 
@@ -304,10 +303,8 @@ asio::awaitable<Result<void>> Client::connect(tcp::socket socket) {
   std::error_code ignored;
   d.peer = endpoint_text(socket.remote_endpoint(ignored));
   d.socket.emplace(std::move(socket));
-  d.open_operation("waiting for the greeting");
-  auto r = co_await d.greet();
-  d.close_operation();
-  co_return r;
+  const Scope scope(d, "waiting for the greeting");
+  co_return co_await d.greet();
 }
 
 }  // namespace pop3kit::async

@@ -96,7 +96,12 @@ void Client::Impl::arm(milliseconds wait) {
 
 void Client::Impl::disarm() noexcept {
   ++generation;
-  timer.cancel();
+  // cancel() throws only when the reactor cannot deregister the wait; the
+  // generation already makes the handler a no-op.
+  try {
+    timer.cancel();
+  } catch (...) {
+  }
 }
 
 }  // namespace pop3kit::async

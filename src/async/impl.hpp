@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
-  Impl(asio::any_io_executor ex, ClientOptions o)
+  Impl(const asio::any_io_executor& ex, ClientOptions o)
       : executor(ex), options(std::move(o)), timer(ex) {}
 
   asio::any_io_executor executor;
@@ -100,6 +100,18 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool pipelining() const noexcept { return options.pipelining && caps.has("PIPELINING"); }
   std::optional<Error> not_ready(proto::Command command,
                                  std::span<const std::uint64_t> numbers) const;
+};
+
+// Opens a call's operation (its deadline) and closes it when the call ends.
+class Scope {
+ public:
+  Scope(Client::Impl& d, std::string what) : d_(d) { d_.open_operation(std::move(what)); }
+  ~Scope() { d_.close_operation(); }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  Client::Impl& d_;
 };
 
 }  // namespace pop3kit::async
