@@ -149,7 +149,7 @@ std::vector<asio::ip::tcp::endpoint> interleave(std::vector<asio::ip::tcp::endpo
 /// errc::not_connected.
 class Client {
  public:
-  Client(asio::any_io_executor executor, ClientOptions options = {});
+  Client(const asio::any_io_executor& executor, ClientOptions options = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -13,8 +13,8 @@ using proto::Command;
 
 }  // namespace
 
-Client::Client(asio::any_io_executor executor, ClientOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+Client::Client(const asio::any_io_executor& executor, ClientOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
 
 Client::~Client() {
   impl_->close();
