@@ -131,7 +131,7 @@ const char* to_string(ServerCert cert) noexcept {
 }
 
 std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users, std::string* error,
-                                                    ServerCert tls_cert) {
+                                                    ServerCert tls_cert, int max_clients) {
   std::unique_ptr<DovecotServer> server(new DovecotServer);
   try {
     const fs::path top = make_temp_dir();
@@ -141,6 +141,10 @@ std::unique_ptr<DovecotServer> DovecotServer::start(std::vector<MailUser> users,
     for (const auto& u : users) {
       args.emplace_back("--user");
       args.push_back(u.name + ":" + u.password);
+    }
+    if (max_clients > 0) {
+      args.emplace_back("--max-clients");
+      args.push_back(std::to_string(max_clients));
     }
     const bool tls = tls_cert != ServerCert::none;
     if (tls) {

@@ -48,9 +48,12 @@ class DovecotServer {
  public:
   /// Starts a server with `users` (default: demo / demo-password). On failure
   /// returns nullptr and sets `*error` to a message with the log tail. Any
-  /// `tls` but none turns TLS on, serving that certificate.
+  /// `tls` but none turns TLS on, serving that certificate. A `max_clients`
+  /// above 0 raises Dovecot's limits to take that many sessions at once
+  /// (dovecot-sandbox --max-clients).
   static std::unique_ptr<DovecotServer> start(std::vector<MailUser> users, std::string* error,
-                                              ServerCert tls = ServerCert::none);
+                                              ServerCert tls = ServerCert::none,
+                                              int max_clients = 0);
 
   ~DovecotServer();
   DovecotServer(const DovecotServer&) = delete;

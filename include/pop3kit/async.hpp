@@ -1,0 +1,237 @@
+// pop3kit — the asynchronous client: the session layer driven by standalone
+// Asio with C++20 coroutines, so that one thread and one io_context serve
+// thousands of sessions.
+//
+// async::Client is the third driver of the session layer (beside the
+// blocking pop3kit::Client and the NetX API): every command goes through a
+// session operation (pop3kit/session.hpp), and the client only moves bytes
+// between a socket and that operation, with the same deadlines, the same
+// certificate policy (pop3kit/tls_policy.hpp) and the same check that the
+// server said nothing unasked. Its calls mirror the blocking Client's names,
+// results and errors, as coroutines:
+//
+//     asio::io_context io;
+//     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+//       async::Client c(io.get_executor(), options);
+//       if (auto r = co_await c.connect("pop.example.org", 995); !r) co_return;
+//       co_await c.login("alice", "secret");
+//       auto entries = co_await c.list_with_uidl();
+//       ...
+//       co_await c.quit();
+//     }, asio::detached);
+//     io.run();
+//
+// Threads: a Client and the coroutines of its calls belong to the executor
+// given at construction; run its io_context on one thread, or give it a
+// strand. One call at a time per Client: each co_await must complete before
+// the next call starts. The Client must outlive every call it started.
+//
+// Views and spans given to a call must stay valid until the call completes
+// (its co_await returns); strings are taken by value.
+//
+// Compile with ASIO_STANDALONE (the CMake target pop3kit::async sets it).
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pop3kit/engine.hpp"
+#include "pop3kit/error.hpp"
+#include "pop3kit/sasl.hpp"
+#include "pop3kit/session.hpp"
+#include "pop3kit/session_auth.hpp"
+#include "pop3kit/session_batch.hpp"
+#include "pop3kit/session_command.hpp"
+#include "pop3kit/tls.hpp"
+#include "pop3kit/transport.hpp"
+
+namespace pop3kit::async {
+
+/// How the connection is protected (the values of pop3kit::Security).
+enum class Security : std::uint8_t {
+  plain,     ///< No TLS. Only when the caller asked for it in so many words.
+  starttls,  ///< STLS after the greeting (RFC 2595), required: no fallback to plain.
+  tls,       ///< Implicit TLS from the first byte (RFC 8314, port 995).
+};
+
+/// A TLS client context made once from net::TlsOptions (trust store, client
+/// certificate, minimum version: tls::configure_context()) and shared by
+/// many clients, so that a thousand sessions load the trust store once.
+class TlsContext {
+ public:
+  /// Errors: those of tls::configure_context() (errc::invalid_argument for
+  /// unreadable files, errc::tls_failed).
+  static Result<std::shared_ptr<TlsContext>> make(const net::TlsOptions& options);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  const net::TlsOptions& options() const noexcept;
+  struct Impl;
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  explicit TlsContext(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ClientOptions {
+  /// As pop3kit::ClientOptions::security: STLS required by default.
+  Security security = Security::starttls;
+  /// Certificate checks and client certificate for tls and starttls.
+  net::TlsOptions tls;
+  /// A context shared with other clients; when set, its options are used
+  /// and `tls` is ignored. When null each Client makes its own.
+  std::shared_ptr<TlsContext> tls_context;
+  /// Deadline of each TCP connection attempt.
+  std::chrono::milliseconds connect_timeout{30'000};
+  /// Happy eyeballs (RFC 8305 §5): how long an attempt runs alone before
+  /// the next address is tried beside it.
+  std::chrono::milliseconds attempt_delay{250};
+  /// Deadline of each read and write (and of the TLS handshake): a server
+  /// silent this long fails the call with errc::timed_out.
+  std::chrono::milliseconds io_timeout{60'000};
+  /// Overall deadline of each operation, with deadline_per_mib added per MiB
+  /// received: as pop3kit::ClientOptions::operation_deadline (connect(),
+  /// login(), and each other call are one operation each). Zero: none.
+  std::chrono::milliseconds operation_deadline{300'000};
+  std::chrono::milliseconds deadline_per_mib{30'000};
+  /// Address families to try.
+  net::Family family = net::Family::any;
+  /// Engine limits. The receive buffer is smaller than the blocking
+  /// client's: it is allocated for each of many sessions.
+  proto::Limits limits{.receive_buffer = 32 * 1024};
+  /// As pop3kit::ClientOptions.
+  bool allow_plaintext_password = false;
+  ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
+  proto::TraceFn trace;
+  /// False: never pipeline (one command at a time).
+  bool pipelining = true;
+  std::size_t pipeline_window = 64 * 1024;
+  std::uint64_t pipeline_octets = 16 * 1024 * 1024;
+  std::size_t max_listing = 100'000;
+};
+
+/// The server's greeting, kept after connect().
+struct GreetingInfo {
+  std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
+  std::string apop_timestamp;  ///< Valid "<...@...>" or empty.
+};
+
+/// Connects to one of `endpoints` with happy eyeballs (RFC 8305): the
+/// addresses are tried in the order given, each next one `attempt_delay`
+/// after the previous attempt started (at once when it failed), while the
+/// earlier ones go on; the first connection made wins and the others are
+/// closed. Each attempt gets `attempt_timeout`. Errors: errc::connect_failed
+/// naming every address tried and why it failed (errc::timed_out when
+/// every attempt timed out); errc::invalid_argument for no address.
+asio::awaitable<Result<asio::ip::tcp::socket>> connect_endpoints(
+    asio::any_io_executor executor, std::vector<asio::ip::tcp::endpoint> endpoints,
+    std::chrono::milliseconds attempt_delay, std::chrono::milliseconds attempt_timeout);
+
+/// `endpoints` in the order RFC 8305 §4 tries them: the family of the first
+/// one first, then alternating between IPv6 and IPv4.
+std::vector<asio::ip::tcp::endpoint> interleave(std::vector<asio::ip::tcp::endpoint> endpoints);
+
+/// The asynchronous client. Not copyable or movable (its calls refer to it).
+/// The results and errors of each call are those of the blocking
+/// pop3kit::Client's call of the same name (pop3kit/client.hpp); protocol
+/// and transport errors close the connection, after which calls fail with
+/// errc::not_connected.
+class Client {
+ public:
+  Client(const asio::any_io_executor& executor, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Resolves `host` (asynchronously), connects with happy eyeballs across
+  /// its IPv6 and IPv4 addresses (connect_endpoints()), then, by
+  /// ClientOptions::security, the TLS handshake, the greeting, and STLS.
+  /// Errors: errc::host_not_found, errc::connect_failed (naming what was
+  /// tried), errc::timed_out, errc::deadline_exceeded, the TLS handshake's
+  /// and the certificate policy's (errc::certificate_invalid, ...), those
+  /// of the greeting and of STLS (errc::tls_unavailable, ...).
+  asio::awaitable<Result<void>> connect(std::string host, std::uint16_t port);
+  /// The greeting (and nothing else) over a socket already connected.
+  /// ClientOptions::security is not applied.
+  asio::awaitable<Result<void>> connect(asio::ip::tcp::socket socket);
+
+  /// Runs one session operation to its end: the runner every call uses,
+  /// for an operation of the caller's own (`op` must have the facts()).
+  asio::awaitable<Result<void>> run(session::Operation& op);
+  /// What the session's operations need to know (views into this Client,
+  /// valid until its next call).
+  session::Facts facts() const noexcept;
+
+  /// As Client::login(): USER/PASS or APOP, then `query` when not null
+  /// (it must outlive the call).
+  asio::awaitable<Result<void>> login(std::string user, std::string password,
+                                      LoginOptions options = {}, session::Query* query = nullptr);
+  /// SASL with `mechanism` (-PLUS mechanisms bind to the TLS channel).
+  asio::awaitable<Result<void>> authenticate(std::string mechanism,
+                                             auth::SaslCredentials credentials);
+  /// authenticate() with the unbound retry of a -PLUS mechanism (see
+  /// pop3kit::Client::authenticate_chosen()).
+  asio::awaitable<Result<void>> authenticate_chosen(std::string mechanism,
+                                                    auth::SaslCredentials credentials);
+  /// Logs in with choose_mechanism() (needs capa() first).
+  asio::awaitable<Result<void>> login_auto(std::string user, std::string password);
+  std::string choose_mechanism() const;
+
+  asio::awaitable<Result<Capabilities>> capa();
+  asio::awaitable<Result<MailboxStat>> stat();
+  asio::awaitable<Result<std::vector<MessageEntry>>> list_with_uidl();
+  /// Runs `query` (it must outlive the call) on a session logged in.
+  asio::awaitable<Result<void>> query(session::Query& query);
+  /// RETR / TOP of one message to `sink`; the octets delivered.
+  asio::awaitable<Result<std::uint64_t>> retrieve(std::uint64_t number, session::Sink sink);
+  asio::awaitable<Result<std::uint64_t>> top(std::uint64_t number, std::uint64_t lines,
+                                             session::Sink sink);
+  asio::awaitable<Result<void>> dele(std::uint64_t number);
+  asio::awaitable<Result<void>> noop();
+  asio::awaitable<Result<void>> rset();
+  /// QUIT and the close after it (waits up to 500 ms for the server to close).
+  asio::awaitable<Result<void>> quit();
+
+  /// The pipelined bulk calls (session::Batch); `numbers`, `sizes` and
+  /// `handler` must outlive the call.
+  asio::awaitable<Result<void>> retrieve_many(std::span<const std::uint64_t> numbers,
+                                              MessageHandler& handler,
+                                              std::span<const std::uint64_t> sizes = {});
+  asio::awaitable<Result<void>> top_many(std::span<const std::uint64_t> numbers,
+                                         std::uint64_t lines, MessageHandler& handler);
+  asio::awaitable<Result<std::vector<Result<void>>>> dele_many(
+      std::span<const std::uint64_t> numbers);
+
+  const GreetingInfo& greeting() const noexcept;
+  const Capabilities& capabilities() const noexcept;
+  const Capabilities& capabilities_before_tls() const noexcept;
+  bool tls_active() const noexcept;
+  /// The server's certificate, or nullptr without TLS.
+  const net::CertificateInfo* certificate() const noexcept;
+  const SaslLoginInfo& sasl_login() const noexcept;
+  bool channel_bound() const noexcept;
+  bool pipelining() const noexcept;
+  bool connected() const noexcept;
+  proto::State state() const noexcept;
+  /// Drops the connection without QUIT.
+  void close() noexcept;
+
+  struct Impl;
+
+ private:
+  // Shared with the handlers of its timers, which may run after it is gone.
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pop3kit::async
