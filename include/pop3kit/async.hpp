@@ -1,35 +1,38 @@
-// pop3kit — the asynchronous client: the session layer driven by standalone
-// Asio with C++20 coroutines, so that one thread and one io_context serve
-// thousands of sessions.
-//
-// async::Client is the third driver of the session layer (beside the
-// blocking pop3kit::Client and the NetX API): every command goes through a
-// session operation (pop3kit/session.hpp), and the client only moves bytes
-// between a socket and that operation, with the same deadlines, the same
-// certificate policy (pop3kit/tls_policy.hpp) and the same check that the
-// server said nothing unasked. Its calls mirror the blocking Client's names,
-// results and errors, as coroutines:
-//
-//     asio::io_context io;
-//     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-//       async::Client c(io.get_executor(), options);
-//       if (auto r = co_await c.connect("pop.example.org", 995); !r) co_return;
-//       co_await c.login("alice", "secret");
-//       auto entries = co_await c.list_with_uidl();
-//       ...
-//       co_await c.quit();
-//     }, asio::detached);
-//     io.run();
-//
-// Threads: a Client and the coroutines of its calls belong to the executor
-// given at construction; run its io_context on one thread, or give it a
-// strand. One call at a time per Client: each co_await must complete before
-// the next call starts. The Client must outlive every call it started.
-//
-// Views and spans given to a call must stay valid until the call completes
-// (its co_await returns); strings are taken by value.
-//
-// Compile with ASIO_STANDALONE (the CMake target pop3kit::async sets it).
+/// pop3kit — the asynchronous client: the session layer driven by standalone
+/// Asio with C++20 coroutines, so that one thread and one io_context serve
+/// thousands of sessions.
+///
+/// async::Client is the third driver of the session layer (beside the
+/// blocking pop3kit::Client and the NetX API): every command goes through a
+/// session operation (pop3kit/session.hpp), and the client only moves bytes
+/// between a socket and that operation, with the same deadlines, the same
+/// certificate policy (pop3kit/tls_policy.hpp) and the same check that the
+/// server said nothing unasked. Its calls mirror the blocking Client's names,
+/// results and errors, as coroutines:
+///
+///     asio::io_context io;
+///     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///       async::Client c(io.get_executor(), options);
+///       if (auto r = co_await c.connect("pop.example.org", 995); !r) co_return;
+///       co_await c.login("alice", "secret");
+///       auto entries = co_await c.list_with_uidl();
+///       ...
+///       co_await c.quit();
+///     }, asio::detached);
+///     io.run();
+///
+/// Threads: a Client and the coroutines of its calls belong to the executor
+/// given at construction; run its io_context on one thread, or give it a
+/// strand. One call at a time per Client: each co_await must complete before
+/// the next call starts. The Client must outlive every call it started.
+///
+/// Views and spans given to a call must stay valid until the call completes
+/// (its co_await returns); strings are taken by value.
+///
+/// Compile with ASIO_STANDALONE (the CMake target pop3kit::async sets it).
+///
+/// @file
+/// @ingroup client
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -75,8 +78,11 @@ class TlsContext {
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
 
+  /// The options the context was made from.
   const net::TlsOptions& options() const noexcept;
+  /// The asio::ssl context inside (for the async client's own use).
   struct Impl;
+  /// See Impl.
   Impl& impl() noexcept { return *impl_; }
 
  private:
@@ -84,6 +90,9 @@ class TlsContext {
   std::unique_ptr<Impl> impl_;
 };
 
+/// How an async::Client connects, logs in and bounds its calls: the
+/// blocking pop3kit::ClientOptions, with the happy-eyeballs delay and a
+/// shared TLS context added.
 struct ClientOptions {
   /// As pop3kit::ClientOptions::security: STLS required by default.
   Security security = Security::starttls;
@@ -104,6 +113,7 @@ struct ClientOptions {
   /// received: as pop3kit::ClientOptions::operation_deadline (connect(),
   /// login(), and each other call are one operation each). Zero: none.
   std::chrono::milliseconds operation_deadline{300'000};
+  /// See operation_deadline: the time added for each MiB received.
   std::chrono::milliseconds deadline_per_mib{30'000};
   /// Address families to try.
   net::Family family = net::Family::any;
@@ -112,12 +122,17 @@ struct ClientOptions {
   proto::Limits limits{.receive_buffer = 32 * 1024};
   /// As pop3kit::ClientOptions.
   bool allow_plaintext_password = false;
+  /// Channel binding of the -PLUS mechanisms (see ChannelBindingChoice).
   ChannelBindingChoice channel_binding = ChannelBindingChoice::automatic;
+  /// Protocol trace (passwords redacted); empty for none.
   proto::TraceFn trace;
   /// False: never pipeline (one command at a time).
   bool pipelining = true;
+  /// Most octets of commands in flight (as pop3kit::ClientOptions).
   std::size_t pipeline_window = 64 * 1024;
+  /// Most octets of answers expected in flight (as pop3kit::ClientOptions).
   std::uint64_t pipeline_octets = 16 * 1024 * 1024;
+  /// Most entries accepted in one listing (as pop3kit::ClientOptions).
   std::size_t max_listing = 100'000;
 };
 
@@ -149,6 +164,7 @@ std::vector<asio::ip::tcp::endpoint> interleave(std::vector<asio::ip::tcp::endpo
 /// errc::not_connected.
 class Client {
  public:
+  /// A client, not connected, whose calls run on `executor`.
   Client(const asio::any_io_executor& executor, ClientOptions options = {});
   ~Client();
   Client(const Client&) = delete;
@@ -186,19 +202,27 @@ class Client {
                                                     auth::SaslCredentials credentials);
   /// Logs in with choose_mechanism() (needs capa() first).
   asio::awaitable<Result<void>> login_auto(std::string user, std::string password);
+  /// The mechanism login_auto() would use (session::choose_mechanism()).
   std::string choose_mechanism() const;
 
+  /// CAPA; the capabilities are also kept (capabilities()).
   asio::awaitable<Result<Capabilities>> capa();
+  /// STAT.
   asio::awaitable<Result<MailboxStat>> stat();
+  /// LIST and UIDL, pipelined when the server allows it, merged by number.
   asio::awaitable<Result<std::vector<MessageEntry>>> list_with_uidl();
   /// Runs `query` (it must outlive the call) on a session logged in.
   asio::awaitable<Result<void>> query(session::Query& query);
   /// RETR / TOP of one message to `sink`; the octets delivered.
   asio::awaitable<Result<std::uint64_t>> retrieve(std::uint64_t number, session::Sink sink);
+  /// TOP `number` `lines` to `sink`; the octets delivered.
   asio::awaitable<Result<std::uint64_t>> top(std::uint64_t number, std::uint64_t lines,
                                              session::Sink sink);
+  /// DELE `number` (removed when QUIT is answered with +OK).
   asio::awaitable<Result<void>> dele(std::uint64_t number);
+  /// NOOP.
   asio::awaitable<Result<void>> noop();
+  /// RSET: the messages marked deleted are unmarked.
   asio::awaitable<Result<void>> rset();
   /// QUIT and the close after it (waits up to 500 ms for the server to close).
   asio::awaitable<Result<void>> quit();
@@ -208,21 +232,32 @@ class Client {
   asio::awaitable<Result<void>> retrieve_many(std::span<const std::uint64_t> numbers,
                                               MessageHandler& handler,
                                               std::span<const std::uint64_t> sizes = {});
+  /// TOP of each of `numbers`, pipelined, to `handler`.
   asio::awaitable<Result<void>> top_many(std::span<const std::uint64_t> numbers,
                                          std::uint64_t lines, MessageHandler& handler);
+  /// DELE of each of `numbers`, pipelined: one result per number, in order.
   asio::awaitable<Result<std::vector<Result<void>>>> dele_many(
       std::span<const std::uint64_t> numbers);
 
+  /// The server's greeting (after connect()).
   const GreetingInfo& greeting() const noexcept;
+  /// The capabilities of the last CAPA (over TLS once TLS is on).
   const Capabilities& capabilities() const noexcept;
+  /// The capabilities the server listed before STLS.
   const Capabilities& capabilities_before_tls() const noexcept;
+  /// True once the connection is protected by TLS.
   bool tls_active() const noexcept;
   /// The server's certificate, or nullptr without TLS.
   const net::CertificateInfo* certificate() const noexcept;
+  /// How the last SASL login went (mechanism, binding, fallback).
   const SaslLoginInfo& sasl_login() const noexcept;
+  /// True when the login was bound to the TLS channel (-PLUS).
   bool channel_bound() const noexcept;
+  /// True when bulk calls keep several commands in flight.
   bool pipelining() const noexcept;
+  /// True while the connection is open.
   bool connected() const noexcept;
+  /// The engine's protocol state (authorization, transaction, ...).
   proto::State state() const noexcept;
   /// Drops the connection without QUIT.
   void close() noexcept;
