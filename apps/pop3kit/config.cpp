@@ -81,6 +81,14 @@ class Reader {
     return v.value();
   }
 
+  unsigned count(const std::string& key, const toml::node& node) const {
+    const auto v = node.value_exact<std::int64_t>();
+    if (!v || *v < 1 || *v > kMaxJobs) {
+      fail(node.source(), fmt::format("'{}' must be a whole number from 1 to {}", key, kMaxJobs));
+    }
+    return static_cast<unsigned>(*v);
+  }
+
   std::uint64_t size(const std::string& key, const toml::node& node) const {
     Checked<std::uint64_t> v;
     if (auto i = node.value_exact<std::int64_t>()) {
@@ -109,6 +117,9 @@ class Reader {
         {"keep", [](auto& r, auto& k, auto& n,
                     auto& a) { a.keep = r.template get<bool>(k, n, "true or false"); }},
         {"max_size", [](auto& r, auto& k, auto& n, auto& a) { a.max_size = r.size(k, n); }},
+        {"jobs", [](auto& r, auto& k, auto& n, auto& a) { a.jobs = r.count(k, n); }},
+        {"max_per_host",
+         [](auto& r, auto& k, auto& n, auto& a) { a.max_per_host = r.count(k, n); }},
         {"password_command",
          [](auto& r, auto& k, auto& n, auto& a) { a.password_command = r.text(k, n); }},
         {"token_command",
@@ -288,6 +299,8 @@ Config load_config(const std::string& path) {
       }
     }
     any_password = defaults.password.has_value();
+    config.jobs = defaults.jobs;
+    config.max_per_host = defaults.max_per_host;
     if (const auto* accounts = root["account"].node(); accounts != nullptr) {
       const auto* t = accounts->as_table();
       if (t == nullptr)
@@ -305,6 +318,13 @@ Config load_config(const std::string& path) {
         AccountConfig account = defaults;
         account.name = name;
         reader.apply(*a, "account." + name, account);
+        for (const char* run_key : {"jobs", "max_per_host"}) {
+          if (const auto* n = (*a)[run_key].node(); n != nullptr) {
+            reader.fail(n->source(), fmt::format("'{}' is a setting of the whole run: put it in "
+                                                 "[defaults], not in [account.{}]",
+                                                 run_key, shown(name)));
+          }
+        }
         const toml::source_region& where = a->source();
         if (account.url.empty()) {
           reader.fail(where, fmt::format("[account.{}] has no 'url'", shown(name)));

@@ -4,6 +4,8 @@
 //   [defaults]
 //   keep = true
 //   max_size = "20M"
+//   jobs = 16           # accounts fetched at once (only in [defaults])
+//   max_per_host = 4    # sessions to one server at once (only in [defaults])
 //
 //   [account.work]
 //   url = "pops://alice@mail.example.net"
@@ -46,11 +48,20 @@ struct AccountConfig {
   /// timeout, connect_timeout, deadline: seconds, checked as the options are
   /// (numbers.hpp), kept in milliseconds.
   std::optional<std::chrono::milliseconds> timeout, connect_timeout, deadline;
+  /// [defaults] only (they are the run's, not an account's): jobs and
+  /// max_per_host, 1 to kMaxJobs.
+  std::optional<unsigned> jobs, max_per_host;
 };
+
+/// The most accounts fetched at once (--jobs, jobs), and the most sessions
+/// to one host (--max-per-host, max_per_host).
+inline constexpr unsigned kMaxJobs = 1000;
 
 struct Config {
   std::string path;
-  std::vector<AccountConfig> accounts;  ///< In the order of the file.
+  std::vector<AccountConfig> accounts;   ///< In the order of the file.
+  std::optional<unsigned> jobs;          ///< [defaults] jobs
+  std::optional<unsigned> max_per_host;  ///< [defaults] max_per_host
 };
 
 /// $XDG_CONFIG_HOME/pop3kit/config.toml, else ~/.config/pop3kit/config.toml.

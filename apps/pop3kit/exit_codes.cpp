@@ -31,6 +31,7 @@ int exit_code_for(const Error& error) noexcept {
       return exit_code::unavailable;
     case errc::timed_out:
     case errc::deadline_exceeded:  // --deadline: a server too slow, maybe only today
+    case errc::cancelled:          // a signal ended the run: the next one goes on
     case errc::connection_closed:
     case errc::io_error:
     case errc::temporary_failure:  // [SYS/TEMP], [IN-USE], [LOGIN-DELAY]

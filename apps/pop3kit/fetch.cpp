@@ -1,6 +1,8 @@
 // pop3kit command — `pop3kit fetch`.
 #include "fetch.hpp"
 
+#include "fetch_jobs.hpp"
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -35,54 +37,6 @@
 
 namespace pop3kit::cli {
 namespace {
-
-// How long a second fetcher of the same account waits for the first.
-constexpr std::chrono::seconds kLockWait{3};
-
-// A directory of our own under $TMPDIR, removed with what it holds.
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    const char* env = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(env != nullptr && env[0] == '/' ? env : "/tmp") + "/pop3kit-dry-run.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Failure(exit_code::cant_create,
-                    fmt::format("cannot make a temporary directory: {}", std::strerror(errno)));
-    }
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// One account to fetch, everything decided before the network.
-struct Job {
-  std::string name;  // config name, or the URL's user@host
-  PopUrl url;
-  GlobalOptions options;
-  LoginPlan plan;
-  std::string to;
-  store::DestinationOptions destination_options;
-  store::FetchPlan fetch;
-};
-
-// What happened to one account.
-struct Outcome {
-  std::string name;
-  std::string destination;
-  store::FetchReport report;
-  std::optional<std::string> error;  // the account failed before or during the session
-  int exit_code = exit_code::ok;
-};
 
 std::string message_label(const store::MessageRef& m) {
   // UIDs are 0x21-0x7E by the engine's checks: safe to print.
@@ -152,7 +106,9 @@ bool looks_like_url(const std::string& s) {
   return s.find("://") != std::string::npos;
 }
 
-std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
+std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args, RunLimits& limits) {
+  if (args.jobs != 0) limits.jobs = args.jobs;
+  if (args.max_per_host != 0) limits.max_per_host = args.max_per_host;
   if (args.remove && args.keep)
     throw Failure(exit_code::usage, "--keep and --delete exclude each other");
   if (!args.max_size.empty()) (void)size_arg(args.max_size);
@@ -186,6 +142,8 @@ std::vector<Job> plan_jobs(const GlobalOptions& global, const FetchArgs& args) {
   }
   const std::string path = args.config_path.empty() ? default_config_path() : args.config_path;
   const Config config = load_config(path);
+  if (args.jobs == 0 && config.jobs) limits.jobs = *config.jobs;
+  if (args.max_per_host == 0 && config.max_per_host) limits.max_per_host = *config.max_per_host;
   std::vector<const AccountConfig*> chosen;
   if (args.targets.empty()) {
     for (const auto& a : config.accounts)
@@ -286,55 +244,40 @@ nlohmann::json outcome_json(const Outcome& o, bool dry_run) {
   return j;
 }
 
-int outcome_code(const Outcome& o) {
-  std::vector<int> codes;
-  for (const auto& f : o.report.failures)
-    codes.push_back(exit_code_for(f.error));
-  if (o.report.error) codes.push_back(exit_code_for(*o.report.error));
-  return combine_exit_codes(codes);
-}
-
 // One account, start to end. Failures before or around the session are
 // thrown as Failure and caught by the caller; fetch_account's own are in
 // its report.
 void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, Outcome& out) {
-  auto lock = state.lock(job.fetch.account, kLockWait);
-  if (!lock) throw failure_from(lock.error());
-  auto made = store::parse_destination(job.to, job.destination_options);
-  if (!made) throw Failure(exit_code::config, made.error().message);
-  std::unique_ptr<store::Destination> destination = std::move(*made);
-  out.destination = destination->spec();
-  // A dry run changes nothing: it neither creates the destination nor
-  // resolves interrupted deliveries (fetch_account() skips that too).
-  if (!job.fetch.options.dry_run) {
-    if (auto r = destination->open(); !r) {
-      // An mbox locked by another program (a mail reader, a delivery agent)
-      // is worth a retry (75); a destination that cannot be made is not (73).
-      const bool busy = r.error().code == make_error_code(errc::temporary_failure);
-      throw Failure(busy ? exit_code::temp_fail : exit_code::cant_create, r.error().message);
-    }
-    // Interrupted deliveries are resolved before connecting: they need no server.
-    if (auto r = store::recover_pending(job.fetch.account, state, *destination); !r) {
-      throw failure_from(r.error());
-    }
-  }
+  Prepared ready = prepare(job, state, out);
   const bool bar = !job.options.quiet && !args.json && ::isatty(STDERR_FILENO) == 1;
   TerminalProgress progress(sanitize(job.name, 200), bar, job.options.quiet);
   Query listing(Query::Kind::listing);
   Client client = open_session(job.url, job.options, job.plan, &listing);
-  out.report =
-      store::fetch_account(client, job.fetch, *destination, state, progress, &listing.entries());
+  out.report = store::fetch_account(client, job.fetch, *ready.destination, state, progress,
+                                    &listing.entries());
   progress.clear();
   if (out.report.error) out.error = out.report.error->message;
   out.exit_code = outcome_code(out);
 }
 
+void print_dry_run(const Outcome& o) {
+  std::string text = fmt::format("{}: would fetch {} message(s)\n", sanitize(o.name, 200),
+                                 o.report.would_fetch.size());
+  for (const auto& m : o.report.would_fetch)
+    text += fmt::format("  {} {} {}\n", m.number, m.size, m.uid);
+  print_stdout(text);
+}
+
 // "{account}" in --state gives each account a database of its own.
 constexpr std::string_view kAccountField = "{account}";
+
+}  // namespace
 
 bool per_account(std::string_view state_pattern) {
   return state_pattern.find(kAccountField) != std::string_view::npos;
 }
+
+namespace {
 
 // An account's name as one file name: letters, digits and "-._+@" stay, any
 // other byte (and a leading dot) becomes %XX. Distinct names give distinct
@@ -350,6 +293,8 @@ std::string file_name_of(std::string_view name) {
   return out;
 }
 
+}  // namespace
+
 std::string state_path_for(std::string pattern, std::string_view account) {
   const std::string name = file_name_of(account);
   for (auto at = pattern.find(kAccountField); at != std::string::npos;
@@ -359,36 +304,64 @@ std::string state_path_for(std::string pattern, std::string_view account) {
   return pattern;
 }
 
-// An open state database. A dry run without a database yet sees everything
-// as new and creates none (it opens an empty one in a directory removed
-// after).
-class StateFile {
- public:
-  StateFile(std::string path, bool dry_run) {
-    if (dry_run && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
-      scratch_.emplace();
-      path = scratch_->path() + "/state.db";
+StateFile::StateFile(std::string path, bool dry_run) {
+  if (dry_run && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    const char* env = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(env != nullptr && env[0] == '/' ? env : "/tmp") + "/pop3kit-dry-run.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Failure(exit_code::cant_create,
+                    fmt::format("cannot make a temporary directory: {}", std::strerror(errno)));
     }
-    auto opened = store::StateStore::open(path);
-    if (!opened) throw failure_from(opened.error());
-    store_.emplace(std::move(*opened));
+    scratch_ = pattern;
+    path = scratch_ + "/state.db";
   }
-  store::StateStore& store() { return *store_; }
-
- private:
-  std::optional<TemporaryDirectory> scratch_;  // outlives store_: declared first
-  std::optional<store::StateStore> store_;
-};
-
-void print_dry_run(const Outcome& o) {
-  std::string text = fmt::format("{}: would fetch {} message(s)\n", sanitize(o.name, 200),
-                                 o.report.would_fetch.size());
-  for (const auto& m : o.report.would_fetch)
-    text += fmt::format("  {} {} {}\n", m.number, m.size, m.uid);
-  print_stdout(text);
+  auto opened = store::StateStore::open(path);
+  if (!opened) throw failure_from(opened.error());
+  store_.emplace(std::move(*opened));
 }
 
-}  // namespace
+StateFile::~StateFile() {
+  store_.reset();
+  if (!scratch_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_, ec);
+  }
+}
+
+Prepared prepare(const Job& job, store::StateStore& state, Outcome& out) {
+  Prepared ready;
+  auto lock = state.lock(job.fetch.account, kLockWait);
+  if (!lock) throw failure_from(lock.error());
+  ready.lock = std::move(*lock);
+  auto made = store::parse_destination(job.to, job.destination_options);
+  if (!made) throw Failure(exit_code::config, made.error().message);
+  ready.destination = std::move(*made);
+  out.destination = ready.destination->spec();
+  // A dry run changes nothing: it neither creates the destination nor
+  // resolves interrupted deliveries (fetch_account() skips that too).
+  if (!job.fetch.options.dry_run) {
+    if (auto r = ready.destination->open(); !r) {
+      // An mbox locked by another program (a mail reader, a delivery agent)
+      // is worth a retry (75); a destination that cannot be made is not (73).
+      const bool busy = r.error().code == make_error_code(errc::temporary_failure);
+      throw Failure(busy ? exit_code::temp_fail : exit_code::cant_create, r.error().message);
+    }
+    // Interrupted deliveries are resolved before connecting: they need no server.
+    if (auto r = store::recover_pending(job.fetch.account, state, *ready.destination); !r) {
+      throw failure_from(r.error());
+    }
+  }
+  return ready;
+}
+
+int outcome_code(const Outcome& o) {
+  std::vector<int> codes;
+  for (const auto& f : o.report.failures)
+    codes.push_back(exit_code_for(f.error));
+  if (o.report.error) codes.push_back(exit_code_for(*o.report.error));
+  return combine_exit_codes(codes);
+}
 
 int combine_exit_codes(const std::vector<int>& codes) noexcept {
   // Most serious first: a bug, then what the user must fix, then what the
@@ -430,6 +403,17 @@ void add_fetch_options(CLI::App& sub, FetchArgs& args) {
                  "Fetch only the config accounts of shard K of N (0 <= K < N), chosen by a "
                  "stable hash of the account name")
       ->type_name("K/N");
+  sub.add_option(
+         "--jobs", args.jobs,
+         fmt::format("Fetch up to N accounts at once (default {}; config: jobs)", RunLimits{}.jobs))
+      ->type_name("N")
+      ->check(CLI::Range(1U, kMaxJobs));
+  sub.add_option("--max-per-host", args.max_per_host,
+                 fmt::format("At most N sessions to one server at once (default {}; config: "
+                             "max_per_host)",
+                             RunLimits{}.max_per_host))
+      ->type_name("N")
+      ->check(CLI::Range(1U, kMaxJobs));
   sub.add_flag("--json", args.json, "Print the summary as JSON on stdout");
   sub.add_option("-c,--config", args.config_path,
                  "Config file (default $XDG_CONFIG_HOME/pop3kit/config.toml)")
@@ -443,12 +427,16 @@ const char* fetch_help_footer() noexcept {
          "  deleted only when the server answers QUIT with +OK. The state database remembers\n"
          "  what was fetched: a crash at any moment loses nothing and, when the server has\n"
          "  UIDL, delivers nothing twice (mda: and servers without UIDL: at least once).\n"
+         "  Accounts run at once (--jobs), at most --max-per-host to one server; the first\n"
+         "  SIGINT or SIGTERM ends every session, keeps what was stored, prints the\n"
+         "  summary and ends the command as the signal would (a second: at once).\n"
          "  Exit status: 0 when every account is done, 75 when any failure was temporary,\n"
          "  otherwise the most serious of the accounts' statuses.\n";
 }
 
 int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
-  std::vector<Job> jobs = plan_jobs(global, args);
+  RunLimits limits;
+  std::vector<Job> jobs = plan_jobs(global, args, limits);
   // SIGINT, SIGTERM and SIGHUP remove the Maildir tmp/ files being written
   // before the command ends (signals.hpp); set up before any thread starts.
   store::TemporaryFiles temporary;
@@ -466,11 +454,18 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   std::optional<StateFile> shared;
   if (!per_account(state_pattern) && !jobs.empty()) shared.emplace(state_pattern, args.dry_run);
 
-  std::vector<Outcome> outcomes;
-  for (const Job& job : jobs) {
-    Outcome& out = outcomes.emplace_back();
-    out.name = job.name;
-    out.destination = job.to;
+  std::vector<Outcome> outcomes(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    outcomes[i].name = jobs[i].name;
+    outcomes[i].destination = jobs[i].to;
+  }
+  if (jobs.size() > 1 && limits.jobs > 1) {
+    fetch_concurrently(jobs, outcomes, shared ? &shared->store() : nullptr, state_pattern, args,
+                       limits, cleanup);
+  }
+  for (std::size_t i = 0; i < jobs.size() && (jobs.size() == 1 || limits.jobs == 1); ++i) {
+    const Job& job = jobs[i];
+    Outcome& out = outcomes[i];
     try {
       std::optional<StateFile> own;
       if (!shared) own.emplace(state_path_for(state_pattern, job.name), args.dry_run);
@@ -503,6 +498,8 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
       text += summary_line(o);
     print_report(text);
   }
+  // A signal wound the run down: the command ends as the signal would have.
+  if (cleanup.stopped_by() != 0) cleanup.end_as_signalled();
   return status;
 }
 

@@ -7,9 +7,12 @@
 // Everything that can be checked without the network is checked first, for
 // every account: the config file, the URLs, the login plans, the
 // destinations' syntax. An error there exits 78 (64 for the command line)
-// before any connection. Then each account in turn: its lock in the state
+// before any connection. Then for each account: its lock in the state
 // store, its destination opened (created when missing), connect, log in,
-// fetch_account(). One account's failure does not stop the others.
+// fetch_account(). Several accounts run at once on one event loop
+// (fetch_many.cpp: --jobs, --max-per-host); one alone runs on the blocking
+// client, whose threads overlap its disk and its network. One account's
+// failure does not stop the others.
 #pragma once
 
 #include <string>
@@ -35,6 +38,8 @@ struct FetchArgs {
   std::string state_path;            ///< --state PATH
   std::string config_path;           ///< -c FILE
   std::string shard;                 ///< --shard K/N (config accounts only)
+  unsigned jobs = 0;                 ///< --jobs N (0: the config's, else the default)
+  unsigned max_per_host = 0;         ///< --max-per-host N (0: likewise)
 };
 
 /// Registers fetch's own options and positional arguments on `sub`.

@@ -169,6 +169,8 @@ std::string certificate_hint(const Error& error, const GlobalOptions& options) {
   return "; to trust it anyway, pin it with --pin cert:SHA256 --pin-only";
 }
 
+}  // namespace
+
 // A library error from connecting or logging in, as the command reports it.
 Failure session_failure(const Error& error, const GlobalOptions& options,
                         const std::string& oauth_error) {
@@ -182,8 +184,6 @@ Failure session_failure(const Error& error, const GlobalOptions& options,
   if (!oauth_error.empty()) message += "; " + oauth_error;
   return Failure(f.code(), message);
 }
-
-}  // namespace
 
 Account account_for(const PopUrl& url, const GlobalOptions& options) {
   Account a;
@@ -250,6 +250,14 @@ LoginPlan plan_login(const PopUrl& url, const GlobalOptions& options, LoginNeed 
 
 ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan) {
   return pop3kit::client_options(account_for(PopUrl{}, options), library_plan(plan));
+}
+
+SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
+  SessionSetup s{account_for(url, options), library_plan(plan), std::make_shared<std::string>()};
+  s.account.on_oauth_error = [out = s.oauth_error](std::string_view, std::string_view challenge) {
+    *out = describe_oauth_error(challenge);
+  };
+  return s;
 }
 
 // Every failure as a Failure.

@@ -10,10 +10,12 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "exit_codes.hpp"
 #include "pop3kit/account.hpp"
 #include "pop3kit/client.hpp"
 #include "pop3kit/url.hpp"
@@ -112,6 +114,22 @@ ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan
 /// error.
 Client open_session(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
                     Query* query = nullptr);
+
+/// For a driver other than open_session() (the concurrent fetch): the
+/// library's account and plan, with an OAuth refusal's description captured
+/// into `oauth_error` for session_failure().
+struct SessionSetup {
+  Account account;
+  AccountPlan plan;
+  std::shared_ptr<std::string> oauth_error;
+};
+SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
+
+/// A library error from connecting or logging in, as the command reports it
+/// (exit code, and a hint for a rejected certificate, a missing STLS or an
+/// OAuth refusal).
+Failure session_failure(const Error& error, const GlobalOptions& options,
+                        const std::string& oauth_error);
 
 /// Ends a session that changed nothing: QUIT, with its outcome ignored (the
 /// work is done; a failed QUIT of a read-only session loses nothing).

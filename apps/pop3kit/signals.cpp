@@ -67,20 +67,41 @@ void CleanupOnSignal::run() noexcept {
     signalfd_siginfo info{};
     if (::read(signal_fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
     const int sig = static_cast<int>(info.ssi_signo);
-    files_.remove_all();
-    // End the process as the signal would have: its default action, raised
-    // at this thread with the signal unblocked here.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    ::sigaction(sig, &dfl, nullptr);
-    sigset_t one;
-    sigemptyset(&one);
-    sigaddset(&one, sig);
-    ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
-    ::raise(sig);
-    std::_Exit(128 + sig);  // not reached: the default action of these ends the process
+    {
+      const std::lock_guard lock(mu_);
+      if (stop_ && stopped_by_.load() == 0) {
+        stopped_by_.store(sig);
+        stop_(sig);
+        continue;
+      }
+    }
+    die(sig);
   }
+}
+
+void CleanupOnSignal::stop_gracefully(std::function<void(int)> stop) {
+  const std::lock_guard lock(mu_);
+  stop_ = std::move(stop);
+}
+
+void CleanupOnSignal::end_as_signalled() {
+  die(stopped_by_.load());
+}
+
+void CleanupOnSignal::die(int sig) noexcept {
+  files_.remove_all();
+  // End the process as the signal would have: its default action, raised
+  // at this thread with the signal unblocked here.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  ::raise(sig);
+  std::_Exit(128 + sig);  // not reached: the default action of these ends the process
 }
 
 }  // namespace pop3kit::cli

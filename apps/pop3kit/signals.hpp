@@ -13,10 +13,19 @@
 // created while the signal arrives is either removed or never made.
 //
 // A signal ignored when the command started (nohup's SIGHUP) stays ignored.
+//
+// A many-account fetch winds down instead (stop_gracefully()): the first
+// signal asks every session to end (what was stored is made durable and
+// recorded, nothing more is deleted), the summary is printed, and the
+// command then ends as the signal would have; a second signal ends it at
+// once, as above.
 #pragma once
 
 #include <signal.h>
 
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "pop3kit/temporary_files.hpp"
@@ -35,14 +44,28 @@ class CleanupOnSignal {
   CleanupOnSignal(const CleanupOnSignal&) = delete;
   CleanupOnSignal& operator=(const CleanupOnSignal&) = delete;
 
+  /// From now on the first signal calls `stop` (on the signal thread: it
+  /// must be quick, thread-safe and not throw) instead of ending the
+  /// command; a second one ends it at once.
+  void stop_gracefully(std::function<void(int)> stop);
+  /// The signal that asked to stop, or 0.
+  int stopped_by() const noexcept { return stopped_by_.load(); }
+  /// Removes the temporary files and ends the process as the signal
+  /// stopped_by() would have (its default action).
+  [[noreturn]] void end_as_signalled();
+
  private:
   void run() noexcept;
+  [[noreturn]] void die(int sig) noexcept;
 
   store::TemporaryFiles& files_;
   int signal_fd_ = -1;
   int stop_fd_ = -1;
   sigset_t blocked_{};
   sigset_t previous_{};
+  std::mutex mu_;
+  std::function<void(int)> stop_;  // under mu_
+  std::atomic<int> stopped_by_{0};
   std::thread thread_;
 };
 

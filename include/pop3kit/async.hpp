@@ -40,6 +40,7 @@
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -136,6 +137,14 @@ struct ClientOptions {
   std::size_t max_listing = 100'000;
 };
 
+/// Flow control of a bulk retrieval (Client::retrieve_many()): awaited
+/// before each read of the socket while the retrieval runs, so that a
+/// handler whose consumer lags (a disk, a thread pool) holds the reading
+/// back instead of queueing without bound. It completes when there is room
+/// again; it runs on the client's executor and must not throw. While it
+/// waits, no I/O timeout runs (the operation deadline still does).
+using ReadGate = std::function<asio::awaitable<void>()>;
+
 /// The server's greeting, kept after connect().
 struct GreetingInfo {
   std::string text;            ///< Raw text after "+OK " (untrusted: sanitize() before showing).
@@ -220,6 +229,8 @@ class Client {
                                              session::Sink sink);
   /// DELE `number` (removed when QUIT is answered with +OK).
   asio::awaitable<Result<void>> dele(std::uint64_t number);
+  /// UTF8 (RFC 6856), before login; errc::unsupported when CAPA lacks it.
+  asio::awaitable<Result<void>> utf8();
   /// NOOP.
   asio::awaitable<Result<void>> noop();
   /// RSET: the messages marked deleted are unmarked.
@@ -228,10 +239,12 @@ class Client {
   asio::awaitable<Result<void>> quit();
 
   /// The pipelined bulk calls (session::Batch); `numbers`, `sizes` and
-  /// `handler` must outlive the call.
+  /// `handler` must outlive the call. `gate`, when set, is awaited before
+  /// each read of the socket (see ReadGate).
   asio::awaitable<Result<void>> retrieve_many(std::span<const std::uint64_t> numbers,
                                               MessageHandler& handler,
-                                              std::span<const std::uint64_t> sizes = {});
+                                              std::span<const std::uint64_t> sizes = {},
+                                              ReadGate gate = {});
   /// TOP of each of `numbers`, pipelined, to `handler`.
   asio::awaitable<Result<void>> top_many(std::span<const std::uint64_t> numbers,
                                          std::uint64_t lines, MessageHandler& handler);
@@ -261,6 +274,12 @@ class Client {
   proto::State state() const noexcept;
   /// Drops the connection without QUIT.
   void close() noexcept;
+  /// Ends the session from outside the call that runs (another coroutine on
+  /// the same executor, or a handler posted to it): the socket's pending
+  /// operations are cancelled, the running call fails with errc::cancelled
+  /// and closes the connection, and so does every later call. Unlike
+  /// close(), safe while a call is suspended in a read or a write.
+  void cancel() noexcept;
 
   struct Impl;
 

@@ -77,6 +77,8 @@ enum class errc : int {
   /// a server trickling a byte now and then. The message names the
   /// operation and the deadline.
   deadline_exceeded = 407,
+  /// The caller ended the session while a call ran (async::Client::cancel()).
+  cancelled = 408,
 };
 
 /// The category of pop3kit's error codes; name() is "pop3kit".

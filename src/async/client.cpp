@@ -81,6 +81,7 @@ Result<void> Client::Impl::check_quiet() {
 }
 
 asio::awaitable<Result<void>> Client::Impl::flush() {
+  if (cancelled) co_return cancelled_error();
   if (auto quiet = check_quiet(); !quiet) co_return quiet;
   while (!engine->pending_output().empty()) {
     auto wait = io_wait(options.io_timeout);
@@ -95,6 +96,7 @@ asio::awaitable<Result<void>> Client::Impl::flush() {
       std::tie(ec, n) = co_await socket->async_write_some(asio::buffer(out), kTuple);
     }
     disarm();
+    if (cancelled) co_return cancelled_error();
     if (timed_out) {
       co_return fail(io_error(
           Error(errc::timed_out, "could not write to " + peer + " within " + seconds_text(*wait))));
@@ -114,7 +116,7 @@ asio::awaitable<Result<void>> Client::Impl::flush() {
 // commands in flight (pipeline_window) then wait in the socket buffers,
 // and a server that reads none of them for io_timeout is a timeout.
 asio::awaitable<Result<void>> Client::Impl::write_ready() {
-  if (tls) co_return co_await flush();
+  if (tls || cancelled) co_return co_await flush();
   if (auto quiet = check_quiet(); !quiet) co_return quiet;
   std::error_code ec;
   socket->non_blocking(true, ec);
@@ -133,6 +135,7 @@ asio::awaitable<Result<void>> Client::Impl::write_ready() {
 
 // One read into the engine, waiting at most `most`.
 asio::awaitable<Result<void>> Client::Impl::receive(milliseconds most) {
+  if (cancelled) co_return cancelled_error();
   auto wait = io_wait(most);
   if (!wait) co_return fail(std::move(wait).error());
   const std::span<char> space = engine->receive_space();
@@ -147,6 +150,7 @@ asio::awaitable<Result<void>> Client::Impl::receive(milliseconds most) {
         co_await socket->async_read_some(asio::buffer(space.data(), space.size()), kTuple);
   }
   disarm();
+  if (cancelled) co_return cancelled_error();
   if (timed_out) {
     co_return fail(io_error(
         Error(errc::timed_out, "no answer from " + peer + " within " + seconds_text(*wait))));
@@ -165,6 +169,7 @@ asio::awaitable<Result<void>> Client::Impl::receive(milliseconds most) {
 }
 
 asio::awaitable<Result<void>> Client::Impl::upgrade() {
+  if (cancelled) co_return cancelled_error();
   auto r = co_await handshake(tls_host);
   if (!r) co_return fail(std::move(r).error());
   engine->set_tls_active();
@@ -186,6 +191,16 @@ asio::awaitable<Result<void>> Client::Impl::run(session::Operation& o) {
         break;
       }
       case session::Want::read: {
+        // A consumer that lags (the disk under a retrieval) holds the
+        // reading back: the socket buffers fill and the server waits.
+        if (read_gate) {
+          co_await read_gate();
+          // The session may have been cancelled meanwhile.
+          if (cancelled) {
+            o.transport_failed(cancelled_error());
+            break;
+          }
+        }
         // After QUIT the close normally comes with the answer.
         auto r = co_await receive(o.closing() ? milliseconds(500ms) : options.io_timeout);
         if (!r) o.transport_failed(std::move(r).error());

@@ -185,6 +185,15 @@ asio::awaitable<Result<void>> Client::dele(std::uint64_t number) {
   co_return r;
 }
 
+asio::awaitable<Result<void>> Client::utf8() {
+  if (!impl_->caps.has("UTF8")) {
+    co_return Error(errc::unsupported, "UTF8: the server does not offer UTF8 (not in its CAPA)");
+  }
+  Scope scope(*impl_, "UTF8");
+  session::Exchange op({Command::utf8}, impl_->facts());
+  co_return co_await impl_->run(op);
+}
+
 asio::awaitable<Result<void>> Client::noop() {
   Scope scope(*impl_, "NOOP");
   session::Exchange op({Command::noop}, impl_->facts());
@@ -211,11 +220,15 @@ asio::awaitable<Result<void>> Client::quit() {
 
 asio::awaitable<Result<void>> Client::retrieve_many(std::span<const std::uint64_t> numbers,
                                                     MessageHandler& handler,
-                                                    std::span<const std::uint64_t> sizes) {
+                                                    std::span<const std::uint64_t> sizes,
+                                                    ReadGate gate) {
   Impl& d = *impl_;
   Scope scope(d, "RETR");
   session::Batch batch(d.facts(), numbers, handler, sizes);
-  co_return co_await d.run(batch);
+  d.read_gate = std::move(gate);
+  auto r = co_await d.run(batch);
+  d.read_gate = nullptr;
+  co_return r;
 }
 
 asio::awaitable<Result<void>> Client::top_many(std::span<const std::uint64_t> numbers,
@@ -269,6 +282,17 @@ proto::State Client::state() const noexcept {
 }
 void Client::close() noexcept {
   impl_->close();
+}
+void Client::cancel() noexcept {
+  Impl& d = *impl_;
+  d.cancelled = true;
+  d.disarm();
+  if (!d.connected()) return;
+  // The pending operations complete with operation_aborted; the call that
+  // waits sees `cancelled` and closes the connection then, not while the
+  // (TLS) stream still has an operation in flight.
+  std::error_code ignored;
+  d.lowest().cancel(ignored);
 }
 
 }  // namespace pop3kit::async

@@ -53,6 +53,11 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   std::uint64_t deleted = 0;
   SaslLoginInfo sasl_login;
   bool channel_bound = false;
+  // cancel() was called: every wait fails with errc::cancelled.
+  bool cancelled = false;
+  Error cancelled_error() { return fail(Error(errc::cancelled, "the session was cancelled")); }
+  // Awaited before each read while a retrieve_many() with a gate runs.
+  ReadGate read_gate;
 
   // The operation under way (ClientOptions::operation_deadline).
   struct Operation {

@@ -1,6 +1,8 @@
 // pop3kit — account planning and the connect-and-login sequence.
 #include "pop3kit/account.hpp"
 
+#include "account_rules.hpp"
+
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -162,19 +164,9 @@ Result<void> plan_named(const Account& a, AccountPlan& plan) {
   return {};
 }
 
-// Secrets read for one open_account(), wiped when done (best effort: the
-// sources and the environment may hold copies).
-struct Secrets {
-  std::string password;
-  std::string token;
-  Secrets() = default;
-  ~Secrets() {
-    OPENSSL_cleanse(password.data(), password.size());
-    OPENSSL_cleanse(token.data(), token.size());
-  }
-  Secrets(const Secrets&) = delete;
-  Secrets& operator=(const Secrets&) = delete;
-};
+}  // namespace
+
+namespace detail {
 
 Result<void> obtain(const SecretSource& source, std::string_view what, std::string& out) {
   if (!source) {
@@ -192,7 +184,7 @@ Result<void> obtain(const SecretSource& source, std::string_view what, std::stri
 
 // When a login may be tried again after [LOGIN-DELAY]: CAPA's LOGIN-DELAY
 // seconds from now (RFC 2449 §6.5), as a UTC time of day.
-std::string next_login(const Capabilities& caps) {
+static std::string next_login(const Capabilities& caps) {
   const auto delay = caps.login_delay();
   if (!delay || !delay->value) {
     return " (temporary: the server limits how often the account may log in (LOGIN-DELAY); try "
@@ -211,7 +203,7 @@ std::string next_login(const Capabilities& caps) {
 // means; `caps`: what the server said before the login; `sasl`: the SASL
 // exchange, if the login was one.
 Error login_failure(std::string_view method, Error error, const Capabilities& caps,
-                    const Account& a, const SaslLoginInfo* sasl = nullptr) {
+                    const Account& a, const SaslLoginInfo* sasl) {
   std::string text = error.message.empty() ? error.code.message() : std::move(error.message);
   error.message = "login with " + login_method_label(method) + " failed: " + text;
   if (sasl != nullptr && sasl->refused && !sasl->channel_binding.empty() &&
@@ -234,7 +226,8 @@ Error login_failure(std::string_view method, Error error, const Capabilities& ca
 }
 
 // The method for this session: "USER", "APOP" or a SASL mechanism.
-Result<std::string> choose_method(const Client& client, const Account& a, const AccountPlan& plan) {
+Result<std::string> choose_method(const Capabilities& caps, const std::string& chosen,
+                                  const Account& a, const AccountPlan& plan) {
   switch (plan.login) {
     case LoginChoice::apop:
       return std::string("APOP");
@@ -249,13 +242,12 @@ Result<std::string> choose_method(const Client& client, const Account& a, const 
   if (plan.needs_token) {
     // OAUTHBEARER (RFC 7628) over Google's older XOAUTH2.
     for (const char* m : {"OAUTHBEARER", "XOAUTH2"}) {
-      if (client.capabilities().offers_sasl(m)) return std::string(m);
+      if (caps.offers_sasl(m)) return std::string(m);
     }
     return unusable("a token was given, but " + host_port(a.url) +
                     " offers neither OAUTHBEARER nor XOAUTH2 (name a mechanism with ;auth=)");
   }
-  std::string m = client.choose_mechanism();
-  if (!m.empty()) return m;
+  if (!chosen.empty()) return chosen;
   if (binding_named(a.channel_binding)) {
     return unusable(host_port(a.url) +
                     " offers no login method with channel binding (no "
@@ -272,6 +264,13 @@ Result<std::string> choose_method(const Client& client, const Account& a, const 
   return unusable(host_port(a.url) +
                   " offers no login method pop3kit chooses by itself (name one with ;auth=)");
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::login_failure;
+using detail::Secrets;
 
 // `mechanism`: the one to use; afterwards, the one last tried (after the
 // automatic choice's fallback, the one without -PLUS).
@@ -381,12 +380,14 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
   // Secrets before connecting: a failing password command costs no connection.
   Secrets secrets;
   if (plan.needs_password) {
-    if (auto r = obtain(account.password, "password", secrets.password); !r) {
+    if (auto r = detail::obtain(account.password, "password", secrets.password); !r) {
       return std::move(r).error();
     }
   }
   if (plan.needs_token) {
-    if (auto r = obtain(account.token, "token", secrets.token); !r) return std::move(r).error();
+    if (auto r = detail::obtain(account.token, "token", secrets.token); !r) {
+      return std::move(r).error();
+    }
   }
 
   AccountSession s{Client(client_options(account, plan)), {}};
@@ -407,7 +408,8 @@ Result<AccountSession> open_account(const Account& account, const AccountPlan& p
     }
     return s;
   }
-  auto method = choose_method(s.client, account, plan);
+  auto method =
+      detail::choose_method(s.client.capabilities(), s.client.choose_mechanism(), account, plan);
   if (!method) return std::move(method).error();
   s.method = std::move(*method);
   // After STLS (RFC 6856 forbids STLS after UTF8), before the login. A -ERR

@@ -65,6 +65,8 @@ class Category final : public std::error_category {
         return "timed out";
       case errc::deadline_exceeded:
         return "operation deadline exceeded";
+      case errc::cancelled:
+        return "cancelled";
       case errc::connection_closed:
         return "connection closed by the server";
       case errc::tls_unavailable:
@@ -107,7 +109,7 @@ bool is_server_error(const Error& error) noexcept {
 
 bool is_temporary(std::error_code ec) noexcept {
   return ec == errc::temporary_failure || ec == errc::timed_out || ec == errc::deadline_exceeded ||
-         ec == errc::connection_closed || ec == errc::io_error;
+         ec == errc::cancelled || ec == errc::connection_closed || ec == errc::io_error;
 }
 
 const char* to_string(ResponseCode rc) noexcept {

@@ -1,12 +1,15 @@
-// pop3kit::store — Committer: batches made durable on a thread of their own.
+// pop3kit::store — Committer: batches made durable on a thread of their own,
+// or as tasks on a pool.
 #include "committer.hpp"
 
 #include <utility>
 
 namespace pop3kit::store::detail {
 
-Committer::Committer(const AccountId& account, StateStore& state, bool use_state)
-    : account_(account), state_(state), use_state_(use_state), thread_([this] { run(); }) {}
+Committer::Committer(const AccountId& account, StateStore& state, bool use_state, Post post)
+    : account_(account), state_(state), use_state_(use_state), post_(std::move(post)) {
+  if (!post_) thread_ = std::thread([this] { run(); });
+}
 
 Committer::~Committer() {
   (void)finish();
@@ -17,8 +20,12 @@ Result<void> Committer::push(SealedBatch batch, bool wait) {
   done_.wait(lock, [&] { return queue_.size() < kDepth || error_; });
   if (error_) return *error_;
   queue_.push_back(std::move(batch));
-  ready_.notify_one();
-  if (wait) done_.wait(lock, [&] { return (queue_.empty() && !busy_) || error_; });
+  if (post_) {
+    if (!std::exchange(draining_, true)) post_([this] { drain(); });
+  } else {
+    ready_.notify_one();
+  }
+  if (wait) done_.wait(lock, [&] { return (queue_.empty() && !busy_ && !draining_) || error_; });
   if (error_) return *error_;
   return {};
 }
@@ -32,38 +39,48 @@ Result<void> Committer::finish() {
     ready_.notify_one();
     thread_.join();
   }
-  const std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  // A posted drain() refers to this Committer: it must have ended.
+  done_.wait(lock, [&] { return !draining_; });
   if (error_) return *error_;
   return {};
 }
 
 void Committer::run() {
+  std::unique_lock lock(mu_);
   for (;;) {
-    SealedBatch batch;
-    {
-      std::unique_lock lock(mu_);
-      ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-      if (queue_.empty()) break;
-      batch = std::move(queue_.front());
-      queue_.pop_front();
-      busy_ = !error_;
-      if (error_) {
-        // After a failure nothing more is committed (see the header).
-        done_.notify_all();
-        continue;
-      }
-    }
-    auto r = commit(batch);
-    {
-      const std::lock_guard lock(mu_);
-      busy_ = false;
-      if (!r && !error_) {
-        error_ = std::move(r).error();
-        failed_.store(true);
-      }
-    }
-    done_.notify_all();
+    ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+    if (queue_.empty()) break;
+    commit_front(lock);
   }
+}
+
+void Committer::drain() {
+  std::unique_lock lock(mu_);
+  while (!queue_.empty())
+    commit_front(lock);
+  draining_ = false;
+  done_.notify_all();
+}
+
+void Committer::commit_front(std::unique_lock<std::mutex>& lock) {
+  SealedBatch batch = std::move(queue_.front());
+  queue_.pop_front();
+  if (error_) {
+    // After a failure nothing more is committed (see the header).
+    done_.notify_all();
+    return;
+  }
+  busy_ = true;
+  lock.unlock();
+  auto r = commit(batch);
+  lock.lock();
+  busy_ = false;
+  if (!r && !error_) {
+    error_ = std::move(r).error();
+    failed_.store(true);
+  }
+  done_.notify_all();
 }
 
 // Durable first, then recorded as delivered; the intents of messages not

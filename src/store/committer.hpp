@@ -8,6 +8,10 @@
 // network work at the same time, and only the last batch's commit is paid
 // after the last message arrives.
 //
+// Without a thread of its own (a `post` function given), the commits run
+// as tasks posted to the caller's pool (the async fetch's disk threads):
+// one task at a time per Committer, so the order stays the same.
+//
 // Batches are committed in the order they were pushed. After a failure the
 // batches still waiting are dropped, not committed: their intents stay in
 // the state store, and the next run's recovery looks for them at the
@@ -18,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,8 +44,14 @@ struct SealedBatch {
 
 class Committer {
  public:
+  /// Runs a task on some other thread, later (never in the caller's call).
+  using Post = std::function<void(std::function<void()>)>;
+
   /// `use_state` false: nothing is recorded (a server without UIDL).
-  Committer(const AccountId& account, StateStore& state, bool use_state);
+  /// `post` empty: a thread of its own; else the commits are tasks given to
+  /// `post`, which must run them while the Committer waits for them (its
+  /// pool must not be the one whose threads call push()).
+  Committer(const AccountId& account, StateStore& state, bool use_state, Post post = {});
   ~Committer();
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
@@ -63,6 +74,10 @@ class Committer {
   static constexpr std::size_t kDepth = 2;
 
   void run();
+  // Commits what is queued, until the queue is empty (a posted task).
+  void drain();
+  // Takes the front batch under `lock` and commits it without the lock.
+  void commit_front(std::unique_lock<std::mutex>& lock);
   Result<void> commit(SealedBatch& batch);
 
   const AccountId& account_;
@@ -74,6 +89,8 @@ class Committer {
   std::deque<SealedBatch> queue_;
   bool busy_ = false;
   bool closed_ = false;
+  const Post post_;
+  bool draining_ = false;  // with post_: a drain() task is queued or running
   std::optional<Error> error_;
   std::atomic<bool> failed_{false};
 
