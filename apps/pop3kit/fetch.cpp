@@ -238,7 +238,9 @@ nlohmann::json outcome_json(const Outcome& o, bool dry_run) {
                       {"failed", failed},
                       {"warnings", r.warnings},
                       {"uidl", r.uidl},
-                      {"exit_code", o.exit_code}};
+                      {"exit_code", o.exit_code},
+                      {"started", o.started},
+                      {"seconds", o.seconds}};
   j["error"] = o.error ? nlohmann::json(*o.error) : nlohmann::json(nullptr);
   if (dry_run) j["would_fetch"] = refs_json(r.would_fetch);
   return j;
@@ -435,6 +437,7 @@ const char* fetch_help_footer() noexcept {
 }
 
 int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
+  const auto run_start = std::chrono::steady_clock::now();
   RunLimits limits;
   std::vector<Job> jobs = plan_jobs(global, args, limits);
   // SIGINT, SIGTERM and SIGHUP remove the Maildir tmp/ files being written
@@ -461,11 +464,12 @@ int run_fetch(const GlobalOptions& global, const FetchArgs& args) {
   }
   if (jobs.size() > 1 && limits.jobs > 1) {
     fetch_concurrently(jobs, outcomes, shared ? &shared->store() : nullptr, state_pattern, args,
-                       limits, cleanup);
+                       limits, cleanup, run_start);
   }
   for (std::size_t i = 0; i < jobs.size() && (jobs.size() == 1 || limits.jobs == 1); ++i) {
     const Job& job = jobs[i];
     Outcome& out = outcomes[i];
+    const Timing timing(out, run_start);
     try {
       std::optional<StateFile> own;
       if (!shared) own.emplace(state_path_for(state_pattern, job.name), args.dry_run);

@@ -3,6 +3,7 @@
 // concurrent run (fetch_many.cpp) share.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,27 @@ struct Outcome {
   store::FetchReport report;
   std::optional<std::string> error;  ///< the account failed before or during the session
   int exit_code = 0;
+  /// When the account's turn began, in seconds since the run began, and how
+  /// long it took (--json: "started", "seconds").
+  double started = 0, seconds = 0;
+};
+
+/// Sets out.started and, when destroyed, out.seconds.
+class Timing {
+ public:
+  Timing(Outcome& out, std::chrono::steady_clock::time_point run_start)
+      : out_(out), begin_(std::chrono::steady_clock::now()) {
+    out_.started = std::chrono::duration<double>(begin_ - run_start).count();
+  }
+  ~Timing() {
+    out_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
+  }
+  Timing(const Timing&) = delete;
+  Timing& operator=(const Timing&) = delete;
+
+ private:
+  Outcome& out_;
+  std::chrono::steady_clock::time_point begin_;
 };
 
 /// The exit code of an outcome's report (its failures and session error).
@@ -87,6 +109,7 @@ class CleanupOnSignal;
 /// durable and recorded, nothing more is deleted.
 void fetch_concurrently(const std::vector<Job>& jobs, std::vector<Outcome>& outcomes,
                         store::StateStore* shared, const std::string& state_pattern,
-                        const FetchArgs& args, const RunLimits& limits, CleanupOnSignal& signals);
+                        const FetchArgs& args, const RunLimits& limits, CleanupOnSignal& signals,
+                        std::chrono::steady_clock::time_point run_start);
 
 }  // namespace pop3kit::cli

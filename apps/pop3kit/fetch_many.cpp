@@ -67,8 +67,10 @@ std::string host_key(const PopUrl& url) {
 class Run {
  public:
   Run(const std::vector<Job>& jobs, std::vector<Outcome>& outcomes, store::StateStore* shared,
-      std::string state_pattern, const FetchArgs& args, const RunLimits& limits)
-      : jobs_(jobs),
+      std::string state_pattern, const FetchArgs& args, const RunLimits& limits,
+      std::chrono::steady_clock::time_point run_start)
+      : run_start_(run_start),
+        jobs_(jobs),
         outcomes_(outcomes),
         shared_(shared),
         state_pattern_(std::move(state_pattern)),
@@ -161,6 +163,7 @@ class Run {
   }
 
   asio::awaitable<void> fetch_job(const Job& job, Outcome& out) {
+    const Timing timing(out, run_start_);
     std::unique_ptr<StateFile> own;
     std::optional<Prepared> ready;
     try {
@@ -211,6 +214,7 @@ class Run {
     });
   }
 
+  const std::chrono::steady_clock::time_point run_start_;
   const std::vector<Job>& jobs_;
   std::vector<Outcome>& outcomes_;
   store::StateStore* shared_;
@@ -234,8 +238,9 @@ class Run {
 
 void fetch_concurrently(const std::vector<Job>& jobs, std::vector<Outcome>& outcomes,
                         store::StateStore* shared, const std::string& state_pattern,
-                        const FetchArgs& args, const RunLimits& limits, CleanupOnSignal& signals) {
-  Run run(jobs, outcomes, shared, state_pattern, args, limits);
+                        const FetchArgs& args, const RunLimits& limits, CleanupOnSignal& signals,
+                        std::chrono::steady_clock::time_point run_start) {
+  Run run(jobs, outcomes, shared, state_pattern, args, limits, run_start);
   signals.stop_gracefully([&run](int) { run.stop(); });
   run.run();
   signals.stop_gracefully({});
