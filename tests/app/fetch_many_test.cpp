@@ -1,0 +1,297 @@
+// `pop3kit fetch` of many accounts at once (fetch_many.cpp) against a real
+// Dovecot: healthy accounts over TLS, a slow one behind a latency proxy, a
+// wrong password, a refused connection, an untrusted certificate and a
+// server that does not speak TLS where TLS is expected, side by side. Each
+// gets its own result and exit code, the healthy ones finish while the slow
+// one still runs, and --max-per-host bounds the sessions to one server.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "run_pop3kit.hpp"
+#include "support/dovecot.hpp"
+
+namespace pop3kit::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// bench/e2e/latency_proxy in front of a port: DELAY_MS each way.
+class LatencyProxy {
+ public:
+  LatencyProxy(std::uint16_t target, int delay_ms) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      ::close(out[1]);
+      const std::string port = std::to_string(target), delay = std::to_string(delay_ms);
+      ::execl(LATENCY_PROXY_BIN, LATENCY_PROXY_BIN, "127.0.0.1", port.c_str(), delay.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* f = ::fdopen(out[0], "r");
+    unsigned p = 0;
+    if (f != nullptr && std::fscanf(f, "%u", &p) == 1) port_ = static_cast<std::uint16_t>(p);
+    if (f != nullptr) std::fclose(f);
+  }
+  ~LatencyProxy() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  LatencyProxy(const LatencyProxy&) = delete;
+  LatencyProxy& operator=(const LatencyProxy&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A loopback port nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::size_t maildir_count(const fs::path& md) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const char* sub : {"new", "cur"}) {
+    for (const auto& e : fs::directory_iterator(md / sub, ec))
+      n += e.is_regular_file() ? 1 : 0;
+  }
+  return n;
+}
+
+// The most accounts whose [started, started + seconds] overlap at once.
+int most_at_once(const nlohmann::json& accounts) {
+  std::vector<std::pair<double, int>> edges;
+  for (const auto& a : accounts) {
+    const double s = a["started"].get<double>();
+    edges.emplace_back(s, 1);
+    edges.emplace_back(s + a["seconds"].get<double>(), -1);
+  }
+  // An end and a start at the same instant: the end first.
+  std::sort(edges.begin(), edges.end());
+  int now = 0, most = 0;
+  for (const auto& [t, d] : edges) {
+    now += d;
+    most = std::max(most, now);
+  }
+  return most;
+}
+
+constexpr int kHealthy = 6;
+constexpr int kMessages = 3;
+
+class FetchManyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::vector<MailUser> users;
+    for (const char* u : {"slow", "badpw", "host0", "host1", "host2", "host3", "host4", "host5"})
+      users.push_back({u, std::string("pw-") + u});
+    for (int i = 0; i < kHealthy; ++i)
+      users.push_back({healthy(i), "pw-" + healthy(i)});
+    server_ = DovecotServer::start(users, &error_, ServerCert::good, 64).release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << error_;
+    std::string templ = (fs::temp_directory_path() / "pop3kit-many-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  static std::string healthy(int i) { return "healthy" + std::to_string(i); }
+
+  void fill(const std::string& user) {
+    server_->clear_messages(user);
+    for (int n = 1; n <= kMessages; ++n) {
+      server_->add_message(user, "From: a@example.org\r\nSubject: " + user + " " +
+                                     std::to_string(n) + "\r\n\r\nbody " + std::to_string(n) +
+                                     "\r\n");
+    }
+  }
+
+  // An [account.NAME] table: pops:// to `port` as `user` with `password`.
+  std::string account(const std::string& name, const std::string& user, std::uint16_t port,
+                      const std::string& password, bool trust = true,
+                      const std::string& scheme = "pops") const {
+    std::string t = "\n[account." + name + "]\nurl = \"" + scheme + "://" + user +
+                    "@127.0.0.1:" + std::to_string(port) +
+                    "\"\nto = \"maildir:" + (dir_ / name).string() +
+                    "\"\npassword_command = \"echo " + password + "\"\n";
+    if (trust) t += "ca_file = \"" + server_->ca_file().string() + "\"\n";
+    return t;
+  }
+
+  RunResult fetch(const std::string& config, std::vector<std::string> extra = {}) {
+    const fs::path path = dir_ / "config.toml";
+    std::ofstream(path) << config;
+    std::vector<std::string> args = {
+        "fetch", "-c", path.string(), "--state", (dir_ / "state.db").string(), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunOptions options;
+    options.timeout_seconds = 120;
+    return run_pop3kit(args, options);
+  }
+
+  static std::map<std::string, nlohmann::json> by_name(const nlohmann::json& j) {
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& a : j["accounts"])
+      out[a["account"].get<std::string>()] = a;
+    return out;
+  }
+
+  static DovecotServer* server_;
+  static std::string error_;
+  fs::path dir_;
+};
+
+DovecotServer* FetchManyTest::server_ = nullptr;
+std::string FetchManyTest::error_;
+
+TEST_F(FetchManyTest, EachAccountGetsItsOwnResultAndTheSlowOneStallsNoOther) {
+  fill("slow");
+  fill("badpw");
+  for (int i = 0; i < kHealthy; ++i)
+    fill(healthy(i));
+  // About 0.6 s per round trip: the slow account's session takes seconds.
+  LatencyProxy proxy(server_->tls_port(), 300);
+  ASSERT_NE(proxy.port(), 0);
+  std::string config;
+  // The slow one first: it starts first and must hold nobody back.
+  config += account("slow", "slow", proxy.port(), "pw-slow");
+  for (int i = 0; i < kHealthy; ++i)
+    config += account(healthy(i), healthy(i), server_->tls_port(), "pw-" + healthy(i));
+  config += account("badpw", "badpw", server_->tls_port(), "not-the-password");
+  config += account("refused", "healthy0", closed_port(), "pw-healthy0");
+  // A certificate nobody trusts, and a server that speaks no TLS at all.
+  config += account("untrusted", "healthy0", server_->tls_port(), "pw-healthy0", false);
+  config += account("notls", "healthy0", server_->port(), "pw-healthy0");
+
+  const RunResult r = fetch(config);
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  // The most serious status: the refused login (77) before the
+  // unavailable servers (69).
+  EXPECT_EQ(r.exit_code, 77) << r.err;
+  EXPECT_EQ(j["exit_code"].get<int>(), 77);
+  auto a = by_name(j);
+  ASSERT_EQ(a.size(), kHealthy + 5u) << r.out;
+
+  for (int i = 0; i < kHealthy; ++i) {
+    const auto& h = a[healthy(i)];
+    EXPECT_EQ(h["exit_code"].get<int>(), 0) << h.dump();
+    EXPECT_EQ(h["delivered"].get<int>(), kMessages) << h.dump();
+    EXPECT_EQ(maildir_count(dir_ / healthy(i)), std::size_t{kMessages});
+  }
+  EXPECT_EQ(a["slow"]["exit_code"].get<int>(), 0) << a["slow"].dump();
+  EXPECT_EQ(a["slow"]["delivered"].get<int>(), kMessages);
+  EXPECT_EQ(maildir_count(dir_ / "slow"), std::size_t{kMessages});
+
+  EXPECT_EQ(a["badpw"]["exit_code"].get<int>(), 77) << a["badpw"].dump();
+  EXPECT_NE(a["badpw"]["error"].get<std::string>().find("login with"), std::string::npos);
+  EXPECT_EQ(a["refused"]["exit_code"].get<int>(), 69) << a["refused"].dump();
+  EXPECT_EQ(a["untrusted"]["exit_code"].get<int>(), 69) << a["untrusted"].dump();
+  EXPECT_NE(a["untrusted"]["error"].get<std::string>().find("certificate"), std::string::npos)
+      << a["untrusted"].dump();
+  EXPECT_EQ(a["notls"]["exit_code"].get<int>(), 69) << a["notls"].dump();
+  for (const char* failed : {"badpw", "refused", "untrusted", "notls"}) {
+    EXPECT_EQ(a[failed]["delivered"].get<int>(), 0);
+    EXPECT_EQ(maildir_count(dir_ / failed), 0u) << failed;
+  }
+
+  // Every other account is done while the slow one still runs.
+  const double slow_end = a["slow"]["started"].get<double>() + a["slow"]["seconds"].get<double>();
+  EXPECT_GT(a["slow"]["seconds"].get<double>(), 3.0) << a["slow"].dump();
+  for (const auto& [name, o] : a) {
+    if (name == "slow") continue;
+    const double end = o["started"].get<double>() + o["seconds"].get<double>();
+    EXPECT_LT(end, slow_end - 1.0) << name << " finished after the slow account: " << o.dump();
+  }
+
+  // A second run fetches nothing again; the failed accounts fail alike.
+  const RunResult again = fetch(config);
+  const auto j2 = nlohmann::json::parse(again.out, nullptr, false);
+  ASSERT_FALSE(j2.is_discarded()) << again.out << again.err;
+  for (const auto& o : j2["accounts"])
+    EXPECT_EQ(o["delivered"].get<int>(), 0) << o.dump();
+  EXPECT_EQ(again.exit_code, 77);
+}
+
+TEST_F(FetchManyTest, MaxPerHostBoundsTheSessionsToOneServer) {
+  // Six accounts on one server behind a link slow enough for their
+  // sessions to overlap when they may.
+  LatencyProxy proxy(server_->tls_port(), 100);
+  ASSERT_NE(proxy.port(), 0);
+  std::string config;
+  for (int i = 0; i < 6; ++i) {
+    const std::string u = "host" + std::to_string(i);
+    fill(u);
+    config += account(u, u, proxy.port(), "pw-" + u);
+  }
+  const RunResult two = fetch(config, {"--max-per-host", "2", "--jobs", "16"});
+  const auto j = nlohmann::json::parse(two.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << two.out << two.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(most_at_once(j["accounts"]), 2) << j.dump(1);
+
+  // Without the bound (and a fresh state) they run side by side.
+  std::error_code ec;
+  fs::remove(dir_ / "state.db", ec);
+  for (int i = 0; i < 6; ++i)
+    fs::remove_all(dir_ / ("host" + std::to_string(i)), ec);
+  const RunResult six = fetch(config, {"--max-per-host", "6", "--jobs", "16"});
+  const auto j6 = nlohmann::json::parse(six.out, nullptr, false);
+  ASSERT_FALSE(j6.is_discarded()) << six.out << six.err;
+  ASSERT_EQ(six.exit_code, 0) << six.err;
+  EXPECT_GT(most_at_once(j6["accounts"]), 2) << j6.dump(1);
+  for (const auto& o : j6["accounts"])
+    EXPECT_EQ(o["delivered"].get<int>(), kMessages) << o.dump();
+
+  // --jobs bounds them all the same way.
+  fs::remove(dir_ / "state.db", ec);
+  const RunResult one = fetch(config, {"--max-per-host", "6", "--jobs", "3"});
+  const auto j3 = nlohmann::json::parse(one.out, nullptr, false);
+  ASSERT_FALSE(j3.is_discarded()) << one.out << one.err;
+  EXPECT_LE(most_at_once(j3["accounts"]), 3) << j3.dump(1);
+}
+
+}  // namespace
+}  // namespace pop3kit::test
