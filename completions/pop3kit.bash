@@ -14,14 +14,14 @@ _pop3kit_commands='capa stat list retr top dele fetch'
 # looking for the command and the arguments.
 _pop3kit_value_opts='--timeout --connect-timeout --deadline --password-command --token-command --ca-file
   --ca-dir --cert --key --pin --tls-min --channel-binding -o --output --name --to --max-size --state
-  --shard -c --config'
+  --shard --jobs --max-per-host -c --config'
 
 # The options of command $1 (besides the global ones).
 _pop3kit_command_opts() {
     case $1 in
         retr) printf '%s\n' -o --output --name ;;
         fetch) printf '%s\n' --to --keep --delete --all --max-size --dry-run --state --shard \
-            --json -c --config ;;
+            --jobs --max-per-host --json -c --config ;;
     esac
 }
 
