@@ -222,7 +222,7 @@ class Run {
   const FetchArgs& args_;
   const RunLimits limits_;
 
-  asio::io_context io_{1};
+  asio::io_context io_;
   asio::thread_pool write_pool_;
   asio::thread_pool commit_pool_;
   store::DiskExecutors disk_;
