@@ -29,13 +29,13 @@
 #include <string>
 #include <thread>
 
-#include "exit_codes.hpp"
-#include "fetch_jobs.hpp"
-#include "output.hpp"
+#include "../exit_codes.hpp"
+#include "../fetch_jobs.hpp"
+#include "../output.hpp"
+#include "../progress.hpp"
+#include "../signals.hpp"
 #include "pop3kit/async_fetch.hpp"
 #include "pop3kit/text.hpp"
-#include "progress.hpp"
-#include "signals.hpp"
 
 namespace pop3kit::cli {
 namespace {

@@ -9,9 +9,9 @@
 #include <optional>
 #include <utility>
 
-#include "../client/account_rules.hpp"
-#include "batch_runner.hpp"
-#include "fetch_steps.hpp"
+#include "../../client/account_rules.hpp"
+#include "../batch_runner.hpp"
+#include "../fetch_steps.hpp"
 #include "pool_spooler.hpp"
 
 namespace pop3kit::store {
