@@ -408,14 +408,25 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
   // WAL: readers never block the writer, and a commit is one append plus
   // one flush. synchronous=FULL flushes the WAL at each commit, so that a
   // committed call survives a power cut, not only a crash of the process.
-  {
+  // Switching a new database needs it to itself, and SQLite does not wait
+  // for that through the busy timeout: fetchers started at once (shards)
+  // would fail here. Retried until the busy timeout.
+  for (const auto give_up = std::chrono::steady_clock::now() + options.busy_timeout;;) {
     auto mode = db.prepare("PRAGMA journal_mode=WAL");
     if (!mode) return std::move(mode).error();
     const int step = sqlite3_step(mode->get());
+    const int primary = step & 0xff;
+    if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) &&
+        std::chrono::steady_clock::now() < give_up) {
+      mode->reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     if (step != SQLITE_ROW) return db.fail("cannot switch to WAL mode", step);
     if (column_text(mode->get(), 0) != "wal") {
       return file_error(path, "cannot switch to WAL mode (is it on a network file system?)");
     }
+    break;
   }
   // A new database is made without a flush per step (synchronous=NORMAL:
   // each commit still atomic; a power cut can only lose the empty schema,
