@@ -316,8 +316,8 @@ POP3KIT_EXPORT std::optional<Error> buffered_unasked(proto::Engine& engine);
 /// errc::connection_closed "the server ended the session: '...'" with the
 /// sanitised line, a dropped session to retry. Anything else:
 /// errc::unexpected_data "server sent data while no response was
-/// expected: '...'" with the sanitised octets. Messages quote at most 80
-/// octets.
+/// expected: '...'" with the sanitised octets. A quote is sanitize()d
+/// and cut at 80 characters.
 POP3KIT_EXPORT Error unasked_error(std::string_view said);
 ///@}
 
