@@ -44,6 +44,7 @@
 #include "pop3kit/session_auth.hpp"
 #include "pop3kit/session_batch.hpp"
 #include "pop3kit/session_command.hpp"
+#include "pop3kit/session_deadline.hpp"
 #include "pop3kit/tls.hpp"
 #include "pop3kit/transport.hpp"
 
@@ -410,25 +411,14 @@ class POP3KIT_EXPORT Client {
   Error fail(Error e);
   Error server_error(const proto::Status& st, std::string_view what) const;
 
-  // The operation under way and its deadline (ClientOptions::operation_deadline).
-  // An OperationScope opens one for a call made of several exchanges;
-  // otherwise the first read or write of an exchange opens one, and the end
-  // of the exchange (nothing outstanding) closes it. See deadline.cpp.
+  // The operation under way and its deadline (ClientOptions::operation_deadline,
+  // kept by deadline_). An OperationScope opens one for a call made of several
+  // exchanges; otherwise the first read or write of an exchange opens one, and
+  // the end of the exchange (nothing outstanding) closes it. See deadline.cpp.
   class OperationScope;
-  struct Operation {
-    std::chrono::steady_clock::time_point start{};
-    std::uint64_t received = 0;  // octets read during it
-    std::string what;            // its name in messages ("RETR", "login")
-    bool open = false;
-    bool capped = false;  // the last wait was cut short by the deadline
-    int scopes = 0;       // OperationScopes alive: they close it, not the end of an exchange
-  };
-  void open_operation(std::string what);
-  std::optional<std::chrono::steady_clock::time_point> operation_end() const noexcept;
-  Error deadline_error() const;
   Result<std::chrono::milliseconds> io_wait(std::chrono::milliseconds most);
   Result<std::chrono::milliseconds> io_wait() { return io_wait(options_.io_timeout); }
-  Error io_error(Error e) const;
+  Error io_error(Error e) const { return deadline_.wait_failed(std::move(e)); }
   void exchange_done() noexcept;
   Result<std::unique_ptr<net::TcpTransport>> dial(std::string_view host, std::uint16_t port);
   Result<std::unique_ptr<net::TlsTransport>> handshake(net::Transport& plain,
@@ -452,7 +442,8 @@ class POP3KIT_EXPORT Client {
   std::uint64_t deleted_ = 0;  // DELE +OK since login or the last RSET
   SaslLoginInfo sasl_login_;
   bool channel_bound_ = false;  // logged in with a -PLUS mechanism
-  Operation op_;
+  session::Deadline deadline_;
+  int scopes_ = 0;  // OperationScopes alive: they close the operation, not the end of an exchange
 };
 
 }  // namespace pop3kit

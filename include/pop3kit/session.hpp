@@ -122,8 +122,8 @@ namespace session {
 /// What an operation needs from its driver next.
 enum class Want : std::uint8_t {
   /// Write all of engine.pending_output() (consume_output() as it goes),
-  /// then resume(). The blocking Client first makes sure the server said
-  /// nothing unasked (see pop3kit/client.hpp).
+  /// then resume(). The clients first make sure the server said nothing
+  /// unasked (must_be_quiet()).
   write,
   /// Write what the transport takes now, without waiting for it to take
   /// more (possibly nothing; consume_output() what went), then resume().
@@ -135,8 +135,8 @@ enum class Want : std::uint8_t {
   /// after the next event. The read is safe: commands go out in order, so
   /// the command whose answer is awaited is in the transport already. It
   /// is asked at most once between two events, so a driver need not wait
-  /// for the transport to become writable. As for Want::write, the blocking
-  /// Client first makes sure the server said nothing unasked. A driver whose
+  /// for the transport to become writable. As for Want::write, the clients
+  /// first make sure the server said nothing unasked. A driver whose
   /// writes cannot block the server's (small windows, or it writes and reads
   /// at once) may write everything, as for Want::write.
   write_ready,
@@ -283,6 +283,43 @@ POP3KIT_EXPORT Error server_error(const proto::Status& status, std::string_view 
 /// The error for a command the engine refused to queue (a caller error,
 /// nothing sent): "cannot send USER: not allowed in the TRANSACTION state".
 POP3KIT_EXPORT Error refused(std::error_code ec, proto::Command command, proto::State state);
+
+/// @name The check that the server said nothing unasked
+/// Before commands go out while none awaits an answer, the server must have
+/// said nothing: what it said would be read as the answer to them (an extra
+/// "+OK" after DELE turns a QUIT -ERR into success). A driver, before it
+/// writes (Want::write, Want::write_ready):
+///
+///     if (session::must_be_quiet(engine)) {
+///       if (auto e = session::buffered_unasked(engine)) return fail(*e);
+///       n = read what has arrived, without waiting;   // nothing there: go on
+///       return fail(session::unasked_error(said));    // the n octets read
+///     }
+///
+/// With nothing outstanding that costs one read per lock-step command, and
+/// nothing while a pipeline is full. Each error ends the session.
+///@{
+/// True when the server must have been quiet: commands wait in
+/// `engine`'s output and none awaits an answer.
+POP3KIT_EXPORT bool must_be_quiet(const proto::Engine& engine) noexcept;
+/// What `engine` already holds, unparsed (left over after the last answer,
+/// or come with the greeting): when it holds something, its next event is
+/// taken (next_event()) and, when that is a failure, returned as an Error
+/// with the engine's code and message (errc::unexpected_data for octets
+/// that answer no command). nullopt when it holds nothing or no failure.
+POP3KIT_EXPORT std::optional<Error> buffered_unasked(proto::Engine& engine);
+/// The error for what a read that did not wait found, `said` (its first
+/// octets; empty: the server closed the connection). Empty:
+/// errc::connection_closed "the server closed the connection while no
+/// command was outstanding". A "-ERR" line, a parting word before the
+/// server hangs up (Dovecot's "-ERR Disconnected for inactivity."):
+/// errc::connection_closed "the server ended the session: '...'" with the
+/// sanitised line, a dropped session to retry. Anything else:
+/// errc::unexpected_data "server sent data while no response was
+/// expected: '...'" with the sanitised octets. A quote is sanitize()d
+/// and cut at 80 characters.
+POP3KIT_EXPORT Error unasked_error(std::string_view said);
+///@}
 
 /// Checks a LIST or UIDL scan listing entry by entry, before the entry is
 /// stored: the message number is 1..highest (when STAT told the highest), it

@@ -40,20 +40,15 @@ void Client::Impl::close() noexcept {
     socket->close(ignored);
     socket.reset();
   }
-  op.open = false;
+  deadline.close();
 }
 
 // Before commands go out while none awaits an answer, the server must have
-// said nothing (see Client::check_quiet): a read that does not wait finds
-// what has arrived.
+// said nothing (session::must_be_quiet(), as in the blocking client): a read
+// that does not wait finds what has arrived.
 Result<void> Client::Impl::check_quiet() {
-  if (engine->awaiting_response() || engine->pending_output().empty()) return {};
-  if (engine->buffered() > 0) {
-    const proto::Event ev = engine->next_event();
-    if (const auto* f = std::get_if<proto::Failed>(&ev)) {
-      return fail(Error(f->code, std::string(f->message)));
-    }
-  }
+  if (!session::must_be_quiet(*engine)) return {};
+  if (auto e = session::buffered_unasked(*engine)) return fail(std::move(*e));
   char scratch[512];
   std::error_code ec;
   auto& s = lowest();
@@ -66,18 +61,7 @@ Result<void> Client::Impl::check_quiet() {
   if (ec && !is_end_of_stream(ec)) {
     return fail(Error(errc::io_error, "reading from " + peer + ": " + ec.message()));
   }
-  if (n == 0) {
-    return fail(Error(errc::connection_closed,
-                      "the server closed the connection while no command was outstanding"));
-  }
-  const std::string_view said(scratch, n);
-  if (said.starts_with("-ERR")) {
-    return fail(Error(
-        errc::connection_closed,
-        "the server ended the session: '" + sanitize(said.substr(0, said.find('\r')), 80) + "'"));
-  }
-  return fail(Error(errc::unexpected_data, "server sent data while no response was expected: '" +
-                                               sanitize(said, 80) + "'"));
+  return fail(session::unasked_error(std::string_view(scratch, n)));
 }
 
 asio::awaitable<Result<void>> Client::Impl::flush() {
@@ -159,7 +143,7 @@ asio::awaitable<Result<void>> Client::Impl::receive(milliseconds most) {
     co_return fail(
         Error(errc::connection_closed, "reading from " + peer + " failed: " + ec.message()));
   }
-  op.received += n;
+  deadline.add_received(n);
   if (n == 0) {
     engine->receive_eof();
   } else {

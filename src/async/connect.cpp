@@ -226,12 +226,7 @@ asio::awaitable<Result<void>> Client::Impl::greet() {
   if (auto r = co_await run(await); !r) co_return r;
   greeting.text = await.text();
   greeting.apop_timestamp = await.apop_timestamp();
-  if (engine->buffered() > 0) {
-    const proto::Event after = engine->next_event();
-    if (const auto* f = std::get_if<proto::Failed>(&after)) {
-      co_return fail(Error(f->code, std::string(f->message)));
-    }
-  }
+  if (auto e = session::buffered_unasked(*engine)) co_return fail(std::move(*e));
   co_return Result<void>();
 }
 

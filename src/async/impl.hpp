@@ -12,6 +12,7 @@
 #include <string>
 
 #include "pop3kit/async.hpp"
+#include "pop3kit/session_deadline.hpp"
 
 namespace pop3kit::async {
 
@@ -27,7 +28,10 @@ using std::chrono::milliseconds;
 
 struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   Impl(const asio::any_io_executor& ex, ClientOptions o)
-      : executor(ex), options(std::move(o)), timer(ex) {}
+      : executor(ex),
+        options(std::move(o)),
+        timer(ex),
+        deadline(options.operation_deadline, options.deadline_per_mib) {}
 
   asio::any_io_executor executor;
   ClientOptions options;
@@ -60,13 +64,7 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   ReadGate read_gate;
 
   // The operation under way (ClientOptions::operation_deadline).
-  struct Operation {
-    Clock::time_point start{};
-    std::uint64_t received = 0;
-    std::string what;
-    bool open = false;
-    bool capped = false;  // the last wait was cut short by the deadline
-  } op;
+  session::Deadline deadline;
 
   bool connected() const noexcept { return socket.has_value() || tls != nullptr; }
   asio::ip::tcp::socket& lowest() { return tls ? tls->next_layer() : *socket; }
@@ -76,13 +74,14 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
     return e;
   }
 
-  // Deadlines (deadline.cpp).
-  void open_operation(std::string what);
-  void close_operation() noexcept { op.open = false; }
-  std::optional<Clock::time_point> operation_end() const noexcept;
-  Error deadline_error() const;
-  Result<milliseconds> io_wait(milliseconds most);
-  Error io_error(Error e) const;
+  // Deadlines (deadline.cpp): the bookkeeping is session::Deadline's, the
+  // clock and the timer are the driver's.
+  void open_operation(std::string what) { deadline.open(std::move(what), Clock::now()); }
+  void close_operation() noexcept { deadline.close(); }
+  Result<milliseconds> io_wait(milliseconds most) {
+    return deadline.wait(most, Clock::now(), engine ? engine->pending_output() : "");
+  }
+  Error io_error(Error e) const { return deadline.wait_failed(std::move(e)); }
   // Arms the timer for one wait of `wait`; disarm() after the I/O.
   void arm(milliseconds wait);
   void disarm() noexcept;

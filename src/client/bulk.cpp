@@ -7,7 +7,6 @@
 #include "client_detail.hpp"
 #include "deadline.hpp"
 #include "pop3kit/client.hpp"
-#include "pop3kit/text.hpp"
 
 namespace pop3kit {
 
@@ -26,40 +25,19 @@ Result<void> Client::check_numbers(std::span<const std::uint64_t> numbers, proto
 }
 
 // Before commands go out while none is awaiting an answer, the server must
-// have said nothing: what it said would be read as the answer to them (an
-// extra "+OK" after DELE turns a QUIT -ERR into success). A zero-timeout
-// read finds what has arrived; with nothing outstanding that costs one
-// system call per lock-step command and nothing while a pipeline is full.
+// have said nothing (session::must_be_quiet()). A zero-timeout read finds
+// what has arrived; with nothing outstanding that costs one system call per
+// lock-step command and nothing while a pipeline is full.
 Result<void> Client::check_quiet() {
-  if (engine_->awaiting_response() || engine_->pending_output().empty()) return {};
-  if (engine_->buffered() > 0) {
-    // Left over after the last answer: the engine reports it.
-    const proto::Event ev = engine_->next_event();
-    if (const auto* f = std::get_if<proto::Failed>(&ev)) {
-      return fail(Error(f->code, std::string(f->message)));
-    }
-  }
+  if (!session::must_be_quiet(*engine_)) return {};
+  if (auto e = session::buffered_unasked(*engine_)) return fail(std::move(*e));
   char scratch[512];
   auto n = transport_->read_some(scratch, std::chrono::milliseconds(0));
   if (!n) {
     if (n.error().code == errc::timed_out) return {};
     return fail(std::move(n).error());
   }
-  if (*n == 0) {
-    return fail(Error(errc::connection_closed,
-                      "the server closed the connection while no command was outstanding"));
-  }
-  const std::string_view said(scratch, *n);
-  if (said.starts_with("-ERR")) {
-    // A parting word before the server hangs up (Dovecot's "-ERR Disconnected
-    // for inactivity."): a dropped session to retry, not a broken server.
-    // Either way nothing is taken for an answer.
-    return fail(Error(
-        errc::connection_closed,
-        "the server ended the session: '" + sanitize(said.substr(0, said.find('\r')), 80) + "'"));
-  }
-  return fail(Error(errc::unexpected_data, "server sent data while no response was expected: '" +
-                                               sanitize(said, 80) + "'"));
+  return fail(session::unasked_error(std::string_view(scratch, *n)));
 }
 
 // session::Want::write_ready: writes what the transport takes at once,

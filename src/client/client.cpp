@@ -14,7 +14,9 @@ using detail::saturated_sum;
 using proto::Command;
 using namespace std::chrono_literals;
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {}
+Client::Client(ClientOptions options)
+    : options_(std::move(options)),
+      deadline_(options_.operation_deadline, options_.deadline_per_mib) {}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
@@ -27,7 +29,7 @@ void Client::close() noexcept {
   if (transport_) transport_->close();
   transport_.reset();
   tls_ = nullptr;
-  if (op_.scopes == 0) op_.open = false;
+  if (scopes_ == 0) deadline_.close();
 }
 
 Error Client::fail(Error e) {
@@ -116,12 +118,7 @@ Result<void> Client::connect(std::unique_ptr<net::Transport> transport) {
   greeting_.apop_timestamp = greeting.apop_timestamp();
   // Anything that came with the greeting answers no command: taken for the
   // answer to the next one, it would shift every answer after it.
-  if (engine_->buffered() > 0) {
-    const proto::Event after = engine_->next_event();
-    if (const auto* f = std::get_if<proto::Failed>(&after)) {
-      return fail(Error(f->code, std::string(f->message)));
-    }
-  }
+  if (auto e = session::buffered_unasked(*engine_)) return fail(std::move(*e));
   return {};
 }
 
@@ -143,7 +140,7 @@ Result<void> Client::receive(std::chrono::milliseconds most) {
   if (!wait) return fail(std::move(wait).error());
   auto n = transport_->read_some(engine_->receive_space(), *wait);
   if (!n) return fail(io_error(std::move(n).error()));
-  op_.received += *n;
+  deadline_.add_received(*n);
   if (*n == 0) {
     engine_->receive_eof();
   } else {

@@ -1,6 +1,7 @@
 // The Client's operation scopes (ClientOptions::operation_deadline).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -14,10 +15,12 @@ namespace pop3kit {
 class Client::OperationScope {
  public:
   OperationScope(Client& client, std::string what) : client_(client) {
-    if (client_.op_.scopes++ == 0) client_.open_operation(std::move(what));
+    if (client_.scopes_++ == 0) {
+      client_.deadline_.open(std::move(what), std::chrono::steady_clock::now());
+    }
   }
   ~OperationScope() {
-    if (--client_.op_.scopes == 0) client_.op_.open = false;
+    if (--client_.scopes_ == 0) client_.deadline_.close();
   }
   OperationScope(const OperationScope&) = delete;
   OperationScope& operator=(const OperationScope&) = delete;
