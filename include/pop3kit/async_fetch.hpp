@@ -15,7 +15,7 @@
 /// password (a command may be run), the state store, recovering interrupted
 /// deliveries, writing the messages, and the commits (syncfs, fsync,
 /// SQLite). The retrieval's messages are queued to the `write` executor
-/// through a queue bounded in bytes (2 MiB per account); when it is full,
+/// through a queue bounded in bytes (1 MiB per account); when it is full,
 /// that account's socket is not read until the disk catches up
 /// (async::ReadGate), so a slow disk slows only the accounts it holds back
 /// and memory stays bounded. The commits run on the `commit` executor,

@@ -54,7 +54,7 @@ class POP3KIT_EXPORT Spooler final : public MessageHandler {
   void finish();
 
   /// Most octets queued and not yet handed over.
-  static constexpr std::size_t kMaxQueued = 2 * 1024 * 1024;
+  static constexpr std::size_t kMaxQueued = 1024 * 1024;
 
  private:
   static constexpr std::size_t kBlock = 256 * 1024;

@@ -44,7 +44,7 @@ class PoolSpooler final : public MessageHandler {
   /// Completes once the target has seen everything queued.
   asio::awaitable<void> finish();
 
-  static constexpr std::size_t kMaxQueued = 2 * 1024 * 1024;
+  static constexpr std::size_t kMaxQueued = 1024 * 1024;
 
  private:
   static constexpr std::size_t kBlock = 256 * 1024;
