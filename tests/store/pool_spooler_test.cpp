@@ -34,6 +34,7 @@ class Recorder final : public MessageHandler {
  public:
   std::uint64_t hold = 0;
   std::set<std::uint64_t> refuse_begin, refuse_data, refuse_end;
+  std::chrono::milliseconds pace{0};  // how long each data() call takes
 
   std::error_code begin(std::uint64_t n) override {
     if (n == hold) {
@@ -45,6 +46,8 @@ class Recorder final : public MessageHandler {
     return refuse_begin.contains(n) ? make_error_code(errc::sink_failed) : std::error_code();
   }
   std::error_code data(std::uint64_t n, std::string_view chunk) override {
+    // A slow disk: the chunk counts as received once written.
+    std::this_thread::sleep_for(pace);
     received_ += chunk.size();
     {
       // Consecutive chunks are merged: only the bytes and their order matter.
@@ -176,6 +179,9 @@ TEST_F(PoolSpoolerTest, WaitForRoomHoldsTheLoopBackWhileTheTargetLags) {
   constexpr std::size_t kChunk = 256 * 1024;  // one block per data() call
   Recorder target;
   target.hold = 1;  // begin(1) waits: nothing is taken off the queue
+  // Then each block takes a while, so that the loop is let go on about
+  // when the queue has drained far enough, not long after.
+  target.pace = 50ms;
   PoolSpooler s(target, pool_.get_executor(), io_.get_executor());
   (void)s.begin(1);
   std::size_t pushed = 0;
