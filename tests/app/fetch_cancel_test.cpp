@@ -423,8 +423,18 @@ TEST_P(FetchCancelTest, TheRunEndsCleanAndARerunCompletesExactlyOnce) {
   const auto rows_after = state_rows(dir_ / "state.db", &error);
   EXPECT_TRUE(error.empty()) << error;
   EXPECT_EQ(rows_after.size(), std::size_t{kTotal});
-  for (const auto& row : rows_after)
-    EXPECT_EQ(row.state, c.delete_ok ? "deleted" : "delivered") << row.uid;
+  for (const auto& row : rows_after) {
+    // With --delete, "deleted" once a QUIT was answered. A message can stay
+    // "delivered" with the server's copy gone: the signal came between
+    // the QUIT and its answer (the server expunged, the answer was never
+    // read). The maildrops below are what must be empty.
+    if (c.delete_ok) {
+      EXPECT_TRUE(row.state == "deleted" || row.state == "delivered")
+          << row.uid << " " << row.state;
+    } else {
+      EXPECT_EQ(row.state, "delivered") << row.uid;
+    }
+  }
   for (int i = 0; i < kAccounts; ++i) {
     EXPECT_EQ(server_->message_files(user(i)).size(), c.delete_ok ? 0u : std::size_t{kPerAccount})
         << user(i);
