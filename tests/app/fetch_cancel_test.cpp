@@ -13,13 +13,17 @@
 // account delivered exactly once and, with --delete, the maildrops empty.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -28,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -342,13 +347,13 @@ TEST_P(FetchCancelTest, TheRunEndsCleanAndARerunCompletesExactlyOnce) {
   if (HasFatalFailure()) return;
 
   RunOptions options;
-  options.timeout_seconds = 60;  // from the signal on; then SIGKILL (exit 137)
+  options.timeout_seconds = 30;  // from the signal on; then SIGKILL (exit 137)
   const auto started_at = Clock::now();
   Started run = start_pop3kit(args(), options);
   // Deliveries under way: an eighth of the messages begun (tmp/ or new/;
   // a count that only grows, so the poll cannot miss it).
   bool under_way = false;
-  while (Clock::now() - started_at < std::chrono::seconds(60)) {
+  while (Clock::now() - started_at < std::chrono::seconds(30)) {
     if (begun() >= kTotal / 8) {
       under_way = true;
       break;
@@ -367,7 +372,7 @@ TEST_P(FetchCancelTest, TheRunEndsCleanAndARerunCompletesExactlyOnce) {
   const RunResult r = finish_pop3kit(run);
   const auto wind_down = Clock::now() - signalled_at;
   const double ran = std::chrono::duration<double>(signalled_at - started_at).count();
-  ASSERT_TRUE(under_way) << "no deliveries under way after 60 s:\n" << r.err;
+  ASSERT_TRUE(under_way) << "no deliveries under way after 30 s:\n" << r.err;
   const int by = c.second != 0 ? c.second : c.first;
   EXPECT_EQ(r.exit_code, 128 + by) << r.err;
   EXPECT_LT(wind_down, kWindDown) << "ended " << std::chrono::duration<double>(wind_down).count()
@@ -408,7 +413,7 @@ TEST_P(FetchCancelTest, TheRunEndsCleanAndARerunCompletesExactlyOnce) {
 
   // A run without signal completes the fetch: each message exactly once.
   RunOptions rerun_options;
-  rerun_options.timeout_seconds = 120;
+  rerun_options.timeout_seconds = 60;
   const RunResult again = run_pop3kit(args(), rerun_options);
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
   problems.clear();
@@ -439,6 +444,90 @@ TEST_P(FetchCancelTest, TheRunEndsCleanAndARerunCompletesExactlyOnce) {
     EXPECT_EQ(server_->message_files(user(i)).size(), c.delete_ok ? 0u : std::size_t{kPerAccount})
         << user(i);
   }
+}
+
+// A listener whose accept queue is full: a new connection's SYN is dropped
+// and its connect() waits (an address that does not answer). Returns its
+// port; the descriptors stay open in `fds`.
+std::uint16_t unanswering_port(std::vector<int>& fds) {
+  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  fds.push_back(l);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 0) != 0) return 0;
+  socklen_t len = sizeof a;
+  ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  for (int i = 0; i < 4; ++i) {
+    const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    fds.push_back(c);
+    ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  return ntohs(a.sin_port);
+}
+
+// Connections to 127.0.0.1:port still waiting for the SYN's answer
+// (SYN_SENT in /proc/net/tcp).
+int syn_sent_to(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  char want[16];
+  std::snprintf(want, sizeof want, "0100007F:%04X", port);
+  int n = 0;
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    n += remote == want && state == "02" ? 1 : 0;
+  }
+  return n;
+}
+
+// The signal comes while the accounts' connections get no answer: the
+// connects end at once, not when their timeout (60 s here) runs out.
+TEST(FetchCancelConnectTest, ASignalEndsTheConnectsWaitingForAnAnswer) {
+  std::vector<int> fds;
+  const std::uint16_t dead = unanswering_port(fds);
+  ASSERT_NE(dead, 0);
+  std::string templ = (fs::temp_directory_path() / "pop3kit-cancel-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+  const fs::path dir = templ;
+  std::string config;
+  for (const char* name : {"x", "y"}) {
+    config += std::string("\n[account.") + name +
+              "]\nurl = \"pop://u@127.0.0.1:" + std::to_string(dead) +
+              "\"\nto = \"maildir:" + (dir / name).string() +
+              "\"\npassword_command = \"echo pw\"\nconnect_timeout = 60\n";
+  }
+  std::ofstream(dir / "config.toml") << config;
+  // The test's own connections that filled the queue wait too.
+  const int before = syn_sent_to(dead);
+  RunOptions options;
+  options.timeout_seconds = 60;
+  Started run = start_pop3kit({"fetch", "-c", (dir / "config.toml").string(), "--state",
+                               (dir / "state.db").string(), "--json", "--jobs", "8"},
+                              options);
+  const auto started_at = Clock::now();
+  while (syn_sent_to(dead) < before + 2 && Clock::now() - started_at < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int connecting = syn_sent_to(dead) - before;
+  const auto signalled_at = Clock::now();
+  ::kill(run.pid, SIGTERM);
+  const RunResult r = finish_pop3kit(run);
+  const auto wind_down = Clock::now() - signalled_at;
+  for (const int fd : fds)
+    ::close(fd);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  EXPECT_EQ(connecting, 2) << "the accounts were not connecting when the signal came";
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+  EXPECT_LT(wind_down, kWindDown) << "ended " << std::chrono::duration<double>(wind_down).count()
+                                  << " s after the signal";
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  for (const auto& a : j["accounts"])
+    EXPECT_NE(a["error"].get<std::string>().find("cancelled"), std::string::npos) << a.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, FetchCancelTest,
