@@ -3,20 +3,22 @@
 // push(wait) returns only once its batch is committed, finish() waits for a
 // commit still running, and a failing commit drops the batches behind it.
 // A real StateStore (SQLite in a temporary directory) records the batches;
-// their jobs write and fsync real files.
+// their jobs write and fsync real files. The pool is a plain one of
+// std::threads: the Committer asks only that posted tasks run later on
+// another thread.
 #include "committer.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -57,6 +59,55 @@ class Gate {
   std::condition_variable cv_;
   bool open_ = false;
   bool entered_ = false;
+};
+
+// Threads taking posted tasks from one queue, any of them any task.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads) {
+    for (int i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { work(); });
+  }
+  ~ThreadPool() { join(); }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  void post(std::function<void()> task) {
+    const std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
+    cv_.notify_one();
+  }
+  // Runs what was posted, then stops the threads.
+  void join() {
+    {
+      const std::lock_guard lock(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void work() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
 // What the jobs did, from whichever thread ran them.
@@ -130,8 +181,8 @@ class CommitterTest : public ::testing::Test {
     return out;
   }
 
-  Committer::Post post_to(asio::thread_pool& pool) {
-    return [&pool](std::function<void()> task) { asio::post(pool, std::move(task)); };
+  Committer::Post post_to(ThreadPool& pool) {
+    return [&pool](std::function<void()> task) { pool.post(std::move(task)); };
   }
 
   fs::path dir_;
@@ -139,7 +190,7 @@ class CommitterTest : public ::testing::Test {
 };
 
 TEST_F(CommitterTest, BatchesCommitInOrderOneAtATimeOnThePool) {
-  asio::thread_pool pool(4);
+  ThreadPool pool(4);
   Log log;
   constexpr int kBatches = 6;
   {
@@ -166,7 +217,7 @@ TEST_F(CommitterTest, BatchesCommitInOrderOneAtATimeOnThePool) {
 }
 
 TEST_F(CommitterTest, PushWithWaitReturnsOnlyOnceCommitted) {
-  asio::thread_pool pool(2);
+  ThreadPool pool(2);
   Log log;
   Committer c(kAccount, *state_, true, post_to(pool));
   // A slow commit: returning before it ended would find it unrecorded.
@@ -191,7 +242,7 @@ TEST_F(CommitterTest, PushWithWaitReturnsOnlyOnceCommitted) {
 }
 
 TEST_F(CommitterTest, FinishWaitsForACommitStillRunning) {
-  asio::thread_pool pool(2);
+  ThreadPool pool(2);
   Log log;
   Gate gate;
   Committer c(kAccount, *state_, true, post_to(pool));
@@ -218,7 +269,7 @@ TEST_F(CommitterTest, FinishWaitsForACommitStillRunning) {
 }
 
 TEST_F(CommitterTest, AFailedCommitDropsTheBatchesBehindIt) {
-  asio::thread_pool pool(2);
+  ThreadPool pool(2);
   Log log;
   Gate gate;
   Committer c(kAccount, *state_, true, post_to(pool));
