@@ -277,8 +277,10 @@ class Client {
   /// Ends the session from outside the call that runs (another coroutine on
   /// the same executor, or a handler posted to it): the socket's pending
   /// operations are cancelled, the running call fails with errc::cancelled
-  /// and closes the connection, and so does every later call. Unlike
-  /// close(), safe while a call is suspended in a read or a write.
+  /// and closes the connection, and so does every later call. A connect()
+  /// still resolving the host or waiting for its connection ends at once
+  /// too. Unlike close(), safe while a call is suspended in a read or a
+  /// write.
   void cancel() noexcept;
 
   struct Impl;

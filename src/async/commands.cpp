@@ -287,6 +287,7 @@ void Client::cancel() noexcept {
   Impl& d = *impl_;
   d.cancelled = true;
   d.disarm();
+  if (d.stop_connecting) d.stop_connecting();
   if (!d.connected()) return;
   // The pending operations complete with operation_aborted; the call that
   // waits sees `cancelled` and closes the connection then, not while the

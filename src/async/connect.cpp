@@ -50,6 +50,7 @@ struct Race : std::enable_shared_from_this<Race> {
   std::vector<std::string> failures;
   bool all_timed_out = true;
   bool over = false;
+  bool stopped = false;  // ended by the session's cancel()
 
   void start_next() {
     if (over || attempts.size() == endpoints.size()) return;
@@ -117,6 +118,53 @@ struct Race : std::enable_shared_from_this<Race> {
   }
 };
 
+// Clears Impl::stop_connecting when the step it stops is over (or its
+// coroutine is destroyed).
+class StopWhile {
+ public:
+  explicit StopWhile(std::function<void()>& slot) : slot_(slot) {}
+  ~StopWhile() { slot_ = nullptr; }
+  StopWhile(const StopWhile&) = delete;
+  StopWhile& operator=(const StopWhile&) = delete;
+
+ private:
+  std::function<void()>& slot_;
+};
+
+// connect_endpoints() that `*stop`, set while the race runs, ends at once:
+// every attempt is closed and the race fails with errc::cancelled.
+asio::awaitable<Result<tcp::socket>> race_to_connect(asio::any_io_executor executor,
+                                                     std::vector<tcp::endpoint> endpoints,
+                                                     milliseconds attempt_delay,
+                                                     milliseconds attempt_timeout,
+                                                     std::function<void()>* stop) {
+  if (endpoints.empty()) co_return Error(errc::invalid_argument, "no address to connect to");
+  auto race =
+      std::make_shared<Race>(executor, std::move(endpoints), attempt_delay, attempt_timeout);
+  race->start_next();
+  std::optional<StopWhile> clear;
+  if (stop != nullptr) {
+    *stop = [weak = std::weak_ptr<Race>(race)] {
+      if (auto r = weak.lock(); r && !r->over) {
+        r->stopped = true;
+        r->finish();
+      }
+    };
+    clear.emplace(*stop);
+  }
+  while (!race->over) {
+    co_await race->finished.async_wait(kTuple);
+  }
+  if (race->stopped) co_return Error(errc::cancelled, "the session was cancelled");
+  if (race->winner) co_return std::move(*race->winner);
+  std::string tried;
+  for (const auto& f : race->failures) {
+    tried += (tried.empty() ? "" : ", ") + f;
+  }
+  co_return Error(race->all_timed_out ? errc::timed_out : errc::connect_failed,
+                  "cannot connect: tried " + tried);
+}
+
 }  // namespace
 
 std::vector<tcp::endpoint> interleave(std::vector<tcp::endpoint> endpoints) {
@@ -143,20 +191,8 @@ asio::awaitable<Result<tcp::socket>> connect_endpoints(asio::any_io_executor exe
                                                        std::vector<tcp::endpoint> endpoints,
                                                        milliseconds attempt_delay,
                                                        milliseconds attempt_timeout) {
-  if (endpoints.empty()) co_return Error(errc::invalid_argument, "no address to connect to");
-  auto race =
-      std::make_shared<Race>(executor, std::move(endpoints), attempt_delay, attempt_timeout);
-  race->start_next();
-  while (!race->over) {
-    co_await race->finished.async_wait(kTuple);
-  }
-  if (race->winner) co_return std::move(*race->winner);
-  std::string tried;
-  for (const auto& f : race->failures) {
-    tried += (tried.empty() ? "" : ", ") + f;
-  }
-  co_return Error(race->all_timed_out ? errc::timed_out : errc::connect_failed,
-                  "cannot connect: tried " + tried);
+  co_return co_await race_to_connect(std::move(executor), std::move(endpoints), attempt_delay,
+                                     attempt_timeout, nullptr);
 }
 
 Result<std::shared_ptr<TlsContext>> TlsContext::make(const net::TlsOptions& options) {
@@ -193,6 +229,7 @@ asio::awaitable<Result<void>> Client::Impl::handshake(std::string host) {
   arm(*wait);
   auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::client, kTuple);
   disarm();
+  if (cancelled) co_return cancelled_error();
   if (timed_out) {
     co_return fail(io_error(Error(errc::timed_out, "TLS handshake with " + peer + " timed out")));
   }
@@ -246,13 +283,20 @@ asio::awaitable<Result<void>> Client::Impl::starttls(std::string host) {
 asio::awaitable<Result<void>> Client::connect(std::string host, std::uint16_t port) {
   Impl& d = *impl_;
   d.close();
+  // Cancelled before or while connecting: no connection is made.
+  if (d.cancelled) co_return d.cancelled_error();
   const std::string shown = sanitize(host, 100);
   const Scope scope(d, "connecting to " +
                            (host.find(':') == std::string::npos ? shown : "[" + shown + "]") + ":" +
                            std::to_string(port));
   tcp::resolver resolver(d.executor);
+  std::optional<StopWhile> clear;
+  clear.emplace(d.stop_connecting);
+  d.stop_connecting = [&resolver] { resolver.cancel(); };
   auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port),
                                                        tcp::resolver::numeric_service, kTuple);
+  clear.reset();
+  if (d.cancelled) co_return d.cancelled_error();
   if (ec) {
     co_return Error(errc::host_not_found, "cannot resolve '" + shown + "': " + ec.message());
   }
@@ -270,8 +314,9 @@ asio::awaitable<Result<void>> Client::connect(std::string host, std::uint16_t po
   }
   auto wait = d.io_wait(d.options.connect_timeout);
   if (!wait) co_return std::move(wait).error();
-  auto sock = co_await connect_endpoints(d.executor, interleave(std::move(endpoints)),
-                                         d.options.attempt_delay, *wait);
+  auto sock = co_await race_to_connect(d.executor, interleave(std::move(endpoints)),
+                                       d.options.attempt_delay, *wait, &d.stop_connecting);
+  if (d.cancelled) co_return d.cancelled_error();
   if (!sock) {
     Error e = d.io_error(std::move(sock).error());
     e.message = "connecting to " + shown + ":" + std::to_string(port) + ": " + e.message;

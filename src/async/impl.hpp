@@ -6,6 +6,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -59,6 +60,9 @@ struct Client::Impl : std::enable_shared_from_this<Client::Impl> {
   bool channel_bound = false;
   // cancel() was called: every wait fails with errc::cancelled.
   bool cancelled = false;
+  // While connect() resolves or races its attempts: ends that at once
+  // (cancel() calls it; the socket's cancel() cannot reach them).
+  std::function<void()> stop_connecting;
   Error cancelled_error() { return fail(Error(errc::cancelled, "the session was cancelled")); }
   // Awaited before each read while a retrieve_many() with a gate runs.
   ReadGate read_gate;

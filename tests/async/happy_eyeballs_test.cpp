@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -142,6 +143,34 @@ TEST(HappyEyeballsTest, ClientConnectNamesTheHostWhenRefused) {
   EXPECT_EQ(r.error().code, make_error_code(errc::connect_failed)) << r.error().message;
   EXPECT_NE(r.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
       << r.error().message;
+  EXPECT_FALSE(c.connected());
+}
+
+// cancel() while connect() waits for an address that does not answer (a
+// SIGTERM of pop3kit fetch, say): the connect ends at once with
+// errc::cancelled, not at the attempt's timeout; a later connect() fails
+// the same way.
+TEST(HappyEyeballsTest, CancelEndsAConnectWaitingForAnAnswer) {
+  Fds hold;
+  const std::uint16_t dead = unanswering_port(hold.fds);
+  ASSERT_NE(dead, 0);
+  ClientOptions o;
+  o.security = Security::plain;
+  o.connect_timeout = 30s;
+  asio::io_context io;
+  Client c(io.get_executor(), o);
+  asio::steady_timer later(io, 300ms);
+  later.async_wait([&c](const std::error_code&) { c.cancel(); });
+  const auto t0 = Clock::now();
+  auto r = sync(io, c.connect("127.0.0.1", dead));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(errc::cancelled)) << r.error().message;
+  EXPECT_LT(Clock::now() - t0, 10s);
+  EXPECT_FALSE(c.connected());
+  Server server({Server::send("+OK ready\r\n"), Server::wait_close()});
+  auto again = sync(io, c.connect("127.0.0.1", server.port()));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, make_error_code(errc::cancelled)) << again.error().message;
   EXPECT_FALSE(c.connected());
 }
 
