@@ -5,7 +5,7 @@
 // more than kMaxQueued octets behind; finish() must wait for the target;
 // the target's own errors turn into failed(n, sink_failed) as with
 // pop3kit::Spooler.
-#include "pool_spooler.hpp"
+#include "async/pool_spooler.hpp"
 
 #include <gtest/gtest.h>
 
