@@ -222,6 +222,38 @@ to = "maildir:/tmp/x"
   EXPECT_EQ(c.accounts[0].max_size, 1u);
 }
 
+TEST_F(ConfigTest, JobsAndMaxPerHostBelongToTheRun) {
+  const std::string path = write(R"(
+[defaults]
+jobs = 8
+max_per_host = 1000
+[account.a]
+url = "pop://u@h"
+to = "maildir:/tmp/x"
+)");
+  const Config c = load_config(path);
+  EXPECT_EQ(c.jobs, 8u);
+  EXPECT_EQ(c.max_per_host, 1000u);
+  // Not given: the command's defaults apply.
+  const Config none = load_config(write("[account.a]\nurl = \"pop://u@h\"\nto = \"maildir:/x\"\n"));
+  EXPECT_FALSE(none.jobs.has_value());
+  EXPECT_FALSE(none.max_per_host.has_value());
+
+  for (const char* key : {"jobs", "max_per_host"}) {
+    for (const char* value : {"0", "-1", "1001", "2.5", "\"4\"", "true", "nan"}) {
+      const std::string e = failure(std::string("[defaults]\n") + key + " = " + value + "\n");
+      EXPECT_EQ(e.rfind("78: ", 0), 0u) << key << " = " << value << ": " << e;
+      EXPECT_NE(e.find(std::string("config.toml:2: '") + key + "' must be a whole number"),
+                std::string::npos)
+          << key << " = " << value << ": " << e;
+    }
+    const std::string e = failure(std::string("[account.a]\nurl = \"pop://u@h\"\nto = ") +
+                                  "\"maildir:/x\"\n" + key + " = 2\n");
+    EXPECT_NE(e.find("is a setting of the whole run: put it in [defaults]"), std::string::npos)
+        << key << ": " << e;
+  }
+}
+
 TEST(ParseSize, AcceptsSuffixesAndRejectsJunk) {
   EXPECT_EQ(parse_size("0"), 0U);
   EXPECT_EQ(parse_size("1234"), 1234U);
