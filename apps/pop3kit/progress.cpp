@@ -14,14 +14,14 @@ namespace {
 
 constexpr int kBarWidth = 24;
 
-std::string duration(double seconds) {
+}  // namespace
+
+std::string duration_text(double seconds) {
   if (!(seconds >= 0) || seconds > 359999) return "--:--";
   const auto s = static_cast<unsigned>(std::lround(seconds));
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
-
-}  // namespace
 
 std::string human_size(std::uint64_t octets) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -42,20 +42,20 @@ TerminalProgress::~TerminalProgress() {
 }
 
 void TerminalProgress::start(std::uint64_t messages, std::uint64_t octets) {
-  total_messages_ = messages;
-  total_octets_ = octets;
-  started_ = std::chrono::steady_clock::now();
+  bar_.total_messages = messages;
+  bar_.total_octets = octets;
+  bar_.started = std::chrono::steady_clock::now();
   if (messages != 0) draw(true);
 }
 
 void TerminalProgress::received(std::uint64_t octets) {
-  octets_ = octets;
+  bar_.octets = octets;
   draw(false);
 }
 
 void TerminalProgress::message_done(const store::MessageRef&, bool) {
-  ++done_messages_;
-  draw(done_messages_ == total_messages_);
+  ++bar_.done_messages;
+  draw(bar_.done_messages == bar_.total_messages);
 }
 
 void TerminalProgress::warning(const std::string& text) {
@@ -76,26 +76,32 @@ void TerminalProgress::draw(bool force) {
   const auto now = std::chrono::steady_clock::now();
   if (!force && shown_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
-  const double elapsed = std::chrono::duration<double>(now - started_).count();
-  // LIST sizes count CRLFs and the octets received do not count the
-  // terminator: near enough for a bar, never past its end.
-  const double fraction =
-      total_octets_ == 0
-          ? 1.0
-          : std::min(1.0, static_cast<double>(octets_) / static_cast<double>(total_octets_));
-  const auto filled = static_cast<int>(fraction * kBarWidth);
-  const double rate = elapsed > 0 ? static_cast<double>(octets_) / elapsed : 0;
-  const double eta =
-      rate > 0 ? (static_cast<double>(total_octets_) - static_cast<double>(octets_)) / rate : -1;
-  const std::string line =
-      fmt::format("\r{} [{}{}] {}/{} messages  {} / {}  {}/s  ETA {}\033[K", account_,
-                  std::string(static_cast<std::size_t>(filled), '#'),
-                  std::string(static_cast<std::size_t>(kBarWidth - filled), '.'), done_messages_,
-                  total_messages_, human_size(octets_), human_size(total_octets_),
-                  human_size(static_cast<std::uint64_t>(rate)), duration(std::max(0.0, eta)));
+  const std::string line = "\r" + bar_text(account_, bar_, now) + "\033[K";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   shown_ = true;
+}
+
+std::string bar_text(std::string_view label, const BarState& bar,
+                     std::chrono::steady_clock::time_point now) {
+  const double elapsed = std::chrono::duration<double>(now - bar.started).count();
+  // LIST sizes count CRLFs and the octets received do not count the
+  // terminator: near enough for a bar, never past its end.
+  const double fraction =
+      bar.total_octets == 0
+          ? 1.0
+          : std::min(1.0, static_cast<double>(bar.octets) / static_cast<double>(bar.total_octets));
+  const auto filled = static_cast<int>(fraction * kBarWidth);
+  const double rate = elapsed > 0 ? static_cast<double>(bar.octets) / elapsed : 0;
+  const double eta =
+      rate > 0 ? (static_cast<double>(bar.total_octets) - static_cast<double>(bar.octets)) / rate
+               : -1;
+  return fmt::format("{} [{}{}] {}/{} messages  {} / {}  {}/s  ETA {}", label,
+                     std::string(static_cast<std::size_t>(filled), '#'),
+                     std::string(static_cast<std::size_t>(kBarWidth - filled), '.'),
+                     bar.done_messages, bar.total_messages, human_size(bar.octets),
+                     human_size(bar.total_octets), human_size(static_cast<std::uint64_t>(rate)),
+                     duration_text(std::max(0.0, eta)));
 }
 
 }  // namespace pop3kit::cli

@@ -1,13 +1,30 @@
-// pop3kit command — the progress bar of `pop3kit fetch`.
+// pop3kit command — the progress bars of `pop3kit fetch`: one account's
+// (TerminalProgress), and many accounts' at once (progress_board.hpp).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "pop3kit/fetch.hpp"
 
 namespace pop3kit::cli {
+
+/// How far one account is: what store::Progress was told.
+struct BarState {
+  std::uint64_t total_messages = 0, total_octets = 0;
+  std::uint64_t done_messages = 0, octets = 0;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// One account's bar, without line control: "LABEL [####....] n/N messages
+/// 1.2 MiB / 3.4 MiB  512.0 KiB/s  ETA 0:05". `label` is printed as given.
+std::string bar_text(std::string_view label, const BarState& bar,
+                     std::chrono::steady_clock::time_point now);
+
+/// "1:05", "2:03:04": a duration for people ("--:--" when unknown).
+std::string duration_text(double seconds);
 
 /// A one-line progress bar on standard error for one account: messages
 /// n/N, octets, rate and ETA, redrawn at most ten times a second. Shows
@@ -36,9 +53,8 @@ class TerminalProgress final : public store::Progress {
   bool enabled_;
   bool quiet_;
   bool shown_ = false;
-  std::uint64_t total_messages_ = 0, total_octets_ = 0;
-  std::uint64_t done_messages_ = 0, octets_ = 0;
-  std::chrono::steady_clock::time_point started_, last_draw_;
+  BarState bar_;
+  std::chrono::steady_clock::time_point last_draw_;
 };
 
 /// "12.3 MiB", "512 B": octets for people.

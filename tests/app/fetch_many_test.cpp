@@ -26,6 +26,7 @@
 #include "latency_proxy.hpp"
 #include "run_pop3kit.hpp"
 #include "support/dovecot.hpp"
+#include "terminal_screen.hpp"
 
 namespace pop3kit::test {
 namespace {
@@ -255,6 +256,81 @@ TEST_F(FetchManyTest, MaxPerHostBoundsTheSessionsToOneServer) {
   const auto j3 = nlohmann::json::parse(one.out, nullptr, false);
   ASSERT_FALSE(j3.is_discarded()) << one.out << one.err;
   EXPECT_LE(most_at_once(j3["accounts"]), 3) << j3.dump(1);
+}
+
+// On a terminal: a line per account under way and the run's totals while
+// the accounts run (the one-at-a-time run: the account's own bar), all gone
+// when the summary is printed; none with -q, -v or when standard error is
+// not a terminal.
+TEST_F(FetchManyTest, ProgressOnATerminalOnly) {
+  // Behind a slow link, so that the accounts are seen under way.
+  LatencyProxy proxy(server_->tls_port(), 50);
+  ASSERT_NE(proxy.port(), 0);
+  std::string config;
+  for (int i = 0; i < 3; ++i) {
+    fill(healthy(i));
+    config += account(healthy(i), healthy(i), proxy.port(), "pw-" + healthy(i));
+  }
+  const fs::path path = dir_ / "config.toml";
+  std::ofstream(path) << config;
+  auto run = [&](std::vector<std::string> extra, bool terminal) {
+    std::error_code ec;
+    fs::remove(dir_ / "state.db", ec);
+    for (int i = 0; i < 3; ++i)
+      fs::remove_all(dir_ / healthy(i), ec);
+    std::vector<std::string> args = {"fetch", "-c", path.string(), "--state",
+                                     (dir_ / "state.db").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunOptions options;
+    options.timeout_seconds = 120;
+    options.stderr_terminal = terminal;
+    return run_pop3kit(args, options);
+  };
+  // What the terminal shows at the end: the summary (on standard error,
+  // so that cron mails only failures with -q), and nothing of the bars.
+  auto only_the_summary = [](const std::string& err) {
+    TerminalScreen screen;
+    screen.feed(err);
+    const auto lines = screen.lines();
+    bool ok = screen.unknown() == 0 && lines.size() == 3;
+    for (std::size_t i = 0; ok && i < lines.size(); ++i)
+      ok = lines[i].rfind(healthy(static_cast<int>(i)) + ": 3 new, 3 delivered", 0) == 0;
+    return ok;
+  };
+
+  // Side by side: the board.
+  const RunResult many = run({}, true);
+  ASSERT_EQ(many.exit_code, 0) << many.err;
+  EXPECT_TRUE(only_the_summary(many.err)) << many.err;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(many.err.find(healthy(i) + " connecting"), std::string::npos) << many.err;
+    EXPECT_NE(many.err.find(healthy(i) + " ["), std::string::npos) << many.err;
+  }
+  EXPECT_NE(many.err.find("/3 messages"), std::string::npos) << many.err;
+  EXPECT_NE(many.err.find("3/3 accounts done"), std::string::npos) << many.err;
+
+  // One at a time: each account's bar in turn.
+  const RunResult one = run({"--jobs", "1"}, true);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_TRUE(only_the_summary(one.err)) << one.err;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(one.err.find(healthy(i) + " [########################] 3/3 messages"),
+              std::string::npos)
+        << one.err;
+  }
+
+  // No bar: -q, -v, --json, or a file.
+  for (const auto& extra : std::vector<std::vector<std::string>>{{"-q"}, {"-v"}, {"--json"}}) {
+    const RunResult r = run(extra, true);
+    ASSERT_EQ(r.exit_code, 0) << extra[0] << ": " << r.err;
+    EXPECT_EQ(r.err.find("accounts done"), std::string::npos) << extra[0] << ": " << r.err;
+    EXPECT_EQ(r.err.find("\033["), std::string::npos) << extra[0] << ": " << r.err;
+  }
+  const RunResult to_file = run({}, false);
+  ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
+  EXPECT_EQ(to_file.err.find('\033'), std::string::npos) << to_file.err;
+  EXPECT_EQ(to_file.err.find('\r'), std::string::npos) << to_file.err;
+  EXPECT_TRUE(only_the_summary(to_file.err)) << to_file.err;
 }
 
 }  // namespace

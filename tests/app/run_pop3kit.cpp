@@ -2,21 +2,59 @@
 #include "run_pop3kit.hpp"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #ifndef POP3KIT_BIN
 #error "POP3KIT_BIN must name the pop3kit binary"
 #endif
 
 namespace pop3kit::test {
+
+// The terminal's side of a pseudo-terminal, read by a thread of its own
+// while the child runs (a terminal holds only a few KiB unread).
+struct TerminalCapture {
+  int master = -1;
+  std::string text;
+  std::thread reader;
+
+  explicit TerminalCapture(int fd) : master(fd) {
+    reader = std::thread([this] {
+      char buf[4096];
+      for (;;) {
+        const ssize_t n = ::read(master, buf, sizeof buf);
+        if (n > 0) {
+          text.append(buf, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else {
+          break;  // EIO: every descriptor of the child's side is closed.
+        }
+      }
+    });
+  }
+  ~TerminalCapture() {
+    if (reader.joinable()) reader.join();
+    ::close(master);
+  }
+  TerminalCapture(const TerminalCapture&) = delete;
+  TerminalCapture& operator=(const TerminalCapture&) = delete;
+  std::string collect() {
+    if (reader.joinable()) reader.join();
+    return std::move(text);
+  }
+};
+
 namespace {
 
 std::string slurp(std::FILE* f) {
@@ -40,6 +78,16 @@ Started start_pop3kit(const std::vector<std::string>& args, const RunOptions& op
   if (options.stdout_to == StdoutTo::closed_pipe) {
     if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
     ::close(pipe_fds[0]);  // No reader, ever.
+  }
+
+  int terminal[2] = {-1, -1};
+  if (options.stderr_terminal) {
+    winsize size{};
+    size.ws_col = 100;
+    size.ws_row = 30;
+    if (::openpty(&terminal[0], &terminal[1], nullptr, nullptr, &size) != 0) {
+      throw std::runtime_error("openpty failed");
+    }
   }
 
   std::vector<char*> argv;
@@ -69,7 +117,7 @@ Started start_pop3kit(const std::vector<std::string>& args, const RunOptions& op
     if (options.stdout_to == StdoutTo::closed_pipe) out_fd = pipe_fds[1];
     if (options.stdout_to == StdoutTo::fd) out_fd = options.stdout_fd;
     ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(::fileno(err), STDERR_FILENO);
+    ::dup2(options.stderr_terminal ? terminal[1] : ::fileno(err), STDERR_FILENO);
     const int null_in = ::open("/dev/null", O_RDONLY);
     ::dup2(null_in, STDIN_FILENO);
     // Nothing else of the test's reaches the child: descriptors 0-2 are the
@@ -90,6 +138,10 @@ Started start_pop3kit(const std::vector<std::string>& args, const RunOptions& op
   }
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
   Started started;
+  if (options.stderr_terminal) {
+    ::close(terminal[1]);
+    started.terminal = std::make_shared<TerminalCapture>(terminal[0]);
+  }
   started.pid = pid;
   started.out = out;
   started.err = err;
@@ -119,6 +171,7 @@ RunResult finish_pop3kit(Started& started) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(out);
   r.err = slurp(err);
+  if (started.terminal) r.err = started.terminal->collect();
   return r;
 }
 

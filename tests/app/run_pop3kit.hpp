@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,13 +33,19 @@ struct RunOptions {
   int stdout_fd = -1;         ///< With StdoutTo::fd; the caller closes it.
   bool close_stderr = false;  ///< Start with descriptor 2 closed (RunResult::err stays empty).
   bool close_stdin = false;   ///< Start with descriptor 0 closed.
+  /// Standard error is a pseudo-terminal of 100 columns and 30 rows; what
+  /// the child wrote to it is RunResult::err (with the terminal's CR LF).
+  bool stderr_terminal = false;
 };
+
+struct TerminalCapture;
 
 /// A pop3kit started and not yet waited for.
 struct Started {
   int pid = -1;
   void* out = nullptr;  ///< The capture files (FILE*), read by finish().
   void* err = nullptr;
+  std::shared_ptr<TerminalCapture> terminal;  ///< With RunOptions::stderr_terminal.
   RunOptions options;
 };
 

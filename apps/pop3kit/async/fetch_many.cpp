@@ -32,7 +32,7 @@
 #include "../exit_codes.hpp"
 #include "../fetch_jobs.hpp"
 #include "../output.hpp"
-#include "../progress.hpp"
+#include "../progress_board.hpp"
 #include "../signals.hpp"
 #include "pop3kit/async_fetch.hpp"
 #include "pop3kit/text.hpp"
@@ -57,6 +57,25 @@ std::string tls_key(const net::TlsOptions& t) {
   return key;
 }
 
+std::vector<std::string> names_of(const std::vector<Job>& jobs) {
+  std::vector<std::string> names;
+  names.reserve(jobs.size());
+  for (const auto& j : jobs)
+    names.push_back(j.name);
+  return names;
+}
+
+ProgressBoard::Options board_options(const std::vector<Job>& jobs, const FetchArgs& args) {
+  // -q and -v are the command line's, the same in every job.
+  const GlobalOptions& o = jobs.front().options;
+  return ProgressBoard::for_stderr(o.quiet, args.json, o.verbose);
+}
+
+void to_stderr(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
 std::string host_key(const PopUrl& url) {
   std::string h = url.host;
   std::transform(h.begin(), h.end(), h.begin(),
@@ -79,12 +98,14 @@ class Run {
         write_pool_(pool_threads(limits.jobs)),
         commit_pool_(pool_threads(limits.jobs)),
         disk_{write_pool_.get_executor(), commit_pool_.get_executor()},
-        changed_(io_, asio::steady_timer::time_point::max()) {
+        changed_(io_, asio::steady_timer::time_point::max()),
+        board_(names_of(jobs), board_options(jobs, args), to_stderr) {
     for (std::size_t i = 0; i < jobs.size(); ++i)
       pending_.push_back(i);
   }
 
   ~Run() {
+    board_.clear();
     write_pool_.join();
     commit_pool_.join();
   }
@@ -164,6 +185,7 @@ class Run {
 
   asio::awaitable<void> fetch_job(const Job& job, Outcome& out) {
     const Timing timing(out, run_start_);
+    const std::unique_ptr<ProgressBoard::Row> row = board_.row(job.name);
     std::unique_ptr<StateFile> own;
     std::optional<Prepared> ready;
     try {
@@ -196,10 +218,8 @@ class Run {
       auto method =
           co_await store::open_account_async(client, setup.account, setup.plan, &listing, disk_);
       if (!method) throw session_failure(method.error(), job.options, *setup.oauth_error);
-      // No bar: many accounts share the terminal. Warnings still show.
-      TerminalProgress progress(sanitize(job.name, 200), false, job.options.quiet);
       out.report = co_await store::fetch_account_async(client, job.fetch, *ready->destination,
-                                                       *state, progress, disk_, &listing.entries());
+                                                       *state, *row, disk_, &listing.entries());
       if (out.report.error) out.error = out.report.error->message;
       out.exit_code = outcome_code(out);
     } catch (const Failure& f) {
@@ -212,6 +232,7 @@ class Run {
       own.reset();
       return true;
     });
+    row->finish(out.exit_code == 0);
   }
 
   const std::chrono::steady_clock::time_point run_start_;
@@ -232,6 +253,7 @@ class Run {
   std::map<std::string, std::shared_ptr<async::TlsContext>> contexts_;
   std::set<async::Client*> live_;
   bool stopping_ = false;
+  ProgressBoard board_;
 };
 
 }  // namespace
