@@ -23,11 +23,12 @@ namespace {
 // than error messages because the point of a trace is to see what was sent.
 constexpr std::size_t kTraceWidth = 1000;
 
-void trace_line(proto::TraceDirection direction, std::string_view line) {
+void trace_line(std::string_view label, proto::TraceDirection direction, std::string_view line) {
   // The engine has already replaced secrets (PASS, APOP digest, AUTH initial
   // and continuation responses) with a placeholder; the trace never sees them.
   const char* prefix = direction == proto::TraceDirection::sent ? "C: " : "S: ";
-  std::fputs(fmt::format("{}{}\n", prefix, sanitize(line, kTraceWidth)).c_str(), stderr);
+  // One write per line, so that lines of sessions at once do not mix.
+  std::fputs(fmt::format("{}{}{}\n", label, prefix, sanitize(line, kTraceWidth)).c_str(), stderr);
 }
 
 Failure usage(const std::string& message) {
@@ -195,7 +196,9 @@ Account account_for(const PopUrl& url, const GlobalOptions& options) {
   if (options.deadline) a.operation_deadline = *options.deadline;
   if (options.ipv4_only) a.family = net::Family::ipv4;
   if (options.ipv6_only) a.family = net::Family::ipv6;
-  if (options.verbose) a.trace = trace_line;
+  if (options.verbose) {
+    a.trace = [](proto::TraceDirection d, std::string_view line) { trace_line({}, d, line); };
+  }
   if (options.ca_file) a.tls.ca_file = *options.ca_file;
   if (options.ca_dir) a.tls.ca_dir = *options.ca_dir;
   if (options.client_cert) a.tls.client_cert_file = *options.client_cert;
@@ -252,8 +255,15 @@ ClientOptions client_options(const GlobalOptions& options, const LoginPlan& plan
   return pop3kit::client_options(account_for(PopUrl{}, options), library_plan(plan));
 }
 
-SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan) {
+SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
+                           std::string_view trace_label) {
   SessionSetup s{account_for(url, options), library_plan(plan), std::make_shared<std::string>()};
+  if (s.account.trace && !trace_label.empty()) {
+    s.account.trace = [label = sanitize(trace_label, 200) + ": "](proto::TraceDirection d,
+                                                                  std::string_view line) {
+      trace_line(label, d, line);
+    };
+  }
   s.account.on_oauth_error = [out = s.oauth_error](std::string_view, std::string_view challenge) {
     *out = describe_oauth_error(challenge);
   };

@@ -117,13 +117,16 @@ Client open_session(const PopUrl& url, const GlobalOptions& options, const Login
 
 /// For a driver other than open_session() (the concurrent fetch): the
 /// library's account and plan, with an OAuth refusal's description captured
-/// into `oauth_error` for session_failure().
+/// into `oauth_error` for session_failure(). With -v, each line of the
+/// trace begins with `trace_label` and ": " (sessions at once share
+/// standard error), unless it is empty.
 struct SessionSetup {
   Account account;
   AccountPlan plan;
   std::shared_ptr<std::string> oauth_error;
 };
-SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan);
+SessionSetup session_setup(const PopUrl& url, const GlobalOptions& options, const LoginPlan& plan,
+                           std::string_view trace_label = {});
 
 /// A library error from connecting or logging in, as the command reports it
 /// (exit code, and a hint for a rejected certificate, a missing STLS or an

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -325,6 +326,20 @@ TEST_F(FetchManyTest, ProgressOnATerminalOnly) {
     ASSERT_EQ(r.exit_code, 0) << extra[0] << ": " << r.err;
     EXPECT_EQ(r.err.find("accounts done"), std::string::npos) << extra[0] << ": " << r.err;
     EXPECT_EQ(r.err.find("\033["), std::string::npos) << extra[0] << ": " << r.err;
+    if (extra[0] != "-v") continue;
+    // The trace of sessions at once: each line names its account.
+    std::size_t traced = 0;
+    std::istringstream lines(r.err);
+    for (std::string line; std::getline(lines, line);) {
+      const auto at = line.find("C: ");
+      if (at == std::string::npos) continue;
+      ++traced;
+      const std::string label = line.substr(0, at);
+      EXPECT_TRUE(label == healthy(0) + ": " || label == healthy(1) + ": " ||
+                  label == healthy(2) + ": ")
+          << line;
+    }
+    EXPECT_GE(traced, 3U * 4) << r.err;
   }
   const RunResult to_file = run({}, false);
   ASSERT_EQ(to_file.exit_code, 0) << to_file.err;

@@ -198,7 +198,7 @@ class Run {
         }
         return prepare(job, *state, out);
       }));
-      SessionSetup setup = session_setup(job.url, job.options, job.plan);
+      SessionSetup setup = session_setup(job.url, job.options, job.plan, job.name);
       std::shared_ptr<async::TlsContext> context;
       if (setup.plan.security != Security::plain) {
         net::TlsOptions tls = setup.account.tls;
