@@ -251,9 +251,7 @@ nlohmann::json outcome_json(const Outcome& o, bool dry_run) {
 // its report.
 void fetch_one(const Job& job, store::StateStore& state, const FetchArgs& args, Outcome& out) {
   Prepared ready = prepare(job, state, out);
-  // Not with -v: the trace would be drawn over.
-  const bool bar =
-      !job.options.quiet && !job.options.verbose && !args.json && ::isatty(STDERR_FILENO) == 1;
+  const bool bar = show_progress(job.options.quiet, args.json, job.options.verbose);
   TerminalProgress progress(sanitize(job.name, 200), bar, job.options.quiet);
   Query listing(Query::Kind::listing);
   Client client = open_session(job.url, job.options, job.plan, &listing);

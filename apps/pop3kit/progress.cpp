@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <unistd.h>
+
 #include "pop3kit/text.hpp"
 
 namespace pop3kit::cli {
@@ -15,6 +17,10 @@ namespace {
 constexpr int kBarWidth = 24;
 
 }  // namespace
+
+bool show_progress(bool quiet, bool json, bool verbose) {
+  return !quiet && !json && !verbose && ::isatty(STDERR_FILENO) == 1;
+}
 
 std::string duration_text(double seconds) {
   if (!(seconds >= 0) || seconds > 359999) return "--:--";

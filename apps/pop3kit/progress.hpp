@@ -23,6 +23,10 @@ struct BarState {
 std::string bar_text(std::string_view label, const BarState& bar,
                      std::chrono::steady_clock::time_point now);
 
+/// Whether `pop3kit fetch` shows progress: standard error is a terminal,
+/// and none of -q, --json and -v (whose trace would be drawn over) was given.
+bool show_progress(bool quiet, bool json, bool verbose);
+
 /// "1:05", "2:03:04": a duration for people ("--:--" when unknown).
 std::string duration_text(double seconds);
 

@@ -31,7 +31,7 @@ constexpr std::size_t kMaxLines = 20;
 ProgressBoard::Options ProgressBoard::for_stderr(bool quiet, bool json, bool verbose) {
   Options o;
   o.quiet = quiet;
-  o.enabled = !quiet && !json && !verbose && ::isatty(STDERR_FILENO) == 1;
+  o.enabled = show_progress(quiet, json, verbose);
   winsize size{};
   if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 && size.ws_row > 0) {
     o.columns = size.ws_col;
@@ -74,7 +74,11 @@ ProgressBoard::Row::~Row() {
   finish(false);
 }
 
+// Not shown: the counts are not kept either, so that the writers of every
+// account (the disk pool's threads, once per chunk) do not meet at the
+// board's lock for nothing.
 void ProgressBoard::Row::start(std::uint64_t messages, std::uint64_t octets) {
+  if (!board_.options_.enabled) return;
   const std::lock_guard lock(board_.mutex_);
   Line& line = board_.lines_.at(id_);
   line.started = true;
@@ -85,12 +89,14 @@ void ProgressBoard::Row::start(std::uint64_t messages, std::uint64_t octets) {
 }
 
 void ProgressBoard::Row::received(std::uint64_t octets) {
+  if (!board_.options_.enabled) return;
   const std::lock_guard lock(board_.mutex_);
   board_.lines_.at(id_).bar.octets = octets;
   board_.draw_locked(false);
 }
 
 void ProgressBoard::Row::message_done(const store::MessageRef&, bool) {
+  if (!board_.options_.enabled) return;
   const std::lock_guard lock(board_.mutex_);
   ++board_.lines_.at(id_).bar.done_messages;
   board_.draw_locked(false);

@@ -25,7 +25,8 @@ namespace pop3kit::cli {
 /// width, so that none wraps and the block can be found again to redraw.
 ///
 /// Rows are told of progress from any thread (the disk pool's writers, the
-/// event loop): every call takes the board's lock. The block is redrawn on
+/// event loop): every call takes the board's lock (when shown; else the
+/// counts are not kept). The block is redrawn on
 /// a row's start and end, and otherwise at most once per `interval`.
 /// Warnings are printed above the block, as lines that stay. When not
 /// `enabled` (standard error is not a terminal, -q, --json or -v), nothing

@@ -105,7 +105,6 @@ class Run {
   }
 
   ~Run() {
-    board_.clear();
     write_pool_.join();
     commit_pool_.join();
   }
