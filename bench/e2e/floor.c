@@ -10,6 +10,9 @@
  * With OUTDIR (the "floor+files" reference), each raw response is also written
  * to OUTDIR/1..N (open, write, close; no parsing, no rename, no fsync): the
  * server's limit plus this machine's cost of creating one file per message.
+ * With FLOOR_SYNC=1 in the environment as well (the "floor+sync" reference),
+ * one syncfs(2) on OUTDIR's file system after the last message: the same
+ * files, made durable the cheapest way there is (no rename, no record).
  * Exits non-zero on any error or -ERR.
  */
 #define _GNU_SOURCE
@@ -226,6 +229,14 @@ int main(int argc, char** argv) {
   if (rpos != rlen) {
     errno = 0;
     die("unexpected bytes after the last RETR response");
+  }
+  if (outdir) {
+    const char* sync = getenv("FLOOR_SYNC");
+    if (sync && strcmp(sync, "1") == 0) {
+      int d = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (d < 0 || syncfs(d) != 0) die("syncfs");
+      close(d);
+    }
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   command("QUIT\r\n", "QUIT");

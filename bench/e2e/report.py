@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """Table and JSON for bench/e2e/run.  report.py RESULTS.tsv OUT.json
 
-RESULTS.tsv lines: scenario, contender, run, seconds, peak RSS KB
-(or scenario, contender, SKIP or FAIL, reason). Metadata comes from E2E_* variables.
+RESULTS.tsv lines: scenario, contender, run, seconds, peak RSS KB, CPU seconds
+of the contender, busy CPU seconds of the machine (or scenario, contender,
+SKIP or FAIL, reason). Metadata comes from E2E_* variables.
 """
 import json
 import os
 import statistics
 import sys
 
-ORDER = ["floor", "floor+files", "pop3kit", "curl", "poplib", "pop3kit-fetch", "mpop", "getmail",
+ORDER = ["floor", "floor+files", "floor+sync", "pop3kit", "curl", "poplib", "pop3kit-fetch", "mpop", "getmail",
          "pop3kit-retr1"]
 # What each contender does with a message; the durable ones (data on disk
 # before they finish) are compared with each other below the table.
 STORES = {
     "floor": "discards",
     "floor+files": "file, no sync",
+    "floor+sync": "file, one syncfs at the end",
     "pop3kit": "file, no sync",
     "curl": "file, no sync",
     "poplib": "file, no sync",
@@ -48,7 +50,9 @@ def main():
             if parts[2] == "FAIL":
                 failed[(sc, c)] = parts[3]
                 continue
-            runs.setdefault((sc, c), []).append((float(parts[3]), int(parts[4])))
+            cpu = float(parts[5]) if len(parts) > 5 else float("nan")
+            machine = float(parts[6]) if len(parts) > 6 else float("nan")
+            runs.setdefault((sc, c), []).append((float(parts[3]), int(parts[4]), cpu, machine))
 
     meta = {
         "date": env.get("E2E_DATE"),
@@ -82,11 +86,11 @@ def main():
     for sc in scen_order:
         print(f"== {sc}")
         print(f"  {'contender':<14} {'min s':>9} {'median s':>9} {'max s':>9} {'/floor':>7} "
-              f"{'peak RSS MB':>12}  stores")
+              f"{'peak RSS MB':>12} {'CPU s':>6} {'mach. CPU s':>11}  stores")
         contenders = sorted({c for (s, c) in list(runs) + list(skipped) + list(failed) if s == sc},
                             key=lambda c: ORDER.index(c) if c in ORDER else 99)
         floor_runs = runs.get((sc, "floor")) if (sc, "floor") not in failed else None
-        floor_med = statistics.median(t for t, _ in floor_runs) if floor_runs else None
+        floor_med = statistics.median(r[0] for r in floor_runs) if floor_runs else None
         entries = {}
         for c in contenders:
             if (sc, c) in skipped:
@@ -96,19 +100,24 @@ def main():
             if (sc, c) in failed:
                 print(f"  {c:<14} FAILED: {failed[(sc, c)]}")
                 entries[c] = {"measured": False, "failed": True, "reason": failed[(sc, c)],
-                              "seconds_before_failure": [t for t, _ in runs.get((sc, c), [])]}
+                              "seconds_before_failure": [r[0] for r in runs.get((sc, c), [])]}
                 continue
             rs = runs[(sc, c)]
-            ts = [t for t, _ in rs]
+            ts = [r[0] for r in rs]
             med = statistics.median(ts)
-            rss = max(r for _, r in rs) / 1024.0
+            rss = max(r[1] for r in rs) / 1024.0
+            cpu = statistics.median(r[2] for r in rs)
+            machine = statistics.median(r[3] for r in rs)
             ratio = med / floor_med if floor_med and c != "pop3kit-retr1" else None
             rstr = f"{ratio:7.2f}" if ratio is not None else f"{'-':>7}"
-            print(f"  {c:<14} {min(ts):9.3f} {med:9.3f} {max(ts):9.3f} {rstr} {rss:12.1f}  "
-                  f"{STORES.get(c, '')}")
+            print(f"  {c:<14} {min(ts):9.3f} {med:9.3f} {max(ts):9.3f} {rstr} {rss:12.1f} "
+                  f"{cpu:6.2f} {machine:11.2f}  {STORES.get(c, '')}")
             entries[c] = {"measured": True, "seconds": ts, "min": min(ts), "median": med,
                           "max": max(ts), "ratio_to_floor": ratio,
-                          "peak_rss_kb": [r for _, r in rs], "peak_rss_mb_max": rss,
+                          "peak_rss_kb": [r[1] for r in rs], "peak_rss_mb_max": rss,
+                          "cpu_seconds": [r[2] for r in rs], "cpu_seconds_median": cpu,
+                          "machine_cpu_seconds": [r[3] for r in rs],
+                          "machine_cpu_seconds_median": machine,
                           "durable": c in DURABLE}
         # The durable fetchers side by side: each one's median over the
         # fastest durable median.
@@ -118,6 +127,11 @@ def main():
             best = min(m for _, m in durable)
             print("  durable, median / fastest durable: " +
                   ", ".join(f"{c} {m / best:.2f}" for c, m in durable))
+        # The least any durable fetcher does here: what each costs beyond it.
+        ref = entries.get("floor+sync", {})
+        if ref.get("measured") and durable:
+            print(f"  durable, median / floor+sync ({ref['ratio_to_floor']:.2f} x floor): " +
+                  ", ".join(f"{c} {m / ref['median']:.2f}" for c, m in durable))
         scenarios[sc] = entries
         print()
 

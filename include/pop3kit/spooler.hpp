@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pop3kit/client.hpp"
 #include "pop3kit/export.hpp"
@@ -58,6 +59,7 @@ class POP3KIT_EXPORT Spooler final : public MessageHandler {
 
  private:
   static constexpr std::size_t kBlock = 256 * 1024;
+  static constexpr std::size_t kSpares = 4;  // buffers kept for reuse
 
   struct Piece {
     std::uint64_t number = 0;
@@ -78,6 +80,7 @@ class POP3KIT_EXPORT Spooler final : public MessageHandler {
   // Reading thread.
   Piece current_;
   bool in_message_ = false;
+  std::string spare_data_;  // a used buffer for the next piece (may be empty)
 
   // Shared, under mu_.
   std::mutex mu_;
@@ -85,6 +88,9 @@ class POP3KIT_EXPORT Spooler final : public MessageHandler {
   std::deque<Piece> queue_;
   std::size_t queued_ = 0;
   bool closed_ = false;
+  bool waiting_ = false;             // the reading thread waits for space
+  std::vector<std::string> spares_;  // emptied buffers, for the reading thread
+  std::size_t spare_bytes_ = 0;      // their capacity
 
   // Spooler thread.
   bool skipping_ = false;

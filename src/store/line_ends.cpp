@@ -1,6 +1,8 @@
 // pop3kit::store — streaming line-end conversion and mboxrd "From " quoting.
 #include "line_ends.hpp"
 
+#include <cstring>
+
 namespace pop3kit::store::detail {
 namespace {
 
@@ -8,37 +10,49 @@ constexpr std::string_view kFrom = "From ";
 
 }  // namespace
 
+// Written through a pointer into room made once per chunk: appending line by
+// line (a text message has a line every 60 octets or so) cost more than
+// the search and the copy themselves.
 void CrlfToLf::feed(std::string_view in, std::string& out) {
-  std::size_t i = 0;
+  if (in.empty()) return;
+  const std::size_t start = out.size();
+  out.resize(start + in.size() + 1);  // the most: a CR held back, then `in`
+  char* w = out.data() + start;
+  const char* p = in.data();
+  const char* const end = p + in.size();
   if (held_cr_) {
-    if (in.empty()) return;
     held_cr_ = false;
-    if (in.front() == '\n') {
-      out += '\n';
-      i = 1;
+    if (*p == '\n') {
+      *w++ = '\n';
+      ++p;
     } else {
-      out += '\r';
+      *w++ = '\r';
     }
   }
-  while (i < in.size()) {
-    const std::size_t cr = in.find('\r', i);
-    if (cr == std::string_view::npos) {
-      out.append(in.substr(i));
-      return;
+  while (p < end) {
+    const auto left = static_cast<std::size_t>(end - p);
+    const auto* cr = static_cast<const char*>(std::memchr(p, '\r', left));
+    if (cr == nullptr) {
+      std::memcpy(w, p, left);
+      w += left;
+      break;
     }
-    out.append(in.substr(i, cr - i));
-    if (cr + 1 == in.size()) {
+    const auto run = static_cast<std::size_t>(cr - p);
+    std::memcpy(w, p, run);
+    w += run;
+    if (cr + 1 == end) {
       held_cr_ = true;  // The next chunk says whether it ends a line.
-      return;
+      break;
     }
-    if (in[cr + 1] == '\n') {
-      out += '\n';
-      i = cr + 2;
+    if (cr[1] == '\n') {
+      *w++ = '\n';
+      p = cr + 2;
     } else {
-      out += '\r';
-      i = cr + 1;
+      *w++ = '\r';
+      p = cr + 1;
     }
   }
+  out.resize(static_cast<std::size_t>(w - out.data()));
 }
 
 void CrlfToLf::finish(std::string& out) {

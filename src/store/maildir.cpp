@@ -114,20 +114,28 @@ class Maildir final : public Destination {
     if (!tmp_) return not_open();
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
-    std::array<unsigned char, 8> random{};
-    if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
-      return fail("cannot get random octets for a unique name", errno);
+    // The random octets are drawn a pool at a time and the process ID read
+    // once: two system calls a message less. (A destination is not used
+    // across fork(); a name met twice would fail O_EXCL in begin() and the
+    // no-replace move, never overwrite.)
+    if (random_used_ + kRandomOctets > random_.size()) {
+      if (::getrandom(random_.data(), random_.size(), 0) != static_cast<ssize_t>(random_.size())) {
+        return fail("cannot get random octets for a unique name", errno);
+      }
+      random_used_ = 0;
     }
+    if (pid_ == 0) pid_ = ::getpid();
     std::array<char, 96> head{};
-    const int n =
-        std::snprintf(head.data(), head.size(), "%lld.M%ldP%ldQ%lluR",
-                      static_cast<long long>(now.tv_sec), now.tv_nsec / 1000,
-                      static_cast<long>(::getpid()), static_cast<unsigned long long>(++counter_));
+    const int n = std::snprintf(
+        head.data(), head.size(), "%lld.M%ldP%ldQ%lluR", static_cast<long long>(now.tv_sec),
+        now.tv_nsec / 1000, static_cast<long>(pid_), static_cast<unsigned long long>(++counter_));
     std::string name(head.data(), static_cast<std::size_t>(n));
-    for (const unsigned char b : random) {
+    for (std::size_t i = 0; i < kRandomOctets; ++i) {
+      const unsigned char b = random_[random_used_ + i];
       name += "0123456789abcdef"[b >> 4U];
       name += "0123456789abcdef"[b & 15U];
     }
+    random_used_ += kRandomOctets;
     name += '.';
     name += host_;
     return Reservation{std::string(uid), std::move(name), 0};
@@ -319,6 +327,10 @@ class Maildir final : public Destination {
   TemporaryFiles* temporary_files_;
   UniqueFd root_, tmp_, new_, cur_;
   std::uint64_t counter_ = 0;
+  static constexpr std::size_t kRandomOctets = 8;  // per name
+  std::array<unsigned char, 32 * kRandomOctets> random_{};
+  std::size_t random_used_ = random_.size();  // none drawn yet
+  pid_t pid_ = 0;
   bool no_renameat2_ = false;
   // The message being written.
   UniqueFd file_;

@@ -13,6 +13,7 @@ Spooler::~Spooler() {
 
 std::error_code Spooler::begin(std::uint64_t number) {
   current_ = Piece{};
+  current_.data = std::move(spare_data_);
   current_.number = number;
   in_message_ = true;
   return {};
@@ -23,10 +24,10 @@ std::error_code Spooler::begin(std::uint64_t number) {
 std::error_code Spooler::data(std::uint64_t number, std::string_view chunk) {
   current_.data.append(chunk);
   if (current_.data.size() >= kBlock) {
-    Piece next;
-    next.number = number;
-    next.first = false;
-    push(std::exchange(current_, std::move(next)));
+    push(std::exchange(current_, Piece{}));
+    current_.number = number;
+    current_.first = false;
+    current_.data = std::move(spare_data_);
   }
   return {};
 }
@@ -67,9 +68,20 @@ void Spooler::push(Piece piece) {
   {
     std::unique_lock lock(mu_);
     // A piece larger than the bound still goes through, alone.
-    space_.wait(lock, [&] { return queued_ == 0 || queued_ + size <= kMaxQueued; });
+    if (queued_ != 0 && queued_ + size > kMaxQueued) {
+      waiting_ = true;
+      space_.wait(lock, [&] { return queued_ == 0 || queued_ + size <= kMaxQueued; });
+      waiting_ = false;
+    }
     queued_ += size;
     queue_.push_back(std::move(piece));
+    // The next piece is gathered in a buffer already grown, not in a new
+    // one grown again from nothing chunk by chunk.
+    if (!spares_.empty() && spare_data_.capacity() < kBlock / 64) {
+      spare_bytes_ -= spares_.back().capacity();
+      spare_data_ = std::move(spares_.back());
+      spares_.pop_back();
+    }
   }
   ready_.notify_one();
 }
@@ -86,12 +98,26 @@ void Spooler::run() {
     }
     const std::size_t size = piece.data.capacity();
     apply(piece);
-    piece.data = {};  // freed before the reading thread may fill the space again
+    bool wake = false;
     {
       const std::lock_guard lock(mu_);
       queued_ -= size;
+      // Kept for the reading thread, a few and up to half the bound in
+      // all (buffers go round between the queue and here: the peak is
+      // hardly higher); else freed before the reading thread may fill the
+      // space again.
+      if (spares_.size() < kSpares && spare_bytes_ + size <= kMaxQueued / 2) {
+        piece.data.clear();
+        spare_bytes_ += size;
+        spares_.push_back(std::move(piece.data));
+      }
+      // The reading thread is woken once half the bound is free (or the
+      // queue is empty), not once per piece: one wake-up per many
+      // messages instead of one per message.
+      wake = waiting_ && (queued_ <= kMaxQueued / 2 || queue_.empty());
     }
-    space_.notify_one();
+    piece.data = {};
+    if (wake) space_.notify_one();
   }
 }
 

@@ -467,8 +467,25 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
                         "is read-only; check that the file and its directory are writable "
                         "by this user");
     }
+    // The write probe, and an older schema brought up to date (decided
+    // again inside the transaction: another process may have done it).
     if (auto r = exec("BEGIN IMMEDIATE", "cannot write"); !r) return std::move(r).error();
-    if (auto r = exec("ROLLBACK", "cannot write"); !r) return std::move(r).error();
+    Result<void> upgraded;
+    if (first->user_version < detail::kSchemaVersion) {
+      auto again = inspect();
+      if (!again) {
+        upgraded = std::move(again).error();
+      } else if (again->user_version == 1) {
+        upgraded = exec(detail::kUpgradeFrom1, "cannot upgrade the schema");
+      }
+    }
+    if (!upgraded || first->user_version == detail::kSchemaVersion) {
+      (void)exec("ROLLBACK", "rollback");
+      if (!upgraded) return std::move(upgraded).error();
+    } else if (auto r = exec("COMMIT", "cannot upgrade the schema"); !r) {
+      (void)exec("ROLLBACK", "rollback");
+      return std::move(r).error();
+    }
   }
 
   if (auto r = prepare_all(true); !r) return std::move(r).error();

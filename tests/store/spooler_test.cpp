@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,6 +107,66 @@ TEST(Spooler, ATargetErrorDropsTheMessageAndFailedFollows) {
       "end 5 4",
   };
   EXPECT_EQ(r.calls, expected);
+}
+
+// A slow target behind a full queue: the reading thread waits for room and
+// is woken (once half the bound is free, or the queue is empty), the
+// buffers the spooler reuses carry nothing of an earlier message, and a
+// piece larger than half the bound, or than the whole bound, still goes
+// through.
+TEST(Spooler, AFullQueueWaitsAndReusedBuffersCarryNothingOver) {
+  // Message n: `size(n)` octets, all of them the letter for n, in chunks.
+  auto size = [](std::uint64_t n) -> std::size_t {
+    if (n % 50 == 7) return Spooler::kMaxQueued * 3 / 2;  // more than the bound
+    if (n % 10 == 3) return Spooler::kMaxQueued * 3 / 5;  // more than half of it
+    return 20 * 1024 + n;
+  };
+  auto letter = [](std::uint64_t n) { return static_cast<char>('a' + n % 26); };
+  class Checker final : public MessageHandler {
+   public:
+    explicit Checker(std::function<char(std::uint64_t)> letter) : letter_(std::move(letter)) {}
+    std::error_code begin(std::uint64_t) override {
+      got_ = 0;
+      return {};
+    }
+    std::error_code data(std::uint64_t n, std::string_view chunk) override {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // slower than the reader
+      if (chunk.find_first_not_of(letter_(n)) != std::string_view::npos) ++wrong;
+      got_ += chunk.size();
+      return {};
+    }
+    std::error_code end(std::uint64_t, std::uint64_t) override {
+      sizes.push_back(got_);
+      return {};
+    }
+    void failed(std::uint64_t, const Error&) override { ++wrong; }
+    std::vector<std::size_t> sizes;
+    int wrong = 0;
+
+   private:
+    std::function<char(std::uint64_t)> letter_;
+    std::size_t got_ = 0;
+  };
+  Checker checker(letter);
+  constexpr std::uint64_t kMessages = 300;
+  {
+    Spooler s(checker);
+    for (std::uint64_t n = 1; n <= kMessages; ++n) {
+      (void)s.begin(n);
+      const std::string line(1000, letter(n));
+      for (std::size_t left = size(n); left > 0;) {
+        const std::size_t piece = std::min(left, line.size());
+        (void)s.data(n, std::string_view(line).substr(0, piece));
+        left -= piece;
+      }
+      (void)s.end(n, size(n));
+    }
+    s.finish();
+  }
+  EXPECT_EQ(checker.wrong, 0);
+  ASSERT_EQ(checker.sizes.size(), kMessages);
+  for (std::uint64_t n = 1; n <= kMessages; ++n)
+    EXPECT_EQ(checker.sizes[n - 1], size(n)) << n;
 }
 
 }  // namespace
