@@ -50,6 +50,9 @@ class BatchRunner final : public MessageHandler {
         committer_(plan.account, state, use_state, std::move(post)) {
     for (std::size_t i = 0; i < items_.size(); ++i)
       index_[items_[i].ref.number] = i;
+    left_bytes_.assign(items_.size() + 1, 0);
+    for (std::size_t i = items_.size(); i-- > 0;)
+      left_bytes_[i] = left_bytes_[i + 1] + items_[i].ref.size;
   }
 
   std::error_code begin(std::uint64_t number) override {
@@ -141,6 +144,12 @@ class BatchRunner final : public MessageHandler {
   // A batch should not hold messages back from being durable (and DELE'd)
   // for long on a slow link.
   static constexpr std::chrono::seconds kBatchTime{5};
+  // Near the end each batch takes half of what is left, down to these: the
+  // last commit, the one paid after the last message has arrived, is then a
+  // small one, while the batches before it are committed as the retrieval
+  // goes on.
+  static constexpr std::uint64_t kTailBytes = 256 * 1024;
+  static constexpr std::size_t kTailMessages = 16;
 
   static std::error_code refuse() { return make_error_code(errc::sink_failed); }
 
@@ -157,13 +166,18 @@ class BatchRunner final : public MessageHandler {
     if (auto r = close_batch(); !r) return r;
     // A command's delivery is final when it exits: recording each at once
     // keeps what a crash can deliver twice down to one message.
-    const std::size_t most = destination_.durability() == Durability::per_message
-                                 ? 1
-                                 : std::max<std::size_t>(1, plan_.options.batch_messages);
+    std::size_t most = destination_.durability() == Durability::per_message
+                           ? 1
+                           : std::max<std::size_t>(1, plan_.options.batch_messages);
+    std::uint64_t bound = plan_.options.batch_bytes;
+    const std::size_t left = items_.size() - first;
+    if (left <= 2 * most) most = std::max(std::min(most, kTailMessages), left / 2);
+    if (left_bytes_[first] <= 2 * bound)
+      bound = std::max(std::min(bound, kTailBytes), left_bytes_[first] / 2);
     std::uint64_t bytes = 0;
     std::size_t last = first;
     while (last < items_.size() && last - first < most &&
-           (last == first || bytes + items_[last].ref.size <= plan_.options.batch_bytes)) {
+           (last == first || bytes + items_[last].ref.size <= bound)) {
       bytes += items_[last].ref.size;
       ++last;
     }
@@ -220,6 +234,7 @@ class BatchRunner final : public MessageHandler {
   Progress& progress_;
   FetchReport& report_;
   std::map<std::uint64_t, std::size_t> index_;
+  std::vector<std::uint64_t> left_bytes_;  // [i]: LIST size of items_ i.. to the end
 
   std::size_t batch_begin_ = 0, batch_end_ = 0, current_ = 0;
   Clock::time_point opened_;
