@@ -22,11 +22,11 @@
 ///                       durable and visible together (one group of disk
 ///                       flushes for a whole batch, not one per message)
 ///
-/// After a crash, recover(res) looks at the destination and says whether a
-/// message whose intent was recorded but whose delivery was not confirmed is
-/// there (Maildir: in new/ or cur/, where a reader may have moved it and
-/// added flags), and removes any partial trace of it (Maildir: its tmp/ file;
-/// mbox: truncates back to where the batch started).
+/// After a crash, recover(res) looks at the destination and says whether,
+/// and where, a message whose intent was recorded but whose delivery was not
+/// confirmed is there (Maildir: in new/ or cur/, where a reader may have
+/// moved it and added flags), and removes any partial trace of it (Maildir:
+/// its tmp/ file; mbox: truncates back to where the batch started).
 ///
 /// A Destination is used by one thread at a time. Errors are pop3kit Errors
 /// (errc::sink_failed, with the path and the system's reason in the message);
@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -135,11 +136,13 @@ class POP3KIT_EXPORT Destination {
     return false;
   }
 
-  /// After a crash: true when the reserved message is at the destination
-  /// (delivered; only Durability::batched destinations can tell), false when
-  /// it is not (and nothing of it is left). Errors when the destination
-  /// cannot be read.
-  virtual Result<bool> recover(const Reservation& reservation) = 0;
+  /// After a crash: where the reserved message is when it is at the
+  /// destination (delivered; only Durability::batched destinations can
+  /// tell), as end() would have said it (Maildir: "new/NAME,S=SIZE", or
+  /// "cur/NAME,S=SIZE:2,FLAGS" once a reader moved it); nullopt when it is
+  /// not (and nothing of it is left). Errors when the destination cannot be
+  /// read.
+  virtual Result<std::optional<Stored>> recover(const Reservation& reservation) = 0;
 };
 
 /// Options of parse_destination().

@@ -39,7 +39,7 @@ Result<std::uint64_t> recover_pending(const AccountId& account, StateStore& stat
     auto there = where->recover(rec.reservation);
     if (!there) return std::move(there).error();
     if (*there) {
-      found.push_back(DeliveredMessage{rec.uid, Stored{rec.reservation.name, 0}});
+      found.push_back(DeliveredMessage{rec.uid, std::move(**there)});
     } else {
       gone.push_back(rec.uid);
     }

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -209,15 +210,17 @@ class Maildir final : public Destination {
            here.st_dev == there.st_dev;
   }
 
-  Result<bool> recover(const Reservation& reservation) override {
+  Result<std::optional<Stored>> recover(const Reservation& reservation) override {
     if (!tmp_) return not_open();
     if (!safe_name(reservation.name)) return bad_name(reservation.name);
-    bool found = false;
+    std::optional<Stored> found;
     for (const auto& [sub, fd] : {std::pair{"new", &new_}, std::pair{"cur", &cur_}}) {
-      auto r = contains(fd->get(), sub, reservation.name);
-      if (!r) return std::move(r).error();
-      if (*r) {
-        found = true;
+      auto entry = find_entry(fd->get(), sub, reservation.name);
+      if (!entry) return std::move(entry).error();
+      if (!entry->empty()) {
+        auto size = stored_size(fd->get(), sub, *entry, reservation.name.size());
+        if (!size) return std::move(size).error();
+        found = Stored{std::string(sub) + "/" + *entry, *size};
         break;
       }
     }
@@ -297,7 +300,31 @@ class Maildir final : public Destination {
                            no_renameat2_);
   }
 
-  Result<bool> contains(int dir_fd, const char* sub, std::string_view name) {
+  // The size a found message was stored with: the ",S=" field after its
+  // name, which this class wrote, else (a reader renamed it without one) the
+  // file's size.
+  Result<std::uint64_t> stored_size(int dir_fd, const char* sub, const std::string& entry,
+                                    std::size_t name_size) {
+    const std::size_t at = entry.find(",S=", name_size);
+    if (at != std::string::npos) {
+      std::uint64_t size = 0;
+      const char* first = entry.data() + at + 3;
+      const char* last = entry.data() + entry.size();
+      const auto [end, ec] = std::from_chars(first, last, size);
+      if (ec == std::errc() && end != first && (end == last || *end == ',' || *end == ':')) {
+        return size;
+      }
+    }
+    struct stat st {};
+    if (::fstatat(dir_fd, entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return fail(std::string("cannot read ") + sub + "/" + entry, errno);
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+  }
+
+  // The entry of `sub` that names the message `name` (see names_message),
+  // or "" when there is none.
+  Result<std::string> find_entry(int dir_fd, const char* sub, std::string_view name) {
     // A directory stream of its own (fdopendir takes the descriptor).
     const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return fail(std::string("cannot read ") + sub + "/", errno);
@@ -307,15 +334,15 @@ class Maildir final : public Destination {
       ::close(fd);
       return fail(std::string("cannot read ") + sub + "/", err);
     }
-    bool found = false;
+    std::string found;
     errno = 0;
     while (const dirent* e = ::readdir(dir)) {
       if (names_message(e->d_name, name)) {
-        found = true;
+        found = e->d_name;
         break;
       }
     }
-    const int err = found ? 0 : errno;
+    const int err = found.empty() ? errno : 0;
     ::closedir(dir);
     if (err != 0) return fail(std::string("cannot read ") + sub + "/", err);
     return found;

@@ -178,7 +178,7 @@ class Mbox final : public Destination {
     return {};
   }
 
-  Result<bool> recover(const Reservation& reservation) override {
+  Result<std::optional<Stored>> recover(const Reservation& reservation) override {
     if (auto r = usable(); !r) return std::move(r).error();
     if (!valid_from_line(reservation.name)) {
       return {Error(errc::invalid_argument,
@@ -187,7 +187,8 @@ class Mbox final : public Destination {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) return fail("cannot read its size", errno);
     const std::string expected = reservation.name + "\n";
-    if (static_cast<std::uint64_t>(st.st_size) <= reservation.offset) return false;
+    if (static_cast<std::uint64_t>(st.st_size) <= reservation.offset)
+      return std::optional<Stored>{};
     std::string found(expected.size(), '\0');
     const ssize_t n =
         ::pread(fd_.get(), found.data(), found.size(), static_cast<off_t>(reservation.offset));
@@ -203,7 +204,7 @@ class Mbox final : public Destination {
         return fail("cannot truncate an interrupted delivery", errno);
       }
       if (::fdatasync(fd_.get()) != 0) return fail("cannot flush it to disk", errno);
-      return false;
+      return std::optional<Stored>{};
     }
     if (found == expected) {
       // The interrupted batch is there, maybe partly: an mbox cannot show
@@ -214,13 +215,13 @@ class Mbox final : public Destination {
       auto only_ours = only_batch_after(reservation.offset, reservation.name,
                                         static_cast<std::uint64_t>(st.st_size));
       if (!only_ours) return std::move(only_ours).error();
-      if (!*only_ours) return false;
+      if (!*only_ours) return std::optional<Stored>{};
       if (::ftruncate(fd_.get(), static_cast<off_t>(reservation.offset)) != 0) {
         return fail("cannot truncate an interrupted delivery", errno);
       }
       if (::fdatasync(fd_.get()) != 0) return fail("cannot flush it to disk", errno);
     }
-    return false;
+    return std::optional<Stored>{};
   }
 
  private:

@@ -150,7 +150,9 @@ class Mda final : public Destination {
   }
 
   Result<void> commit() override { return {}; }
-  Result<bool> recover(const Reservation&) override { return false; }
+  Result<std::optional<Stored>> recover(const Reservation&) override {
+    return std::optional<Stored>{};
+  }
 
  private:
   Error fail(std::string_view what, int err) const {

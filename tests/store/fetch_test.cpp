@@ -423,6 +423,14 @@ TEST_F(FetchTest, AnInterruptedDeliveryFoundInCurIsNotFetchedAgain) {
   EXPECT_EQ(r.recovered, 1U);
   EXPECT_EQ(r.delivered, 0U);
   EXPECT_EQ(delivered().size(), 1U);
+  // The record says where the message is now and how big it is, as for a
+  // delivery that was not interrupted.
+  auto records = state_->records(account_);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1U);
+  EXPECT_EQ(records->at(0).state, MessageState::delivered);
+  EXPECT_EQ(records->at(0).location, "cur/" + in_new[0].filename().string() + ":2,S");
+  EXPECT_EQ(records->at(0).size, stored->size);
 }
 
 }  // namespace

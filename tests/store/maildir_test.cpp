@@ -226,27 +226,45 @@ TEST_F(MaildirTest, RecoverFindsAMessageAReaderMovedAndRemovesLeftovers) {
   std::ofstream(md_ / "tmp" / res->name) << "read me\n";
   auto found = d->recover(*res);
   ASSERT_TRUE(found.ok()) << found.error().message;
-  EXPECT_TRUE(*found);
+  ASSERT_TRUE(found->has_value());
+  // Where it is now, and the size it was stored with.
+  EXPECT_EQ((*found)->location, "cur/" + res->name + ",S=8:2,S");
+  EXPECT_EQ((*found)->size, 8U);
   EXPECT_TRUE(names_in(md_ / "tmp").empty());
 
-  // Still in new/.
+  // Still in new/: as end() said.
   auto res2 = d->reserve("2");
-  ASSERT_TRUE(deliver(*d, *res2, "two\r\n").ok());
+  auto s2 = deliver(*d, *res2, "two\r\n");
+  ASSERT_TRUE(s2.ok());
   ASSERT_TRUE(d->commit().ok());
-  EXPECT_TRUE(*d->recover(*res2));
+  auto found2 = d->recover(*res2);
+  ASSERT_TRUE(found2.ok() && found2->has_value());
+  EXPECT_EQ((*found2)->location, s2->location);
+  EXPECT_EQ((*found2)->size, s2->size);
+
+  // Renamed by a reader without the size field: the file's size.
+  auto res4 = d->reserve("4");
+  auto s4 = deliver(*d, *res4, "four!\r\n");
+  ASSERT_TRUE(s4.ok());
+  ASSERT_TRUE(d->commit().ok());
+  fs::rename(md_ / s4->location, md_ / "cur" / (res4->name + ":2,"));
+  auto found4 = d->recover(*res4);
+  ASSERT_TRUE(found4.ok() && found4->has_value());
+  EXPECT_EQ((*found4)->location, "cur/" + res4->name + ":2,");
+  EXPECT_EQ((*found4)->size, 6U);
 
   // Interrupted before commit: only a tmp/ file; not delivered.
   auto res3 = d->reserve("3");
   std::ofstream(md_ / "tmp" / res3->name) << "partial";
   found = d->recover(*res3);
   ASSERT_TRUE(found.ok());
-  EXPECT_FALSE(*found);
+  EXPECT_FALSE(found->has_value());
   EXPECT_TRUE(names_in(md_ / "tmp").empty());
 
   // A name that is a prefix of another's is not that other.
   Reservation prefix = *res2;
   prefix.name.pop_back();
-  EXPECT_FALSE(*d->recover(prefix));
+  EXPECT_FALSE(d->recover(prefix)->has_value());
 }
 
 TEST_F(MaildirTest, RecoverRefusesANameThatIsAPath) {
