@@ -389,6 +389,7 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
     const int step = sqlite3_step(check->get());
     if (step != SQLITE_ROW) return db.fail("cannot check", step);
     std::string verdict = column_text(check->get(), 0);
+    check->reset();  // no statement may be reading while the schema changes
     if (verdict != "ok") {
       // quick_check starts with "*** in database main ***" and goes on a
       // line per problem: one line is enough to say what is wrong.
@@ -403,6 +404,30 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
     }
     // Finalized at once: the journal mode is changed below.
     if (auto r = prepare_all(false); !r) return std::move(r).error();
+    // An older schema is brought up to date before anything else is
+    // written: a file the upgrade cannot take (rows a hand edit left that
+    // the new table refuses) is rolled back and refused as it was.
+    if (first->user_version < detail::kSchemaVersion) {
+      if (sqlite3_db_readonly(raw, "main") == 1) {
+        return file_error(path,
+                          "is read-only and needs an upgrade; check that the file and its "
+                          "directory are writable by this user");
+      }
+      if (auto r = exec("BEGIN IMMEDIATE", "cannot write"); !r) return std::move(r).error();
+      // Decided again inside the transaction: another process may have done it.
+      auto again = inspect();
+      Result<void> upgraded = again ? Result<void>() : Result<void>(std::move(again).error());
+      if (upgraded && again->user_version == 1) {
+        upgraded = exec(detail::kUpgradeFrom1,
+                        "cannot be upgraded to this pop3kit's schema: move it away (pop3kit then "
+                        "starts a new one, and may fetch again messages left on the server)");
+      }
+      if (upgraded) upgraded = exec("COMMIT", "cannot upgrade the schema");
+      if (!upgraded) {
+        (void)exec("ROLLBACK", "rollback");
+        return std::move(upgraded).error();
+      }
+    }
   }
 
   // WAL: readers never block the writer, and a commit is one append plus
@@ -467,25 +492,8 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
                         "is read-only; check that the file and its directory are writable "
                         "by this user");
     }
-    // The write probe, and an older schema brought up to date (decided
-    // again inside the transaction: another process may have done it).
     if (auto r = exec("BEGIN IMMEDIATE", "cannot write"); !r) return std::move(r).error();
-    Result<void> upgraded;
-    if (first->user_version < detail::kSchemaVersion) {
-      auto again = inspect();
-      if (!again) {
-        upgraded = std::move(again).error();
-      } else if (again->user_version == 1) {
-        upgraded = exec(detail::kUpgradeFrom1, "cannot upgrade the schema");
-      }
-    }
-    if (!upgraded || first->user_version == detail::kSchemaVersion) {
-      (void)exec("ROLLBACK", "rollback");
-      if (!upgraded) return std::move(upgraded).error();
-    } else if (auto r = exec("COMMIT", "cannot upgrade the schema"); !r) {
-      (void)exec("ROLLBACK", "rollback");
-      return std::move(r).error();
-    }
+    if (auto r = exec("ROLLBACK", "cannot write"); !r) return std::move(r).error();
   }
 
   if (auto r = prepare_all(true); !r) return std::move(r).error();
