@@ -416,8 +416,10 @@ Result<StateStore> StateStore::open(const std::string& path, const StateOptions&
       if (auto r = exec("BEGIN IMMEDIATE", "cannot write"); !r) return std::move(r).error();
       // Decided again inside the transaction: another process may have done it.
       auto again = inspect();
-      Result<void> upgraded = again ? Result<void>() : Result<void>(std::move(again).error());
-      if (upgraded && again->user_version == 1) {
+      Result<void> upgraded;
+      if (!again) {
+        upgraded = std::move(again).error();
+      } else if (again->user_version == 1) {
         upgraded = exec(detail::kUpgradeFrom1,
                         "cannot be upgraded to this pop3kit's schema: move it away (pop3kit then "
                         "starts a new one, and may fetch again messages left on the server)");
