@@ -13,7 +13,7 @@ Spooler::~Spooler() {
 
 std::error_code Spooler::begin(std::uint64_t number) {
   current_ = Piece{};
-  current_.data = std::move(spare_data_);
+  current_.data = std::exchange(spare_data_, {});
   current_.number = number;
   in_message_ = true;
   return {};
@@ -27,7 +27,7 @@ std::error_code Spooler::data(std::uint64_t number, std::string_view chunk) {
     push(std::exchange(current_, Piece{}));
     current_.number = number;
     current_.first = false;
-    current_.data = std::move(spare_data_);
+    current_.data = std::exchange(spare_data_, {});
   }
   return {};
 }
